@@ -1,0 +1,23 @@
+# Thin targets: each is one command. `make run` and `make test` set up .venv first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint lock clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(BIN)/glassbox run
+
+test: setup
+	$(BIN)/ruff check . && $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+lock:
+	bash scripts/lock.sh
+
+clean:
+	rm -rf outputs
