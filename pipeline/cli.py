@@ -1,0 +1,113 @@
+"""The `glassbox` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import List
+
+# Quiet TensorFlow's C++ start-up chatter before anything imports it; the full log goes to a file.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"glassbox: {message}", file=sys.stderr)
+    return code
+
+
+def _print_event(event: str, component: str, seconds: float) -> None:
+    if event == "start":
+        print(f"  ▸ {component} ...", flush=True)
+    else:
+        print(f"  ✓ {component} finished in {seconds:.1f} s", flush=True)
+
+
+def _print_summary(summary, config, log_file: Path, wall: float) -> None:
+    print(f"\nRun {summary.run_id} finished in {wall:.1f} s")
+    for node in summary.components:
+        print(f"  {node.node_id:<32} {node.state:<9} {node.seconds:6.1f} s")
+    if summary.model_uri:
+        print(f"Model:      {summary.model_uri}/Format-Serving")
+    for slice_name, auc in summary.auc_by_slice.items():
+        print(f"AUC         {slice_name:<24} {auc:.3f}")
+    if summary.blessed is not None:
+        print(f"Blessing:   {'BLESSED' if summary.blessed else 'NOT BLESSED'} "
+              f"(AUC >= {config.evaluation.auc_threshold}, no drop > {config.evaluation.max_auc_drop} vs last blessed)")
+    print(f"Pushed to:  {summary.pushed_uri or '(not pushed)'}")
+    print(f"Artifacts:  {config.pipeline_root}")
+    print(f"Metadata:   {config.metadata_path}")
+    print(f"Log:        {log_file}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.config import ConfigError, load_config
+    from pipeline.preflight import InputError, check_inputs
+
+    try:
+        config = load_config(
+            args.config,
+            data_dir=args.data,
+            schema_file=args.schema,
+            output_dir=args.output,
+            enable_cache=False if args.no_cache else None,
+        )
+        if args.beam_arg:
+            config = config.model_copy(update={"beam_args": list(config.beam_args) + args.beam_arg})
+        check_inputs(config)
+    except (ConfigError, InputError) as e:
+        return _fail(str(e), 2)
+
+    from pipeline.logfile import output_to
+
+    log_file = config.output_dir / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
+    started = time.monotonic()
+    failure, contract_error = None, ()
+    with output_to(log_file):
+        try:
+            # Imported here so that TensorFlow's import-time chatter goes to the log too.
+            from components.data_gate.component import DataContractError
+
+            contract_error = DataContractError
+            from pipeline.runners.local import run_local
+            from pipeline.summary import summarize_run
+
+            run_local(config, on_event=_print_event)
+            summary = summarize_run(config)
+        except Exception as e:  # noqa: BLE001 - any failure ends the run with one line
+            failure = e
+    if failure is not None:
+        if isinstance(failure, contract_error):
+            return _fail(f"{failure} (log: {log_file})")
+        return _fail(f"the run failed: {type(failure).__name__}: {failure} (full log: {log_file})")
+    _print_summary(summary, config, log_file, time.monotonic() - started)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glassbox", description="Explainable, auditable TFX pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the whole pipeline locally (Beam DirectRunner, SQLite MLMD)")
+    run.add_argument("--config", type=Path, help="YAML config file (defaults: the German-credit pipeline)")
+    run.add_argument("--data", type=Path, help="directory of CSV files to ingest")
+    run.add_argument("--schema", type=Path, help="curated schema.pbtxt to validate against")
+    run.add_argument("--output", type=Path, help="output directory (pipeline root, MLMD, serving, logs)")
+    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                     help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--direct_num_workers=1)")
+    run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: List[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Typed configuration of a Glassbox run, loaded from YAML and overridden from the CLI.
+
+Everything is validated before any pipeline work starts, so a typo in a config file
+fails with the file and the field named instead of deep inside a Beam job.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODULES_DIR = Path(__file__).resolve().parent / "modules"
+
+
+def direct_runner_args() -> List[str]:
+    """DirectRunner in multi-processing mode with one worker per core."""
+    return [
+        "--runner=DirectRunner",
+        "--direct_running_mode=multi_processing",
+        f"--direct_num_workers={os.cpu_count() or 1}",
+    ]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot work; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainingConfig(_Strict):
+    train_steps: int = Field(600, gt=0)
+    eval_steps: int = Field(10, gt=0)
+    batch_size: int = Field(32, gt=0)
+    learning_rate: float = Field(3e-3, gt=0)
+    hidden_units: List[int] = Field(default_factory=lambda: [32, 16])
+    dropout: float = Field(0.1, ge=0, lt=1)
+    seed: int = 42
+    # auto | default | mirrored | multi_worker | tpu (see pipeline/modules/distribution.py)
+    strategy: Literal["auto", "default", "mirrored", "multi_worker", "tpu"] = "auto"
+    tpu_address: str | None = None
+
+
+class EvaluationConfig(_Strict):
+    auc_threshold: float = Field(0.70, ge=0, le=1)
+    # The candidate may lose at most this much AUC against the latest blessed model.
+    max_auc_drop: float = Field(0.02, ge=0, le=1)
+    slice_features: List[str] = Field(default_factory=lambda: ["sex", "age_band"])
+    fairness_thresholds: List[float] = Field(default_factory=lambda: [0.5])
+    calibration_bins: int = Field(10, gt=1)
+
+
+class PipelineConfig(_Strict):
+    pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
+    data_dir: Path = REPO_ROOT / "data" / "german_credit"
+    # A curated schema is imported and enforced; None infers one with SchemaGen
+    # (first contact with a new dataset, before the contract has been curated).
+    schema_file: Path | None = REPO_ROOT / "schemas" / "german_credit" / "schema.pbtxt"
+    output_dir: Path = REPO_ROOT / "outputs"
+    label: str = "risk"
+    # Age bands used as an evaluation slice: [18, 25), [25, 35), [35, 50), [50, ...).
+    age_feature: str = "age"
+    age_band_edges: List[int] = Field(default_factory=lambda: [25, 35, 50])
+    split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
+    beam_args: List[str] = Field(default_factory=direct_runner_args)
+    enable_cache: bool = True
+    training: TrainingConfig = TrainingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+
+    @field_validator("split_buckets")
+    @classmethod
+    def _splits_have_train_and_eval(cls, value: dict) -> dict:
+        if not {"train", "eval"} <= set(value):
+            raise ValueError("split_buckets needs at least 'train' and 'eval'")
+        if any(not isinstance(v, int) or v <= 0 for v in value.values()):
+            raise ValueError("split_buckets values must be positive integers")
+        return value
+
+    @field_validator("age_band_edges")
+    @classmethod
+    def _edges_increase(cls, value: List[int]) -> List[int]:
+        if sorted(set(value)) != list(value):
+            raise ValueError("age_band_edges must be strictly increasing")
+        return value
+
+    @property
+    def pipeline_root(self) -> Path:
+        return self.output_dir / "pipeline_root"
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.output_dir / "metadata.sqlite"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.output_dir / "serving"
+
+    @property
+    def module_file_transform(self) -> Path:
+        return MODULES_DIR / "preprocessing.py"
+
+    @property
+    def module_file_trainer(self) -> Path:
+        return MODULES_DIR / "training.py"
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{source}: field '{field}': {first['msg']}"
+
+
+def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
+    """Reads a YAML config (optional) and applies non-None keyword overrides on top."""
+    values: dict = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} does not exist.")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"Config file {path} is not valid YAML: {e}") from e
+        if not isinstance(values, dict):
+            raise ConfigError(f"Config file {path} must hold a mapping at the top level.")
+        base = path.resolve().parent
+        for key in ("data_dir", "schema_file", "output_dir"):
+            if values.get(key) and not Path(values[key]).is_absolute():
+                values[key] = str(base / values[key])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return PipelineConfig(**values)
+    except ValidationError as e:
+        raise ConfigError(_describe(e, source)) from e

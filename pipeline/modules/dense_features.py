@@ -1,0 +1,63 @@
+"""The dense model input: one float vector per example, and its map back to raw features.
+
+Transform emits z-scored numerics and vocabulary indices. The model reads a single dense
+vector: each numeric as one column, each categorical as a one-hot block (vocabulary plus
+one out-of-vocabulary column). Training and every exported signature encode through the
+same `encode`, so they cannot drift apart; the layout travels with the SavedModel as a
+JSON asset so attributions on dense columns can be summed back to raw features.
+"""
+
+import json
+from typing import Dict, List, Sequence
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+FEATURE_MAP_ASSET = "glassbox_feature_map.json"
+
+
+def feature_layout(
+    tf_transform_output: tft.TFTransformOutput, exclude: Sequence[str]
+) -> List[Dict]:
+    """One entry per raw model feature: name, kind, dense column range, vocabulary."""
+    spec = tf_transform_output.transformed_feature_spec()
+    layout, start = [], 0
+    for name in sorted(spec):
+        if name in exclude:
+            continue
+        if spec[name].dtype == tf.int64:
+            vocabulary = [
+                v.decode("utf-8") if isinstance(v, bytes) else str(v)
+                for v in tf_transform_output.vocabulary_by_name(name)
+            ] + ["<OOV>"]
+            entry = {"feature": name, "kind": "categorical", "vocabulary": vocabulary}
+            width = len(vocabulary)
+        else:
+            entry = {"feature": name, "kind": "numeric"}
+            width = 1
+        entry["columns"] = [start, start + width]
+        layout.append(entry)
+        start += width
+    return layout
+
+
+def dense_width(layout: Sequence[Dict]) -> int:
+    return layout[-1]["columns"][1] if layout else 0
+
+
+def encode(transformed: Dict[str, tf.Tensor], layout: Sequence[Dict]) -> tf.Tensor:
+    """Transformed features -> [batch, dense_width] float32, in layout order."""
+    parts = []
+    for entry in layout:
+        value = tf.reshape(transformed[entry["feature"]], [-1])
+        if entry["kind"] == "categorical":
+            start, end = entry["columns"]
+            parts.append(tf.one_hot(value, depth=end - start, dtype=tf.float32))
+        else:
+            parts.append(tf.cast(value, tf.float32)[:, tf.newaxis])
+    return tf.concat(parts, axis=1)
+
+
+def write_feature_map(path: str, layout: Sequence[Dict], label: str) -> None:
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump({"label": label, "dense_width": dense_width(layout), "features": list(layout)}, f, indent=2)

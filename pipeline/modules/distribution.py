@@ -1,0 +1,72 @@
+"""Choice of the tf.distribute strategy for the Trainer, from configuration and hardware.
+
+`choose_strategy` is a pure function of what it is told, so the selection logic is tested
+without the hardware it selects for; `make_strategy` builds the strategy it names.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def _worker_count(tf_config: str | None) -> int:
+    if not tf_config:
+        return 0
+    try:
+        cluster = json.loads(tf_config).get("cluster", {})
+    except (ValueError, AttributeError) as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def choose_strategy(
+    requested: str,
+    *,
+    tpu_address: str | None,
+    gpus: int,
+    cpu_devices: int,
+    tf_config: str | None,
+) -> str:
+    """Resolves `requested` ('auto' or one of STRATEGIES) to one of STRATEGIES.
+
+    auto: a TPU when an address is given; several workers in TF_CONFIG -> multi_worker;
+    one or more GPUs, or several (logical) CPU devices -> mirrored; else default.
+    """
+    if requested != "auto":
+        if requested not in STRATEGIES:
+            raise ValueError(f"Unknown strategy '{requested}'; expected auto or one of {STRATEGIES}.")
+        if requested == "tpu" and not tpu_address:
+            raise ValueError("Strategy 'tpu' needs training.tpu_address (e.g. 'local' or a grpc:// address).")
+        return requested
+    if tpu_address:
+        return "tpu"
+    if _worker_count(tf_config) > 1:
+        return "multi_worker"
+    if gpus >= 1 or cpu_devices > 1:
+        return "mirrored"
+    return "default"
+
+
+def make_strategy(requested: str = "auto", tpu_address: str | None = None) -> tf.distribute.Strategy:
+    name = choose_strategy(
+        requested,
+        tpu_address=tpu_address,
+        gpus=len(tf.config.list_logical_devices("GPU")),
+        cpu_devices=len(tf.config.list_logical_devices("CPU")),
+        tf_config=os.environ.get("TF_CONFIG"),
+    )
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    return tf.distribute.get_strategy()

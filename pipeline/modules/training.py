@@ -1,0 +1,124 @@
+"""Keras Trainer module, loaded by the TFX Trainer component by path (`run_fn`).
+
+A small tabular network on the dense input of `dense_features`, trained under the
+tf.distribute strategy chosen by `distribution`. The SavedModel carries the explanation
+contract of DESIGN.md besides `serving_default`:
+  transform_features     serialized tf.Example -> {'dense': [batch, width]}
+  predict_from_features  {'dense'} -> {'probability'}  (differentiable)
+  slice_features         serialized tf.Example -> evaluation slice keys (TFMA)
+and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
+"""
+
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from absl import logging
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from pipeline.modules import dense_features, distribution
+from pipeline.modules.preprocessing import AGE_BAND_FEATURE
+
+
+def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
+    dense = keras.Input(shape=(width,), name="dense_features", dtype=tf.float32)
+    x = dense
+    for units in hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
+    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+    model = keras.Model(inputs=dense, outputs=probability)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def _dataset(files, data_accessor, tf_transform_output, layout, label, batch_size, seed):
+    raw = data_accessor.tf_dataset_factory(
+        files,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label, shuffle_seed=seed),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    return raw.map(
+        lambda features, y: (dense_features.encode(features, layout), tf.cast(tf.reshape(y, [-1, 1]), tf.float32))
+    ).repeat()
+
+
+class ExplainableModel(tf.Module):
+    """What the Trainer exports: the model, the Transform graph and the signatures."""
+
+    def __init__(self, model, tf_transform_output, layout, label, feature_map_path):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tf_transform_output.transform_features_layer()
+        self.feature_map = tf.saved_model.Asset(feature_map_path)
+        self._layout = layout
+        self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k != label}
+
+    def _transformed(self, serialized):
+        return self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, serialized):
+        return {"dense": dense_features.encode(self._transformed(serialized), self._layout)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+    def predict_from_features(self, dense):
+        return {"probability": self.model(dense, training=False)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serving_default(self, serialized):
+        return self.predict_from_features(self.transform_features(serialized)["dense"])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def slice_features(self, serialized):
+        transformed = self._transformed(serialized)
+        return {k: transformed[k] for k in (AGE_BAND_FEATURE,) if k in transformed}
+
+    def signatures(self):
+        return {
+            "serving_default": self.serving_default,
+            "transform_features": self.transform_features,
+            "predict_from_features": self.predict_from_features,
+            "slice_features": self.slice_features,
+        }
+
+
+def run_fn(fn_args: tfx.components.FnArgs):
+    config = fn_args.custom_config
+    label = config["label"]
+    keras.utils.set_random_seed(config["seed"])
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    layout = dense_features.feature_layout(tf_transform_output, exclude=(label, AGE_BAND_FEATURE))
+
+    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))
+    logging.info("Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync)
+    batch_size = config["batch_size"] * strategy.num_replicas_in_sync
+    make = lambda files: _dataset(  # noqa: E731
+        files, fn_args.data_accessor, tf_transform_output, layout, label, batch_size, config["seed"]
+    )
+    with strategy.scope():
+        model = build_model(
+            dense_features.dense_width(layout), config["hidden_units"], config["dropout"], config["learning_rate"]
+        )
+    steps_per_epoch = max(1, fn_args.train_steps // 10)
+    model.fit(
+        make(fn_args.train_files),
+        epochs=max(1, fn_args.train_steps // steps_per_epoch),
+        steps_per_epoch=steps_per_epoch,
+        validation_data=make(fn_args.eval_files),
+        validation_steps=fn_args.eval_steps,
+        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")],
+        verbose=0,
+    )
+
+    feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
+    dense_features.write_feature_map(feature_map_path, layout, label)
+    export = ExplainableModel(model, tf_transform_output, layout, label, feature_map_path)
+    tf.saved_model.save(export, fn_args.serving_model_dir, signatures=export.signatures())

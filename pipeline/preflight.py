@@ -1,0 +1,53 @@
+"""Checks of the run's inputs before any component starts, each failing with one sentence."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from pipeline.config import PipelineConfig
+
+
+class InputError(ValueError):
+    """An input the pipeline cannot run on; the message says which and why."""
+
+
+def load_schema(path: Path) -> schema_pb2.Schema:
+    if not path.is_file():
+        raise InputError(f"Schema file {path} does not exist.")
+    try:
+        return text_format.Parse(path.read_text(), schema_pb2.Schema())
+    except (text_format.ParseError, UnicodeDecodeError) as e:
+        raise InputError(f"Schema file {path} is not a valid tensorflow_metadata Schema: {e}") from e
+
+
+def _csv_header(path: Path) -> list:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return next(csv.reader(f), [])
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not UTF-8 text (byte {e.start}).") from e
+
+
+def check_inputs(config: PipelineConfig) -> None:
+    data_dir = config.data_dir
+    if not data_dir.is_dir():
+        raise InputError(f"Data directory {data_dir} does not exist.")
+    files = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"Data directory {data_dir} holds no CSV file.")
+    for path in files:
+        header = _csv_header(path)
+        if not header:
+            raise InputError(f"{path} is empty: expected a CSV header line.")
+        if config.label not in header:
+            raise InputError(
+                f"{path} has no label column '{config.label}' (columns: {', '.join(header)})."
+            )
+    if config.schema_file is not None:
+        schema = load_schema(config.schema_file)
+        if config.label not in {f.name for f in schema.feature}:
+            raise InputError(f"Schema file {config.schema_file} does not declare the label '{config.label}'.")

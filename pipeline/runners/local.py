@@ -1,0 +1,63 @@
+"""Runs the pipeline on this machine: LocalDagRunner, Beam DirectRunner, SQLite MLMD."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Callable, Iterator
+
+from absl import logging as absl_logging
+from tfx import v1 as tfx
+
+from pipeline.config import PipelineConfig
+from pipeline.pipeline import create_pipeline
+
+# LocalDagRunner logs these two lines around every component (tfx/orchestration/local/local_dag_runner.py).
+_STARTED = "Component %s is running."
+_FINISHED = "Component %s is finished."
+
+OnEvent = Callable[[str, str, float], None]  # (event 'start'|'finish', component id, seconds since start)
+
+
+class _ComponentProgress(logging.Handler):
+    """Turns LocalDagRunner's log lines into start/finish callbacks with durations."""
+
+    def __init__(self, on_event: OnEvent):
+        super().__init__(level=logging.INFO)
+        self._on_event = on_event
+        self._started = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg not in (_STARTED, _FINISHED) or not record.args:
+            return
+        component = record.args[0]
+        if record.msg == _STARTED:
+            self._started[component] = time.monotonic()
+            self._on_event("start", component, 0.0)
+        else:
+            seconds = time.monotonic() - self._started.pop(component, time.monotonic())
+            self._on_event("finish", component, seconds)
+
+
+@contextlib.contextmanager
+def _component_progress(on_event: OnEvent) -> Iterator[None]:
+    absl_logger = logging.getLogger("absl")
+    progress = _ComponentProgress(on_event)
+    previous_verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.INFO)
+    absl_logger.addHandler(progress)
+    try:
+        yield
+    finally:
+        absl_logger.removeHandler(progress)
+        absl_logging.set_verbosity(previous_verbosity)
+
+
+def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
+    """Runs the whole pipeline; raises the failing component's exception."""
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if on_event is not None:
+            stack.enter_context(_component_progress(on_event))
+        tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
