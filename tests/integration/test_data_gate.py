@@ -1,0 +1,65 @@
+"""Data that breaks the contract stops the run at the gate, through the real CLI and pipeline."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import metadata
+from pipeline.config import load_config
+from tests.helpers import read_rows, write_rows
+
+pytestmark = pytest.mark.e2e
+
+
+def _unseen_category(rows, columns):
+    rows[3]["purpose"] = "spaceship"
+    return rows, columns
+
+
+def _missing_column(rows, columns):
+    return rows, [c for c in columns if c != "housing"]
+
+
+def _string_in_numeric_column(rows, columns):
+    rows[5]["credit_amount"] = "a lot"
+    return rows, columns
+
+
+def _nan_and_inf(rows, columns):
+    rows[7]["duration"] = "nan"
+    rows[8]["duration"] = "inf"
+    return rows, columns
+
+
+@pytest.mark.parametrize(
+    "corrupt, feature, kind",
+    [
+        (_unseen_category, "purpose", "ENUM_TYPE_UNEXPECTED_STRING_VALUES"),
+        (_missing_column, "housing", "SCHEMA_MISSING_COLUMN"),
+        (_string_in_numeric_column, "credit_amount", "UNEXPECTED_DATA_TYPE"),
+        (_nan_and_inf, "duration", "UNEXPECTED_DATA_TYPE"),
+    ],
+    ids=["unseen-category", "missing-column", "string-in-numeric", "nan-and-inf"],
+)
+def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature, kind):
+    rows = read_rows(data_copy)
+    rows, columns = corrupt(rows, list(rows[0]))
+    write_rows(data_copy, rows, columns)
+    output = tmp_path / "outputs"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--data", str(data_copy.parent), "--output", str(output)],
+        capture_output=True, text=True, timeout=600,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    error_lines = result.stderr.strip().splitlines()
+    assert len(error_lines) == 1 and error_lines[0].startswith("glassbox: The data breaks its schema"), result.stderr
+    assert f"{feature} [" in error_lines[0] and kind in error_lines[0], error_lines[0]
+
+    config = load_config(output_dir=output)
+    store = metadata.open_store(config.metadata_path)
+    nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
+    assert nodes["DataGate"] == "FAILED"
+    assert not {"Transform", "Trainer", "Evaluator", "Pusher"} & set(nodes), nodes

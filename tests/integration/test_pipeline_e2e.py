@@ -1,0 +1,128 @@
+"""The whole pipeline on the embedded data, checked through ML Metadata."""
+
+import glob
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import metadata
+from pipeline.runners.local import run_local
+from pipeline.summary import summarize_run
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED_COMPONENTS = {
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "DataGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+}
+
+
+def _first_run(config):
+    store = metadata.open_store(config.metadata_path)
+    run_id = metadata.run_ids(store, config.pipeline_name)[0]
+    return store, metadata.run_executions(store, config.pipeline_name, run_id)
+
+
+def _output(store, executions, node_id, key):
+    (node,) = [n for n in executions if n.node_id == node_id]
+    return metadata.output_artifacts(store, node.execution.id)[key][0]
+
+
+def test_every_component_completes_exactly_once(pipeline_run):
+    config, _ = pipeline_run
+    store, executions = _first_run(config)
+    by_node = {}
+    for node in executions:
+        by_node.setdefault(node.node_id, []).append(node.state)
+    assert set(by_node) == EXPECTED_COMPONENTS
+    assert all(states == ["COMPLETE"] for states in by_node.values()), by_node
+    for node_id, key in [("CsvExampleGen", "examples"), ("StatisticsGen", "statistics"),
+                         ("ExampleValidator", "anomalies"), ("Transform", "transform_graph"),
+                         ("Trainer", "model"), ("Evaluator", "evaluation"), ("Pusher", "pushed_model")]:
+        artifact = _output(store, executions, node_id, key)
+        assert artifact.state == artifact.LIVE and os.listdir(artifact.uri), (node_id, key)
+
+
+def test_model_is_good_enough_and_blessed_and_pushed(pipeline_run):
+    config, _ = pipeline_run
+    summary = summarize_run(config, metadata.run_ids(metadata.open_store(config.metadata_path),
+                                                     config.pipeline_name)[0])
+    assert summary.auc_by_slice["Overall"] >= 0.70
+    assert {"sex:female", "sex:male"} <= set(summary.auc_by_slice)
+    assert any(key.startswith("age_band:") for key in summary.auc_by_slice)
+    assert summary.blessed is True
+    assert summary.pushed_uri and os.path.isfile(os.path.join(summary.pushed_uri, "saved_model.pb"))
+
+
+def _eval_examples(store, executions, limit=200):
+    examples = _output(store, executions, "CsvExampleGen", "examples")
+    files = glob.glob(os.path.join(examples.uri, "Split-eval", "*.gz"))
+    records = []
+    for path in files:
+        records += list(tf.data.TFRecordDataset(path, compression_type="GZIP").take(limit).as_numpy_iterator())
+    assert records
+    return tf.constant(records[:limit])
+
+
+def test_exported_signatures_agree(pipeline_run):
+    config, _ = pipeline_run
+    store, executions = _first_run(config)
+    model_dir = os.path.join(_output(store, executions, "Trainer", "model").uri, "Format-Serving")
+    model = tf.saved_model.load(model_dir)
+    assert {"serving_default", "transform_features", "predict_from_features", "slice_features"} <= set(
+        model.signatures
+    )
+    serialized = _eval_examples(store, executions)
+    served = model.signatures["serving_default"](examples=serialized)["probability"].numpy()
+    dense = model.signatures["transform_features"](examples=serialized)["dense"]
+    recomposed = model.signatures["predict_from_features"](dense=dense)["probability"].numpy()
+    np.testing.assert_allclose(served, recomposed, atol=1e-5)
+    assert served.shape == (len(serialized), 1) and ((served > 0) & (served < 1)).all()
+
+    with open(os.path.join(model_dir, "assets", "glassbox_feature_map.json")) as f:
+        feature_map = json.load(f)
+    assert feature_map["dense_width"] == dense.shape[1]
+    features = {entry["feature"] for entry in feature_map["features"]}
+    assert features == {"sex", "job", "housing", "saving_accounts", "checking_account",
+                        "credit_amount", "duration", "purpose", "age"}
+    # The column ranges tile the dense vector exactly, in order.
+    ranges = [tuple(entry["columns"]) for entry in feature_map["features"]]
+    assert ranges[0][0] == 0 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    # A one-hot block sums to one for every example.
+    (sex,) = [e for e in feature_map["features"] if e["feature"] == "sex"]
+    np.testing.assert_allclose(dense.numpy()[:, sex["columns"][0]:sex["columns"][1]].sum(axis=1), 1.0)
+
+
+def test_trainer_logs_tensorboard_into_model_run(pipeline_run):
+    config, _ = pipeline_run
+    store, executions = _first_run(config)
+    model_run = _output(store, executions, "Trainer", "model_run")
+    assert glob.glob(os.path.join(model_run.uri, "**", "events.out.tfevents.*"), recursive=True)
+
+
+def test_unchanged_rerun_is_served_from_cache(pipeline_run):
+    config, first_seconds = pipeline_run
+    started = time.monotonic()
+    run_local(config)
+    cached_seconds = time.monotonic() - started
+    store = metadata.open_store(config.metadata_path)
+    runs = metadata.run_ids(store, config.pipeline_name)
+    second = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, runs[-1])}
+    assert len(runs) == 2
+    # The Evaluator may run again: the first run's blessed model is now its baseline input.
+    for node_id in ("CsvExampleGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform", "Trainer"):
+        assert second[node_id] == "CACHED", second
+    assert first_seconds >= 3 * cached_seconds, (first_seconds, cached_seconds)
+

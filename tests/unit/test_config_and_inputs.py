@@ -1,0 +1,77 @@
+"""Configuration and input errors: one clear sentence, non-zero exit, before any pipeline work."""
+
+import pytest
+
+from pipeline import cli
+from pipeline.config import ConfigError, load_config
+from tests.helpers import read_rows, write_rows
+
+
+def test_defaults_point_at_the_embedded_data():
+    config = load_config()
+    assert (config.data_dir / "german_credit.csv").is_file()
+    assert config.schema_file.is_file()
+    assert "--direct_running_mode=multi_processing" in config.beam_args
+    assert config.metadata_path.parent == config.output_dir
+
+
+def test_yaml_paths_are_relative_to_the_file_and_overrides_win(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data_dir: mydata\ntraining:\n  train_steps: 5\n")
+    config = load_config(path, output_dir=tmp_path / "out")
+    assert config.data_dir == tmp_path / "mydata"
+    assert config.training.train_steps == 5
+    assert config.output_dir == tmp_path / "out"
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("training:\n  train_steps: -1\n", "training.train_steps"),
+        ("trainig: {}\n", "trainig"),
+        ("training:\n  strategy: gpu-please\n", "training.strategy"),
+        ("split_buckets: {train: 9}\n", "split_buckets"),
+    ],
+)
+def test_bad_config_names_file_and_field(tmp_path, text, field):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and f"'{field}'" in str(error.value)
+
+
+def _run(capsys, *args):
+    code = cli.main(["run", *map(str, args)])
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+def test_missing_data_directory(capsys, tmp_path):
+    code, err = _run(capsys, "--data", tmp_path / "nope", "--output", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "does not exist" in err[0]
+
+
+def test_csv_without_the_label_column(capsys, data_copy, tmp_path):
+    rows = read_rows(data_copy)
+    write_rows(data_copy, rows, [c for c in rows[0] if c != "risk"])
+    code, err = _run(capsys, "--data", data_copy.parent, "--output", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "no label column 'risk'" in err[0]
+
+
+def test_missing_schema_file(capsys, tmp_path):
+    code, err = _run(capsys, "--schema", tmp_path / "missing.pbtxt", "--output", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "missing.pbtxt does not exist" in err[0]
+
+
+def test_unparsable_schema_file(capsys, tmp_path):
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text("feature { name: 'risk' type: NOT_A_TYPE }")
+    code, err = _run(capsys, "--schema", schema, "--output", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "not a valid tensorflow_metadata Schema" in err[0]
+
+
+def test_non_utf8_csv(capsys, data_copy, tmp_path):
+    data_copy.write_bytes(b"\xff\xferisk,sex\n")
+    code, err = _run(capsys, "--data", data_copy.parent, "--output", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "not UTF-8" in err[0]
