@@ -1,0 +1,25 @@
+"""The model as the methods see it: a graph function from dense rows [rows, D] to one score per row."""
+
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+PredictFn = Callable[[tf.Tensor], tf.Tensor]
+
+
+def row_scores(predict_fn: PredictFn) -> Callable[[tf.Tensor], tf.Tensor]:
+    """`predict_fn` traced once for any row count, its output flattened to [rows] (a [rows, 1] head is fine)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    def scores(dense: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(predict_fn(dense), [-1])
+
+    return scores
+
+
+def predict_in_chunks(scores: Callable[[tf.Tensor], tf.Tensor], dense: np.ndarray, batch_rows: int) -> np.ndarray:
+    """Scores [rows] as float64, at most `batch_rows` rows per graph call to bound memory."""
+    dense = np.asarray(dense, dtype=np.float32)
+    chunks = [scores(dense[i : i + batch_rows]).numpy() for i in range(0, max(len(dense), 1), batch_rows)]
+    return np.concatenate(chunks).astype(np.float64)

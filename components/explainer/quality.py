@@ -1,0 +1,145 @@
+"""How good are the explanations? Completeness, faithfulness, stability and agreement between methods.
+
+Plain functions on attributions in raw-feature space [N, M], so the audit can apply the same checks
+whichever method produced them.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from components.explainer.methods.blocks import Blocks
+from components.explainer.methods.game import InterventionalGame
+from components.explainer.methods.predict import PredictFn
+
+
+@dataclass(frozen=True)
+class CompletenessSummary:
+    median: float
+    p90: float
+    max: float
+    share_above: float  # share of examples whose error exceeds `threshold`
+    threshold: float
+
+
+def summarize_completeness(errors: np.ndarray, threshold: float = 0.05) -> CompletenessSummary:
+    """Distribution of the absolute completeness errors |sum(phi) - (f(x) - f(baseline))|."""
+    errors = np.abs(np.asarray(errors, dtype=np.float64))
+    return CompletenessSummary(
+        median=float(np.median(errors)),
+        p90=float(np.percentile(errors, 90)),
+        max=float(errors.max()),
+        share_above=float(np.mean(errors > threshold)),
+        threshold=threshold,
+    )
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    """Mean score after k = 0..M features are removed (deletion) or inserted (insertion), and the curves' areas.
+
+    The x-axis is the share k/M of features, so areas lie within the score's range. For the score the
+    attributions explain, a faithful order makes deletion fall faster, and insertion rise faster, than a
+    random order: deletion_auc below random_deletion_auc, insertion_auc above random_insertion_auc.
+    """
+
+    deletion_curve: np.ndarray  # [M + 1]
+    insertion_curve: np.ndarray
+    random_deletion_curve: np.ndarray
+    random_insertion_curve: np.ndarray
+    deletion_auc: float
+    insertion_auc: float
+    random_deletion_auc: float
+    random_insertion_auc: float
+
+
+def deletion_insertion(
+    predict_fn: PredictFn,
+    x_dense: np.ndarray,
+    attributions: np.ndarray,
+    reference_dense: np.ndarray,
+    blocks: Blocks,
+    *,
+    random_orders: int = 5,
+    seed: int = 0,
+    batch_rows: int = 1 << 17,
+) -> Faithfulness:
+    """Deletion and insertion curves, features ordered by attribution (most positive first), against
+    `random_orders` random orders.
+
+    A removed feature takes its block from `reference_dense`: one baseline row [D], or background rows
+    [B, D] whose predictions are averaged (the same interventional removal as Shapley's).
+    """
+    x = np.asarray(x_dense, dtype=np.float32)
+    n, players = np.shape(attributions)
+    if players != len(blocks):
+        raise ValueError(f"attributions have {players} features, the blocks {len(blocks)}")
+    game = InterventionalGame(predict_fn, reference_dense, blocks, batch_rows=batch_rows)
+    # Most positive first: deleting the features that raised the score should lower it fastest, and
+    # inserting them first should raise it fastest. (|attribution| order mixes in features that lowered
+    # the score, whose removal raises it, so it need not beat a random order even for exact attributions.)
+    by_attribution = np.argsort(-np.asarray(attributions), axis=1, kind="stable")[:, np.newaxis]
+    random = np.argsort(np.random.default_rng(seed).random((n, random_orders, players)), axis=2)
+    orders = np.concatenate([by_attribution, random], axis=1)  # [N, 1 + R, M]
+    positions = np.argsort(orders, axis=2)[:, :, np.newaxis, :]  # when each feature is removed / inserted
+    k = np.arange(players + 1)[:, np.newaxis]
+    kept_after_deletion = positions >= k  # [N, 1 + R, M + 1, M]
+    inserted = positions < k
+    coalitions = np.stack([kept_after_deletion, inserted], axis=2).reshape(n, -1, players)
+    curves = game.values(x, coalitions).reshape(n, 1 + random_orders, 2, players + 1).mean(axis=0)
+    random_curves = curves[1:].mean(axis=0)
+    return Faithfulness(
+        deletion_curve=curves[0, 0],
+        insertion_curve=curves[0, 1],
+        random_deletion_curve=random_curves[0],
+        random_insertion_curve=random_curves[1],
+        deletion_auc=_area(curves[0, 0]),
+        insertion_auc=_area(curves[0, 1]),
+        random_deletion_auc=_area(random_curves[0]),
+        random_insertion_auc=_area(random_curves[1]),
+    )
+
+
+def _area(curve: np.ndarray) -> float:
+    """Trapezoid area over k/M in [0, 1]."""
+    return float((curve[:-1] + curve[1:]).sum() / (2 * (len(curve) - 1)))
+
+
+def max_sensitivity(
+    explain_fn: Callable[[np.ndarray], np.ndarray],
+    x_dense: np.ndarray,
+    numeric_columns: Sequence[int],
+    *,
+    noise_scale: float = 0.05,
+    samples: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """[N] max over Gaussian perturbations x' of ||phi(x') - phi(x)|| / ||phi(x)||.
+
+    Only numeric columns are perturbed (noise in their standardized units): a perturbed one-hot block
+    would not encode any category. `explain_fn` maps dense rows [rows, D] to attributions [rows, M] and
+    is called twice, once on x and once on all perturbations together. Where phi(x) is zero the ratio is
+    inf (or nan when phi(x') is zero too).
+    """
+    x = np.asarray(x_dense, dtype=np.float32)
+    attributions = np.asarray(explain_fn(x), dtype=np.float64)
+    perturbed = np.repeat(x[np.newaxis], samples, axis=0)
+    noise = np.random.default_rng(seed).normal(0.0, noise_scale, (samples, len(x), len(numeric_columns)))
+    perturbed[:, :, numeric_columns] += noise.astype(np.float32)
+    moved = np.asarray(explain_fn(perturbed.reshape(-1, x.shape[1])), dtype=np.float64)
+    moved = moved.reshape(samples, *attributions.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.linalg.norm(moved - attributions, axis=2) / np.linalg.norm(attributions, axis=1)
+    return ratios.max(axis=0)
+
+
+def global_importance(attributions: np.ndarray) -> np.ndarray:
+    """[M] mean |phi| per feature."""
+    return np.abs(np.asarray(attributions, dtype=np.float64)).mean(axis=0)
+
+
+def importance_rank_agreement(attributions_a: np.ndarray, attributions_b: np.ndarray) -> float:
+    """Spearman rank correlation of two methods' global importances: do they rank the features alike?"""
+    return float(stats.spearmanr(global_importance(attributions_a), global_importance(attributions_b)).statistic)
