@@ -7,6 +7,8 @@ re-encoding, one `tf.where`. Exact Shapley, sampled Shapley and the deletion/ins
 all weighted sums of these values.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -52,6 +54,7 @@ class InterventionalGame:
         return values
 
 
+@functools.lru_cache(maxsize=32)
 def _coalition_value_graph(scores):
     @tf.function(
         input_signature=[

@@ -5,6 +5,7 @@ Attribution of column d: (x_d - b_d) * integral over a in [0, 1] of df/dx_d at b
 error: steps are doubled, for the examples that miss the tolerance only, until it is met or `max_steps`.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,7 @@ def _attributions(path_integral, x, baselines, nodes, weights, batch_rows) -> np
     return np.concatenate(found).astype(np.float64).reshape(n, k, width).mean(axis=1)
 
 
+@functools.lru_cache(maxsize=32)
 def _path_integral_graph(scores):
     @tf.function(
         input_signature=[

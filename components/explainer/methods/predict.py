@@ -1,5 +1,6 @@
 """The model as the methods see it: a graph function from dense rows [rows, D] to one score per row."""
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -8,8 +9,13 @@ import tensorflow as tf
 PredictFn = Callable[[tf.Tensor], tf.Tensor]
 
 
+@functools.lru_cache(maxsize=32)
 def row_scores(predict_fn: PredictFn) -> Callable[[tf.Tensor], tf.Tensor]:
-    """`predict_fn` traced once for any row count, its output flattened to [rows] (a [rows, 1] head is fine)."""
+    """`predict_fn` traced once for any row count, its output flattened to [rows] (a [rows, 1] head is fine).
+
+    Cached per `predict_fn` object, so that explaining batch after batch of the same model (as the Beam
+    workers do) reuses the traced graphs instead of tracing them again for every call.
+    """
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
     def scores(dense: tf.Tensor) -> tf.Tensor:

@@ -1,0 +1,160 @@
+"""The Explainer's Beam graph: batched attributions on every worker, aggregated without
+collecting the examples on one machine."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, Iterable, List, Tuple
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+from apache_beam.utils import shared
+
+from components.explainer.config import ExplainerConfig
+from components.explainer.explain import SLICE_PREFIX, Background, example_digest, explain_records
+from components.explainer.model import ExplainedModel
+
+OVERALL = ("overall", "")
+
+
+def parquet_schema(feature_names: List[str], slice_names: List[str], with_example_id: bool) -> pa.Schema:
+    return pa.schema(
+        [("key", pa.string())]
+        + ([("example_id", pa.string())] if with_example_id else [])
+        + [("split", pa.string()), ("method", pa.string()), ("label", pa.float64()), ("prediction", pa.float64()),
+           ("baseline_prediction", pa.float64()), ("completeness_error", pa.float64()),
+           ("standard_error", pa.float64()), ("reasons", pa.list_(pa.string()))]
+        + [(name, pa.float64()) for name in feature_names]
+        + [(f"{SLICE_PREFIX}{name}", pa.string()) for name in slice_names]
+    )
+
+
+class _ExplainBatch(beam.DoFn):
+    """Loads the SavedModel once per worker process (shared across threads) and explains batches."""
+
+    def __init__(self, model_dir: str, config_json: str):
+        self._model_dir = model_dir
+        self._config_json = config_json
+        self._shared = shared.Shared()
+
+    def setup(self):
+        self._config = ExplainerConfig.model_validate_json(self._config_json)
+        self._model = self._shared.acquire(lambda: _SharedModel(ExplainedModel(self._model_dir)))
+        self._background = None
+
+    def process(self, batch: List[bytes], background: List[bytes]) -> Iterable[Dict]:
+        if self._background is None:
+            self._background = Background.from_examples(self._model.model, background, self._config)
+        yield from explain_records(self._model.model, batch, self._background, self._config)
+
+
+class _SharedModel:
+    """A weak-referenceable holder, as apache_beam.utils.shared requires."""
+
+    def __init__(self, model: ExplainedModel):
+        self.model = model
+
+
+class _SumAttributions(beam.CombineFn):
+    """Count, sum of |phi| and sum of phi per raw feature."""
+
+    def __init__(self, feature_names: List[str]):
+        self._names = feature_names
+
+    def create_accumulator(self):
+        return 0, np.zeros(len(self._names)), np.zeros(len(self._names))
+
+    def add_input(self, accumulator, row):
+        count, absolute, signed = accumulator
+        values = np.array([row[name] for name in self._names])
+        return count + 1, absolute + np.abs(values), signed + values
+
+    def merge_accumulators(self, accumulators):
+        count, absolute, signed = self.create_accumulator()
+        for c, a, s in accumulators:
+            count, absolute, signed = count + c, absolute + a, signed + s
+        return count, absolute, signed
+
+    def extract_output(self, accumulator):
+        count, absolute, signed = accumulator
+        return {
+            "examples": int(count),
+            "mean_abs": dict(zip(self._names, (absolute / max(count, 1)).tolist())),
+            "mean": dict(zip(self._names, (signed / max(count, 1)).tolist())),
+        }
+
+
+def _slice_keys(row: Dict, slice_names: List[str]) -> Iterable[Tuple[Tuple[str, str, str], Dict]]:
+    yield (row["method"],) + OVERALL, row
+    for name in slice_names:
+        yield (row["method"], name, row[f"{SLICE_PREFIX}{name}"]), row
+
+
+def _deterministic_subset(examples, size: int, label: str):
+    """The `size` examples with the smallest content digests: the same subset on any runner."""
+    return (
+        examples
+        | f"{label}Smallest" >> beam.combiners.Top.Smallest(size, key=example_digest)
+        | f"{label}Flatten" >> beam.FlatMap(lambda rows: rows)
+    )
+
+
+def build_explain_pipeline(
+    pipeline: beam.Pipeline,
+    *,
+    examples_pattern: str,
+    background_pattern: str,
+    model_dir: str,
+    config: ExplainerConfig,
+    feature_names: List[str],
+    slice_names: List[str],
+    output_dir: str,
+    work_dir: str,
+) -> None:
+    examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
+    if config.max_examples:
+        examples = _deterministic_subset(examples, config.max_examples, "Examples")
+    background = _deterministic_subset(
+        pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern), config.background_size,
+        "Background",
+    )
+    rows = (
+        examples
+        | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
+        | "Explain" >> beam.ParDo(_ExplainBatch(model_dir, config.model_dump_json()),
+                                  background=beam.pvalue.AsList(background))
+    )
+    _ = rows | "WriteParquet" >> beam.io.WriteToParquet(
+        os.path.join(output_dir, "attributions", "attributions"),
+        parquet_schema(feature_names, slice_names, bool(config.key_feature)),
+        file_name_suffix=".parquet",
+    )
+    _ = (
+        rows
+        | "BySlice" >> beam.FlatMap(_slice_keys, slice_names)
+        | "Aggregate" >> beam.CombinePerKey(_SumAttributions(feature_names))
+        | "AggregateToJson" >> beam.MapTuple(
+            lambda key, value: json.dumps({"method": key[0], "slice": key[1], "value": key[2], **value})
+        )
+        | "WriteAggregates" >> beam.io.WriteToText(os.path.join(work_dir, "aggregates"), file_name_suffix=".jsonl")
+    )
+    _ = (
+        rows
+        | "WithReasons" >> beam.Filter(lambda row: bool(row["reasons"]) and row["method"] == config.primary_method)
+        | "ReasonsToJson" >> beam.Map(
+            lambda row: json.dumps({"key": row["key"], "example_id": row.get("example_id"),
+                                    "prediction": row["prediction"], "reasons": row["reasons"]})
+        )
+        | "WriteReasons" >> beam.io.WriteToText(
+            os.path.join(output_dir, "reason_codes", "reason_codes"), file_name_suffix=".jsonl"
+        )
+    )
+    # Small deterministic samples for the quality measures computed after the pipeline.
+    _ = _deterministic_subset(examples, config.quality_examples, "Quality") | "WriteQualitySample" >> (
+        beam.io.WriteToTFRecord(os.path.join(work_dir, "quality_sample"), num_shards=1, shard_name_template="")
+    )
+    _ = background | "WriteBackground" >> beam.io.WriteToTFRecord(
+        os.path.join(work_dir, "background"), num_shards=1, shard_name_template=""
+    )

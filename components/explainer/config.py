@@ -1,0 +1,68 @@
+"""The Explainer's parameters, validated before any work starts."""
+
+from typing import List, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from components.validation import describe_validation_error
+
+METHODS = ("integrated_gradients", "shapley", "permutation_importance")
+PER_EXAMPLE_METHODS = ("integrated_gradients", "shapley")
+
+
+class ExplainerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    methods: List[Literal["integrated_gradients", "shapley", "permutation_importance"]] = list(METHODS)
+    split: str = "eval"
+    # Background rows (and the mean/median baselines) come from this split.
+    background_split: str = "train"
+    background_size: int = Field(50, gt=0)
+    # Integrated gradients' baseline: the background's mean or median in dense space, or
+    # per-example baselines drawn from the background (expected gradients).
+    baseline: Literal["mean", "median", "expected_gradients"] = "mean"
+    expected_gradients_samples: int = Field(16, gt=0)
+    ig_steps: int = Field(32, gt=0)
+    ig_rule: Literal["gauss_legendre", "trapezoid"] = "trapezoid"
+    ig_tolerance: float = Field(0.005, gt=0)
+    ig_max_steps: int = Field(512, gt=0)
+    # Exact Shapley enumerates 2^M coalitions up to this many raw features, else samples permutations.
+    max_exact_features: int = Field(12, gt=0, le=20)
+    shapley_max_permutations: int = Field(512, gt=1)
+    shapley_target_standard_error: float = Field(0.005, gt=0)
+    permutation_repeats: int = Field(10, gt=1)
+    # 0 explains every example of the split; otherwise a deterministic subset of this size.
+    max_examples: int = Field(0, ge=0)
+    batch_size: int = Field(256, gt=0)
+    seed: int = 0
+    slice_features: List[str] = Field(default_factory=lambda: ["sex", "age_band"])
+    decision_threshold: float = Field(0.5, gt=0, lt=1)
+    top_k_reasons: int = Field(3, gt=0)
+    # A feature that identifies an example (e.g. a pseudonymous id); else a digest of the example.
+    key_feature: str | None = None
+    # Examples used for the quality measures, permutation importance and plots.
+    quality_examples: int = Field(200, gt=1)
+
+    @field_validator("methods")
+    @classmethod
+    def _some_method(cls, value):
+        if not set(value) & set(PER_EXAMPLE_METHODS):
+            raise ValueError(f"at least one per-example method ({', '.join(PER_EXAMPLE_METHODS)}) is needed")
+        return list(dict.fromkeys(value))
+
+    @property
+    def per_example_methods(self) -> List[str]:
+        return [m for m in self.methods if m in PER_EXAMPLE_METHODS]
+
+    @property
+    def primary_method(self) -> str:
+        """The method behind reason codes, plots and headline figures: Shapley when it runs."""
+        methods = self.per_example_methods
+        return "shapley" if "shapley" in methods else methods[0]
+
+
+def parse_config(text: str) -> ExplainerConfig:
+    try:
+        return ExplainerConfig.model_validate_json(text)
+    except ValidationError as e:
+        raise ValueError(describe_validation_error(e, "Explainer config")) from e

@@ -1,0 +1,80 @@
+"""The trained model as the Explainer sees it: only through its SavedModel signatures and assets.
+
+The explanation contract (DESIGN.md): `transform_features` turns serialized examples into the
+dense model input, `predict_from_features` scores dense rows (differentiable), and the feature
+map asset says which dense columns belong to which raw feature. The Explainer never imports the
+Trainer's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+FEATURE_MAP_ASSET = "glassbox_feature_map.json"
+CONTRACT_SIGNATURES = ("transform_features", "predict_from_features")
+
+
+class ContractError(ValueError):
+    """The model does not export what the Explainer needs."""
+
+
+class ExplainedModel:
+    def __init__(self, model_dir: str):
+        self.model_dir = model_dir
+        self._loaded = tf.saved_model.load(model_dir)
+        missing = [s for s in CONTRACT_SIGNATURES if s not in self._loaded.signatures]
+        asset = os.path.join(model_dir, "assets", FEATURE_MAP_ASSET)
+        if missing or not tf.io.gfile.exists(asset):
+            raise ContractError(
+                f"The model at {model_dir} lacks the explanation contract "
+                f"(missing signatures {missing}, feature map {'present' if tf.io.gfile.exists(asset) else 'absent'})."
+            )
+        with tf.io.gfile.GFile(asset) as f:
+            feature_map = json.load(f)
+        self.label: str = feature_map["label"]
+        self.features: List[Dict] = feature_map["features"]
+        self.feature_names: List[str] = [f["feature"] for f in self.features]
+        self.blocks: List[tuple] = [tuple(f["columns"]) for f in self.features]
+        self.width: int = feature_map["dense_width"]
+        self._transform = self._loaded.signatures["transform_features"]
+        self._predict = self._loaded.signatures["predict_from_features"]
+        self._slices = self._loaded.signatures.get("slice_features")
+        # One function object for the model's life: the methods cache their traced graphs per function.
+        self.predict_fn = lambda dense: tf.reshape(self._predict(dense=dense)["probability"], [-1])
+
+    def dense(self, serialized: Sequence[bytes]) -> np.ndarray:
+        return self._transform(examples=tf.constant(list(serialized)))["dense"].numpy()
+
+    def slice_keys(self, serialized: Sequence[bytes]) -> Dict[str, np.ndarray]:
+        """Slice keys the Transform graph computes (e.g. the age band), decoded to str."""
+        if self._slices is None:
+            return {}
+        out = self._slices(examples=tf.constant(list(serialized)))
+        return {k: np.array([v.decode("utf-8") for v in t.numpy().reshape(-1)]) for k, t in out.items()}
+
+    @property
+    def slice_key_names(self) -> List[str]:
+        return sorted(self._slices.structured_outputs) if self._slices is not None else []
+
+    @property
+    def numeric_columns(self) -> List[int]:
+        return [f["columns"][0] for f in self.features if f["kind"] == "numeric"]
+
+
+def raw_values(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, List[str]]:
+    """The raw value of each named feature in each example, as text (for reason codes and slices)."""
+    values: Dict[str, List[str]] = {name: [] for name in names}
+    for record in serialized:
+        features = tf.train.Example.FromString(record).features.feature
+        for name in names:
+            feature = features.get(name)
+            kind = feature.WhichOneof("kind") if feature is not None else None
+            items = list(getattr(feature, kind).value) if kind else []
+            text = ", ".join(v.decode("utf-8") if isinstance(v, bytes) else f"{v:g}" for v in items)
+            values[name].append(text)
+    return values

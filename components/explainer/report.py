@@ -1,0 +1,133 @@
+"""After the Beam pass: global importances, the quality of the explanations, and headline figures."""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from components.explainer import quality
+from components.explainer.config import ExplainerConfig
+from components.explainer.explain import Attributions, Background, attribute
+from components.explainer.methods import permutation_importance
+from components.explainer.model import ExplainedModel
+
+# The share of examples whose completeness error exceeds this is reported (the bound Vertex AI used).
+COMPLETENESS_THRESHOLD = 0.05
+
+
+def global_importances(aggregate_lines: Sequence[str]) -> Dict:
+    """{method: {'overall': {...}, 'slices': {feature: {value: {...}}}}} from the Beam aggregates."""
+    result: Dict = {}
+    for line in aggregate_lines:
+        entry = json.loads(line)
+        method = result.setdefault(entry.pop("method"), {"overall": None, "slices": {}})
+        name, value = entry.pop("slice"), entry.pop("value")
+        if name == "overall":
+            method["overall"] = entry
+        else:
+            method["slices"].setdefault(name, {})[value] = entry
+    for method in result.values():
+        method["slices"] = {k: dict(sorted(v.items())) for k, v in sorted(method["slices"].items())}
+    return dict(sorted(result.items()))
+
+
+def top_features(importances: Dict, method: str, k: int = 5) -> List[str]:
+    mean_abs = importances[method]["overall"]["mean_abs"]
+    return sorted(mean_abs, key=lambda name: -mean_abs[name])[:k]
+
+
+def labels_of(records: Sequence[bytes], label: str) -> np.ndarray:
+    labels = []
+    for record in records:
+        feature = tf.train.Example.FromString(record).features.feature[label]
+        kind = feature.WhichOneof("kind")
+        labels.append(float(getattr(feature, kind).value[0]) if kind else np.nan)
+    return np.array(labels)
+
+
+def measure_quality(
+    model: ExplainedModel,
+    records: Sequence[bytes],
+    background: Background,
+    config: ExplainerConfig,
+    completeness_errors: Dict[str, np.ndarray],
+    stability_examples: int = 25,
+) -> tuple[Dict, Dict[str, Attributions]]:
+    """quality.json's content, and the sample's attributions per method (for the plots)."""
+    dense = model.dense(records)
+    sample = {m: attribute(m, model, dense, background, config, records) for m in config.per_example_methods}
+    report: Dict = {"examples": len(records), "completeness_threshold": COMPLETENESS_THRESHOLD, "methods": {}}
+    few = dense[:stability_examples]
+    for method, result in sample.items():
+        summary = quality.summarize_completeness(completeness_errors[method], COMPLETENESS_THRESHOLD)
+        faithfulness = quality.deletion_insertion(
+            model.predict_fn, dense, result.values, background.dense, model.blocks, seed=config.seed
+        )
+        sensitivity = quality.max_sensitivity(
+            lambda rows, m=method: attribute(m, model, rows, background, config).values,
+            few, model.numeric_columns, seed=config.seed,
+        )
+        finite = sensitivity[np.isfinite(sensitivity)]
+        report["methods"][method] = {
+            "completeness": {
+                "examples": int(len(completeness_errors[method])),
+                "median": summary.median, "p90": summary.p90, "max": summary.max,
+                "share_above_threshold": summary.share_above,
+            },
+            "faithfulness": {
+                "deletion_auc": faithfulness.deletion_auc,
+                "random_deletion_auc": faithfulness.random_deletion_auc,
+                "insertion_auc": faithfulness.insertion_auc,
+                "random_insertion_auc": faithfulness.random_insertion_auc,
+                "deletion_curve": faithfulness.deletion_curve.tolist(),
+                "random_deletion_curve": faithfulness.random_deletion_curve.tolist(),
+                "insertion_curve": faithfulness.insertion_curve.tolist(),
+                "random_insertion_curve": faithfulness.random_insertion_curve.tolist(),
+                "better_than_random": bool(
+                    faithfulness.deletion_auc < faithfulness.random_deletion_auc
+                    and faithfulness.insertion_auc > faithfulness.random_insertion_auc
+                ),
+            },
+            "stability": {
+                "examples": int(len(few)),
+                "noise_scale": 0.05,
+                "max_sensitivity_median": float(np.median(finite)) if finite.size else None,
+                "max_sensitivity_max": float(finite.max()) if finite.size else None,
+            },
+        }
+    importances = {m: quality.global_importance(r.values) for m, r in sample.items()}
+    if "permutation_importance" in config.methods:
+        labels = labels_of(records, model.label)
+        known = ~np.isnan(labels)
+        if len(set(labels[known])) == 2:
+            pi = permutation_importance(model.predict_fn, dense[known], labels[known], model.blocks,
+                                        repeats=config.permutation_repeats, seed=config.seed)
+            report["permutation_importance"] = {
+                "examples": int(known.sum()), "auc": pi.auc, "log_loss": pi.log_loss,
+                "features": {
+                    name: {"auc_drop": float(pi.auc_drop.mean[j]), "auc_drop_ci": [float(pi.auc_drop.low[j]),
+                                                                                   float(pi.auc_drop.high[j])],
+                           "log_loss_increase": float(pi.log_loss_increase.mean[j])}
+                    for j, name in enumerate(model.feature_names)
+                },
+            }
+            importances["permutation_importance"] = np.maximum(pi.auc_drop.mean, 0.0)
+        else:
+            report["permutation_importance"] = {"skipped": "the quality sample does not hold both label classes"}
+    report["agreement"] = _agreement(importances)
+    return report, sample
+
+
+def _agreement(importances: Dict[str, np.ndarray]) -> List[Dict]:
+    """Spearman rank correlation of global importances for each pair of methods."""
+    from scipy import stats
+
+    names = sorted(importances)
+    return [
+        {"methods": [a, b], "spearman": float(stats.spearmanr(importances[a], importances[b]).statistic)}
+        for i, a in enumerate(names)
+        for b in names[i + 1:]
+    ]

@@ -1,0 +1,45 @@
+"""Known ground truth: a label that depends on two of seven features, learned by the Trainer's network."""
+
+import numpy as np
+import pytest
+import tf_keras as keras
+
+from components.explainer.methods import attribute_integrated_gradients, exact_shapley
+from pipeline.modules.training import build_model
+
+WEIGHTS = {0: 2.0, 3: -1.5}  # the label's logit is 2 x0 - 1.5 x3; the other five features are noise
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 7)).astype(np.float32)
+    logit = sum(w * x[:, j] for j, w in WEIGHTS.items())
+    y = (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(np.float32)[:, None]
+    keras.utils.set_random_seed(0)
+    model = build_model(7, [16, 8], 0.0, 0.01)
+    model.fit(x, y, epochs=15, batch_size=128, verbose=0)
+    return model, x
+
+
+def _check(attributions, explained, background):
+    importance = np.abs(attributions).mean(axis=0)
+    assert set(np.argsort(-importance)[:2]) == set(WEIGHTS), importance  # precision@2 = 1
+    for j, w in WEIGHTS.items():
+        known = w * (explained[:, j] - background[:, j].mean())
+        assert np.corrcoef(attributions[:, j], known)[0, 1] >= 0.9
+
+
+def test_shapley_finds_the_two_features_and_their_contributions(trained):
+    model, x = trained
+    background, explained = x[:50], x[1000:1300]
+    shapley = exact_shapley(lambda d: model(d, training=False), explained, background, [(i, i + 1) for i in range(7)])
+    _check(shapley.attributions, explained, background)
+
+
+def test_integrated_gradients_finds_the_two_features_and_their_contributions(trained):
+    model, x = trained
+    background, explained = x[:50], x[1000:1300]
+    ig = attribute_integrated_gradients(lambda d: model(d, training=False), explained, background.mean(axis=0),
+                                        rule="trapezoid", tolerance=0.005)
+    _check(ig.attributions, explained, background)
