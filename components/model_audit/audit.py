@@ -1,0 +1,37 @@
+"""Runs the checks a policy lists, attaches each family's evidence, and reaches the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal, Sequence
+
+from components.model_audit.checks import data, documentation, explanation, fairness, performance, privacy
+from components.model_audit.checks.result import CheckResult
+from components.model_audit.inputs import AuditInputs, check_inputs
+from components.model_audit.policy import AuditPolicy, Checks
+
+FAMILIES = (performance, fairness, explanation, data, privacy, documentation)
+CHECKS = {check_id: (family.FAMILY, run) for family in FAMILIES for check_id, run in family.CHECKS.items()}
+
+
+def run_checks(policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
+    """Every check the policy lists, in the policy model's order; inputs that do not fit fail first."""
+    check_inputs(policy, inputs)
+    results = []
+    for check_id in Checks.model_fields:
+        check = getattr(policy.checks, check_id)
+        if check is None:
+            continue
+        family, run = CHECKS[check_id]
+        evidence = tuple(inputs.evidence.get(family, ()))
+        results.extend(replace(result, evidence=evidence) for result in run(check, policy, inputs))
+    return results
+
+
+def verdict(results: Sequence[CheckResult], inconclusive_blocks: bool = False
+            ) -> tuple[Literal["pass", "fail"], list[str]]:
+    """'fail' with the ids of the blocking failures, when a block check failed (or, if the policy says so, could
+    not be decided); a warn check never fails the audit."""
+    blocking_statuses = {"fail", "inconclusive"} if inconclusive_blocks else {"fail"}
+    blocking = [r.id for r in results if r.severity == "block" and r.status in blocking_statuses]
+    return ("fail" if blocking else "pass"), blocking

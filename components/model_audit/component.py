@@ -1,0 +1,69 @@
+"""ModelAudit: checks a trained model against a written policy and records the verdict."""
+
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import AuditReport, Explanations, PrivacyReport
+from components.model_audit import executor
+from components.model_audit.policy import load_policy
+
+
+class ModelAuditSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "policy_file": ExecutionParameter(type=str),
+        "model_card_file": ExecutionParameter(type=str),
+        "decision_threshold": ExecutionParameter(type=float),
+    }
+    INPUTS = {
+        "model": ChannelParameter(type=standard_artifacts.Model),
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
+        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        "blessing": ChannelParameter(type=standard_artifacts.ModelBlessing),
+        "explanations": ChannelParameter(type=Explanations),
+        "statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        "anomalies": ChannelParameter(type=standard_artifacts.ExampleAnomalies),
+        "schema": ChannelParameter(type=standard_artifacts.Schema),
+        "privacy_report": ChannelParameter(type=PrivacyReport, optional=True),
+        "baseline_audit": ChannelParameter(type=AuditReport, optional=True),
+    }
+    OUTPUTS = {"audit_report": ChannelParameter(type=AuditReport)}
+
+
+class ModelAudit(base_component.BaseComponent):
+    """Runs the checks of `policy_file` (see components/model_audit/policy.py) on the evidence.
+
+    The `audit_report` artifact carries `verdict` ('pass'/'fail'), `blocking_failures` and the
+    policy digest as MLMD properties; the Pusher runs only on a passing verdict.
+    """
+
+    SPEC_CLASS = ModelAuditSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(
+        self,
+        *,
+        model: types.BaseChannel,
+        examples: types.BaseChannel,
+        evaluation: types.BaseChannel,
+        blessing: types.BaseChannel,
+        explanations: types.BaseChannel,
+        statistics: types.BaseChannel,
+        anomalies: types.BaseChannel,
+        schema: types.BaseChannel,
+        policy_file: str,
+        model_card_file: str,
+        decision_threshold: float = 0.5,
+        privacy_report: types.BaseChannel | None = None,
+        baseline_audit: types.BaseChannel | None = None,
+    ):
+        load_policy(policy_file)  # a bad policy fails when the pipeline is built, not hours later
+        spec = ModelAuditSpec(
+            model=model, examples=examples, evaluation=evaluation, blessing=blessing, explanations=explanations,
+            statistics=statistics, anomalies=anomalies, schema=schema, privacy_report=privacy_report,
+            baseline_audit=baseline_audit, policy_file=policy_file, model_card_file=model_card_file,
+            decision_threshold=decision_threshold, audit_report=types.Channel(type=AuditReport),
+        )
+        super().__init__(spec=spec)

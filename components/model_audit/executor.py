@@ -1,0 +1,142 @@
+"""ModelAudit executor: gathers the evidence from the input artifacts, runs the policy's checks,
+and writes audit.json, model_card.json and report.html with the verdict in MLMD."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+import yaml
+from tfx.dsl.components.base.base_executor import BaseExecutor
+from tfx.types import artifact_utils
+
+from components.data_gate.component import contract_violations
+from components.explainer.explain import SLICE_PREFIX, example_digest
+from components.explainer.model import raw_values
+from components.files import directory_digest, file_digest
+from components.model_audit.audit import run_checks
+from components.model_audit.checks.result import Evidence
+from components.model_audit.inputs import AuditInputs, Explanations, Predictions
+from components.model_audit.policy import load_policy
+from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
+from components.model_audit.report.charts import fairness_charts
+from components.model_audit.report.html import render_html, write_report_html
+from components.model_audit.report.model_card import model_card_json, write_model_card
+
+AUDIT_FILE, MODEL_CARD_FILE, REPORT_FILE = "audit.json", "model_card.json", "report.html"
+# Which input artifacts each check family's results rest on.
+FAMILY_EVIDENCE = {
+    "performance": ("model", "explanations", "evaluation", "blessing"),
+    "fairness": ("model", "explanations", "evaluation"),
+    "explanation": ("explanations",),
+    "data": ("statistics", "anomalies", "schema"),
+    "privacy": ("privacy_report",),
+    "documentation": (),
+}
+
+
+def _single(input_dict: Dict[str, List], key: str):
+    artifacts = input_dict.get(key) or []
+    return artifacts[0] if artifacts else None
+
+
+def _read_json(path: str) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _split_statistics(statistics, split: str):
+    return tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb"))
+
+
+def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> Dict[str, np.ndarray]:
+    """Raw feature values of the explained examples, in the order of the Explainer's rows."""
+    files = sorted(glob.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*")))
+    records = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    values = raw_values(records, names)
+    position = {example_digest(r)[:16]: i for i, r in enumerate(records)}
+    order = [position[k] for k in keys]
+    return {name: np.array(values[name], dtype=object)[order] for name in names}
+
+
+class Executor(BaseExecutor):
+    def Do(  # noqa: N802 - the TFX executor interface
+        self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
+    ) -> None:
+        policy = load_policy(exec_properties["policy_file"])
+        card_path = exec_properties["model_card_file"]
+        if not os.path.isfile(card_path):
+            raise FileNotFoundError(f"ModelAudit: model card {card_path} does not exist.")
+        with open(card_path) as f:
+            model_card = yaml.safe_load(f) or {}
+
+        explanations = _single(input_dict, "explanations")
+        method = explanations.get_string_custom_property("primary_method")
+        table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
+        rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
+        split = rows["split"].iloc[0]
+        global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
+        feature_names = list(global_importance[method]["overall"]["mean_abs"])
+
+        predictions = Predictions(
+            labels=rows["label"].to_numpy().astype(int),
+            scores=rows["prediction"].to_numpy(),
+            groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
+                    if name.startswith(SLICE_PREFIX)},
+            decision_threshold=exec_properties["decision_threshold"],
+        )
+        statistics = _single(input_dict, "statistics")
+        anomalies = _single(input_dict, "anomalies")
+        privacy = _single(input_dict, "privacy_report")
+        baseline = _single(input_dict, "baseline_audit")
+
+        evidence_of = {key: Evidence(role=key, artifact_id=a.id, uri=a.uri, sha256=directory_digest(a.uri))
+                       for key, artifacts in input_dict.items() for a in artifacts[:1]}
+        evidence = {family: [evidence_of[k] for k in keys if k in evidence_of]
+                    for family, keys in FAMILY_EVIDENCE.items()}
+        evidence["documentation"] = [Evidence(role="model_card", artifact_id="file", uri=card_path,
+                                              sha256=file_digest(card_path))]
+        inputs = AuditInputs(
+            predictions=predictions,
+            explanations=Explanations(
+                global_importance=global_importance,
+                quality=_read_json(os.path.join(explanations.uri, "quality.json")),
+                method=method,
+                features=_eval_features(_single(input_dict, "examples"), split, rows["key"], feature_names),
+            ),
+            train_statistics=_split_statistics(statistics, "train"),
+            eval_statistics=_split_statistics(statistics, split),
+            anomalies=len(contract_violations(anomalies.uri, anomalies.split_names)),
+            privacy_report=_read_json(os.path.join(privacy.uri, "privacy_report.json")) if privacy else {},
+            model_card=model_card,
+            baseline=baseline_figures(_read_json(os.path.join(baseline.uri, AUDIT_FILE))) if baseline else None,
+            evidence=evidence,
+        )
+        results = run_checks(policy, inputs)
+        report = audit_report(results, policy, lineage=list(evidence_of.values()))
+
+        out = artifact_utils.get_single_instance(output_dict["audit_report"])
+        charts = fairness_charts(report)
+        importance_plot = os.path.join(explanations.uri, "plots", "global_importance.png")
+        importance_png = Path(importance_plot).read_bytes() if os.path.exists(importance_plot) else None
+        model = _single(input_dict, "model")
+        write_audit_json(os.path.join(out.uri, AUDIT_FILE), report)
+        write_model_card(os.path.join(out.uri, MODEL_CARD_FILE),
+                         model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts))
+        write_report_html(os.path.join(out.uri, REPORT_FILE),
+                          render_html(report, charts, importance_png, title=f"Audit of model {model.id}"))
+
+        out.set_string_custom_property("verdict", report["verdict"])
+        out.set_int_custom_property("blocking_failures", len(report["blocking_failures"]))
+        out.set_string_custom_property("blocking_checks", ",".join(report["blocking_failures"]))
+        out.set_string_custom_property("policy_digest", report["policy"]["digest"])
+        out.set_int_custom_property("audited_model_id", model.id)
+        out.set_string_custom_property("sha256", directory_digest(out.uri))
+

@@ -1,0 +1,94 @@
+"""What the audit reads, as plain Python and numpy values: the executor builds these from the artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from components.model_audit.checks.result import Evidence
+from components.model_audit.policy import AuditPolicy
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The model on the eval split: one entry per example, the same order in every array.
+
+    `groups` maps each slicing column (at least the policy's protected attributes) to its value per example.
+    """
+
+    labels: np.ndarray  # [N] 0/1
+    scores: np.ndarray  # [N] predicted probability of label 1
+    groups: Mapping[str, np.ndarray]
+    decision_threshold: float = 0.5
+
+    @property
+    def decisions(self) -> np.ndarray:
+        """1 where the model grants the favourable outcome (label 1)."""
+        return (np.asarray(self.scores) >= self.decision_threshold).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """The Explainer's global.json and quality.json content, its primary method, and the raw eval features.
+
+    `features` holds each raw feature's value per example, in the order of `Predictions`, for proxy detection.
+    """
+
+    global_importance: Mapping[str, Any]
+    quality: Mapping[str, Any]
+    method: str
+    features: Mapping[str, np.ndarray]
+
+    @property
+    def mean_abs(self) -> Mapping[str, float]:
+        return self.global_importance[self.method]["overall"]["mean_abs"]
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """Everything the checks read. `baseline` holds the last audited model's measurements by check id (None
+    for a first audit); `evidence` lists, per check family, the artifacts its results rest on."""
+
+    predictions: Predictions
+    explanations: Explanations
+    train_statistics: statistics_pb2.DatasetFeatureStatisticsList
+    eval_statistics: statistics_pb2.DatasetFeatureStatisticsList
+    anomalies: int
+    privacy_report: Mapping[str, Any]
+    model_card: Mapping[str, Any]
+    baseline: Mapping[str, float] | None = None
+    evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
+
+
+class InputError(ValueError):
+    """Inputs the audit cannot read; the message says which and why."""
+
+
+def check_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
+    """Fails before any check runs when the inputs do not fit each other or the policy."""
+    predictions, explanations = inputs.predictions, inputs.explanations
+    count = len(predictions.labels)
+    if not set(np.unique(predictions.labels)) <= {0, 1}:
+        raise InputError("the eval labels must be 0 or 1")
+    scores = np.asarray(predictions.scores, dtype=np.float64)
+    if not np.all((scores >= 0) & (scores <= 1)):
+        raise InputError("the eval scores must be probabilities in [0, 1]")
+    columns = {"scores": predictions.scores, **{f"groups.{k}": v for k, v in predictions.groups.items()},
+               **{f"features.{k}": v for k, v in explanations.features.items()}}
+    for name, values in columns.items():
+        if len(values) != count:
+            raise InputError(f"{name} has {len(values)} values for {count} eval labels")
+    for attribute in policy.protected_attributes:
+        if attribute not in predictions.groups:
+            raise policy.error(f"protected_attributes.{attribute}", "the eval predictions have no such slicing column")
+    if explanations.method not in explanations.global_importance:
+        raise InputError(f"global.json has no attributions of the primary method '{explanations.method}'")
+    for attribute, protected in policy.protected_attributes.items():
+        for feature in protected.features:
+            if feature not in explanations.mean_abs:
+                raise policy.error(f"protected_attributes.{attribute}.features",
+                                   f"'{feature}' is not among the explained features {sorted(explanations.mean_abs)}")
+

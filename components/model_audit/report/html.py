@@ -1,0 +1,74 @@
+"""report.html: one self-contained page a reviewer can open anywhere, with no network and no scripts.
+
+CSS is inline and every image is a base64 data URI, so the file can be mailed, archived with the artifact
+and opened years later; it refers to nothing outside itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from components.files import write_atomically
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATUS_ORDER = {"fail": 0, "inconclusive": 1, "pass": 2, "not_applicable": 3}
+SYMBOLS = {">=": "≥", "<=": "≤"}
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and abs(value) < 1000:
+        return format(value, ".3g")
+    return str(value)
+
+
+def _rounded(value: Any) -> Any:
+    """Figures to 4 significant digits, for reading: audit.json keeps them whole."""
+    if isinstance(value, float):
+        return float(format(value, ".4g"))
+    if isinstance(value, Mapping):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def attention_order(checks: Sequence[Mapping]) -> list[Mapping]:
+    """Failed checks first, then inconclusive, passed and not applicable; block before warn within each."""
+    return sorted(checks, key=lambda c: (STATUS_ORDER[c["status"]], c["severity"] != "block"))
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    environment.filters.update(number=_number, data_uri=_data_uri, symbol=lambda c: SYMBOLS.get(c, ""),
+                               pretty=lambda value: json.dumps(_rounded(value), indent=1, sort_keys=True))
+    return environment
+
+
+def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importance_png: bytes | None = None,
+                title: str = "Model audit") -> str:
+    """The page for an audit.json report, with the fairness charts per attribute and the Explainer's global
+    importance plot (PNG bytes)."""
+    checks = attention_order(report["checks"])
+    by_family: dict[str, list[Mapping]] = {}
+    for check in checks:
+        by_family.setdefault(check["family"], []).append(check)
+    return _environment().get_template("report.html.j2").render(
+        title=title, report=report, checks=checks, by_family=by_family,
+        attention=[c for c in checks if c["status"] in ("fail", "inconclusive")],
+        fairness_charts=fairness_charts, importance_png=importance_png,
+    )
+
+
+def write_report_html(path: str, html: str) -> None:
+    write_atomically(path, html.encode("utf-8"))
