@@ -6,8 +6,14 @@ import json
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
+from tfx.dsl.placeholder import placeholder as ph
 
+from components.artifacts import AuditReport
 from components.data_gate.component import DataGate
+from components.explainer.component import Explainer
+from components.model_audit.baseline import LatestAuditStrategy
+from components.model_audit.component import ModelAudit
+from components.privacy.component import Privacy
 from pipeline.config import PipelineConfig
 from pipeline.modules import preprocessing
 
@@ -82,7 +88,13 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     example_gen = tfx.components.CsvExampleGen(
         input_base=str(config.data_dir), output_config=_split_config(config)
     )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if config.privacy_policy is not None:
+        privacy = Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
+        examples = privacy.outputs["deidentified_examples"]
+    else:
+        privacy = None
+        examples = example_gen.outputs["examples"]
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
     if config.schema_file is not None:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=str(config.schema_file))
     else:
@@ -95,7 +107,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"])
 
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         schema=schema_gen.outputs["schema"],
         module_file=str(config.module_file_transform),
         # StatisticsGen already describes the data; Transform's own pre/post statistics
@@ -103,6 +115,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         disable_statistics=True,
         custom_config={
             preprocessing.LABEL_KEY: config.label,
+            preprocessing.NON_FEATURES_KEY: list(config.non_features),
             preprocessing.AGE_FEATURE_KEY: config.age_feature,
             preprocessing.AGE_BAND_EDGES_KEY: list(config.age_band_edges),
         },
@@ -117,7 +130,14 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config={"label": config.label, **training.model_dump()},
+        custom_config={"label": config.label, "non_features": list(config.non_features), **training.model_dump()},
+    )
+
+    explainer = Explainer(
+        model=trainer.outputs["model"],
+        examples=examples,
+        schema=schema_gen.outputs["schema"],
+        config=config.explainer,
     )
 
     model_resolver = tfx.dsl.Resolver(
@@ -127,13 +147,41 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     ).with_id("latest_blessed_model_resolver")
 
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(config),
     )
 
-    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+    push_condition = evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1
+    audit_components = []
+    if config.audit_policy is not None:
+        audit_resolver = tfx.dsl.Resolver(
+            strategy_class=LatestAuditStrategy,
+            baseline_audit=tfx.dsl.Channel(type=AuditReport),
+        ).with_id("latest_audit_resolver")
+        model_audit = ModelAudit(
+            model=trainer.outputs["model"],
+            examples=examples,
+            evaluation=evaluator.outputs["evaluation"],
+            blessing=evaluator.outputs["blessing"],
+            explanations=explainer.outputs["explanations"],
+            statistics=statistics_gen.outputs["statistics"],
+            anomalies=example_validator.outputs["anomalies"],
+            schema=schema_gen.outputs["schema"],
+            privacy_report=privacy.outputs["privacy_report"] if privacy else None,
+            baseline_audit=audit_resolver.outputs["baseline_audit"],
+            policy_file=str(config.audit_policy),
+            model_card_file=str(config.model_card),
+            decision_threshold=config.explainer.decision_threshold,
+        )
+        audit_components = [audit_resolver, model_audit]
+        push_condition = ph.logical_and(
+            push_condition, model_audit.outputs["audit_report"].future()[0].custom_property("verdict") == "pass"
+        )
+
+    # Only a blessed and audited model ships.
+    with tfx.dsl.Cond(push_condition):
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"],
             push_destination=tfx.proto.PushDestination(
@@ -146,14 +194,17 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         pipeline_root=str(config.pipeline_root),
         components=[
             example_gen,
+            *([privacy] if privacy else []),
             statistics_gen,
             schema_gen,
             example_validator,
             data_gate,
             transform,
             trainer,
+            explainer,
             model_resolver,
             evaluator,
+            *audit_components,
             pusher,
         ],
         enable_cache=config.enable_cache,

@@ -8,6 +8,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.privacy.policy import PolicyError, load_policy
 from pipeline.config import PipelineConfig
 
 
@@ -39,14 +40,23 @@ def check_inputs(config: PipelineConfig) -> None:
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise InputError(f"Data directory {data_dir} holds no CSV file.")
+    headers = []
     for path in files:
         header = _csv_header(path)
+        headers.append(header)
         if not header:
             raise InputError(f"{path} is empty: expected a CSV header line.")
         if config.label not in header:
             raise InputError(
                 f"{path} has no label column '{config.label}' (columns: {', '.join(header)})."
             )
+    if config.privacy_policy is not None:
+        if not config.privacy_policy.is_file():
+            raise InputError(f"Privacy policy {config.privacy_policy} does not exist.")
+        try:
+            load_policy(config.privacy_policy, headers[0])
+        except PolicyError as e:
+            raise InputError(str(e)) from e
     if config.schema_file is not None:
         schema = load_schema(config.schema_file)
         if config.label not in {f.name for f in schema.feature}:

@@ -20,6 +20,8 @@ class RunSummary:
     blessed: bool | None = None
     pushed_uri: str | None = None
     auc_by_slice: Dict[str, float] = field(default_factory=dict)
+    explanations: Dict[str, object] = field(default_factory=dict)
+    audit: Dict[str, object] = field(default_factory=dict)
 
 
 def auc_by_slice(evaluation_uri: str, metric: str = "auc") -> Dict[str, float]:
@@ -33,6 +35,12 @@ def auc_by_slice(evaluation_uri: str, metric: str = "auc") -> Dict[str, float]:
     return dict(sorted(result.items()))
 
 
+def _properties(artifact) -> Dict[str, object]:
+    """An artifact's URI and custom properties as plain values."""
+    return {"uri": artifact.uri, **{key: getattr(value, value.WhichOneof("value"))
+                                   for key, value in artifact.custom_properties.items()}}
+
+
 def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSummary:
     store = metadata.open_store(config.metadata_path)
     run_id = run_id or metadata.run_ids(store, config.pipeline_name)[-1]
@@ -42,6 +50,10 @@ def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSumma
         outputs = metadata.output_artifacts(store, node.execution.id)
         if node.node_id == "Trainer" and outputs.get("model"):
             summary.model_uri = outputs["model"][0].uri
+        elif node.node_id == "Explainer" and outputs.get("explanations"):
+            summary.explanations = _properties(outputs["explanations"][0])
+        elif node.node_id == "ModelAudit" and outputs.get("audit_report"):
+            summary.audit = _properties(outputs["audit_report"][0])
         elif node.node_id == "Evaluator":
             if outputs.get("evaluation"):
                 summary.evaluation_uri = outputs["evaluation"][0].uri

@@ -1,13 +1,16 @@
 """Shared fixtures: one real pipeline run (Beam, MLMD, TFMA) reused by the e2e tests."""
 
+import os
 import shutil
 import time
 
 import pytest
 
-from pipeline.config import REPO_ROOT, load_config
+from pipeline.config import load_config
+from tests.helpers import GERMAN_CREDIT_CSV
 
-GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit.csv"
+# The pipeline's pseudonymization key; a test that needs it absent removes it.
+os.environ.setdefault("GLASSBOX_PSEUDONYM_KEY", "test-key-0123456789abcdef")
 
 
 @pytest.fixture(scope="session")

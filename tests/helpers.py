@@ -3,6 +3,10 @@
 import csv
 from pathlib import Path
 
+from pipeline.config import REPO_ROOT
+
+GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
+
 
 def read_rows(path: Path):
     with path.open(newline="") as f:

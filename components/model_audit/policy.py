@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 import jsonschema
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from components.validation import describe_validation_error
+from components.validation import describe_validation_error, yaml_mapping
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "audit_policy.schema.json"
 
@@ -138,12 +137,7 @@ def load_policy(path: Path | str) -> AuditPolicy:
 
 def parse_policy(text: str, source: str = "<policy>") -> AuditPolicy:
     """Validates policy YAML text against the JSON Schema, then the typed model."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise PolicyError(f"{source}: not valid YAML ({error})") from None
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: the policy must be a YAML mapping of fields")
+    data = yaml_mapping(text, source, PolicyError)
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     schema_error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if schema_error is not None:

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from components.validation import describe_validation_error
+from components.validation import describe_validation_error, yaml_mapping
 
 ACTIONS = ("drop", "keep", "pseudonymize", "generalize", "redact_pii")
 MIN_KEY_BYTES = 16  # 128 bits: a shorter, password-like key can be found by guessing it against known tokens
@@ -142,12 +141,7 @@ def parse_policy(
     text: str, columns: Sequence[str], source: str = "<policy>", base_dir: Path | str = "."
 ) -> PrivacyPolicy:
     """Validates policy YAML text: structure and types first, then its fit to the data's columns."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise PolicyError(f"{source}: not valid YAML ({error})") from None
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: the policy must be a YAML mapping of fields")
+    data = yaml_mapping(text, source, PolicyError)
     try:
         policy = PrivacyPolicy.model_validate(data)
     except ValidationError as error:

@@ -2,8 +2,9 @@
 
 Feature handling derives from the raw data's types, not from a per-dataset list:
 string columns get a vocabulary (index, one out-of-vocabulary bucket), numeric columns
-are z-scored. The label passes through untouched, and an `age_band` string is added as
-an evaluation slice (it is never a model input).
+are z-scored. The label passes through untouched, the configured non-features (identifiers,
+free text) are left out, and an `age_band` string is added as an evaluation slice (it is
+never a model input).
 """
 
 import tensorflow as tf
@@ -11,6 +12,7 @@ import tensorflow_transform as tft
 
 # Keys of the Transform component's custom_config (set in pipeline/pipeline.py).
 LABEL_KEY = "label"
+NON_FEATURES_KEY = "non_features"
 AGE_FEATURE_KEY = "age_feature"
 AGE_BAND_EDGES_KEY = "age_band_edges"
 AGE_BAND_FEATURE = "age_band"
@@ -36,8 +38,11 @@ def age_band(age, edges):
 
 def preprocessing_fn(inputs, custom_config):
     label = custom_config[LABEL_KEY]
+    skipped = set(custom_config.get(NON_FEATURES_KEY, []))
     outputs = {}
     for name, tensor in inputs.items():
+        if name in skipped:
+            continue
         if name == label:
             outputs[name] = tf.reshape(tensor, [-1])
         elif tensor.dtype == tf.string:

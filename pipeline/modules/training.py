@@ -53,13 +53,16 @@ def _dataset(files, data_accessor, tf_transform_output, layout, label, batch_siz
 class ExplainableModel(tf.Module):
     """What the Trainer exports: the model, the Transform graph and the signatures."""
 
-    def __init__(self, model, tf_transform_output, layout, label, feature_map_path):
+    def __init__(self, model, tf_transform_output, layout, label, non_features, feature_map_path):
         super().__init__()
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
         self._layout = layout
-        self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k != label}
+        # Serving needs only what the model reads: not the label, not identifiers or free text.
+        self._raw_spec = {
+            k: v for k, v in tf_transform_output.raw_feature_spec().items() if k != label and k not in non_features
+        }
 
     def _transformed(self, serialized):
         return self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
@@ -120,5 +123,6 @@ def run_fn(fn_args: tfx.components.FnArgs):
 
     feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
-    export = ExplainableModel(model, tf_transform_output, layout, label, feature_map_path)
+    export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []),
+                              feature_map_path)
     tf.saved_model.save(export, fn_args.serving_model_dir, signatures=export.signatures())

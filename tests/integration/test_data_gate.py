@@ -4,10 +4,13 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from pipeline import metadata
 from pipeline.config import load_config
 from tests.helpers import read_rows, write_rows
+
+DEFAULT_POLICY = load_config().privacy_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +21,7 @@ def _unseen_category(rows, columns):
 
 
 def _missing_column(rows, columns):
-    return rows, [c for c in columns if c != "housing"]
+    return rows, [c for c in columns if c != "purpose"]
 
 
 def _string_in_numeric_column(rows, columns):
@@ -36,7 +39,7 @@ def _nan_and_inf(rows, columns):
     "corrupt, feature, kind",
     [
         (_unseen_category, "purpose", "ENUM_TYPE_UNEXPECTED_STRING_VALUES"),
-        (_missing_column, "housing", "SCHEMA_MISSING_COLUMN"),
+        (_missing_column, "purpose", "SCHEMA_MISSING_COLUMN"),
         (_string_in_numeric_column, "credit_amount", "UNEXPECTED_DATA_TYPE"),
         (_nan_and_inf, "duration", "UNEXPECTED_DATA_TYPE"),
     ],
@@ -47,9 +50,14 @@ def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature,
     rows, columns = corrupt(rows, list(rows[0]))
     write_rows(data_copy, rows, columns)
     output = tmp_path / "outputs"
+    # The privacy policy must match the data's columns (else it is refused before the run, see below).
+    policy = yaml.safe_load(DEFAULT_POLICY.read_text())
+    policy["columns"] = {c: rule for c, rule in policy["columns"].items() if c in columns}
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy))
 
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--data", str(data_copy.parent), "--output", str(output)],
+        [sys.executable, "-m", "pipeline.cli", "run", "--data", str(data_copy.parent), "--output", str(output),
+         "--privacy-policy", str(tmp_path / "policy.yaml")],
         capture_output=True, text=True, timeout=600,
     )
 
@@ -63,3 +71,17 @@ def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature,
     nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
     assert nodes["DataGate"] == "FAILED"
     assert not {"Transform", "Trainer", "Evaluator", "Pusher"} & set(nodes), nodes
+
+
+def test_a_column_missing_from_the_data_is_named_before_the_run(data_copy, tmp_path):
+    rows = read_rows(data_copy)
+    rows, columns = _missing_column(rows, list(rows[0]))
+    write_rows(data_copy, rows, columns)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--data", str(data_copy.parent),
+         "--output", str(tmp_path / "outputs")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "unknown column 'purpose'" in line

@@ -17,15 +17,18 @@ pytestmark = pytest.mark.e2e
 
 EXPECTED_COMPONENTS = {
     "CsvExampleGen",
+    "Privacy",
     "StatisticsGen",
     "ImportSchemaGen",
     "ExampleValidator",
     "DataGate",
     "Transform",
     "Trainer",
+    "Explainer",
     "latest_blessed_model_resolver",
     "Evaluator",
-    "Pusher",
+    "latest_audit_resolver",
+    "ModelAudit",
 }
 
 
@@ -46,16 +49,19 @@ def test_every_component_completes_exactly_once(pipeline_run):
     by_node = {}
     for node in executions:
         by_node.setdefault(node.node_id, []).append(node.state)
-    assert set(by_node) == EXPECTED_COMPONENTS
+    # The Pusher runs only for a blessed model that passed the audit (see test_audit_e2e.py).
+    assert set(by_node) - {"Pusher"} == EXPECTED_COMPONENTS
     assert all(states == ["COMPLETE"] for states in by_node.values()), by_node
-    for node_id, key in [("CsvExampleGen", "examples"), ("StatisticsGen", "statistics"),
+    for node_id, key in [("CsvExampleGen", "examples"), ("Privacy", "deidentified_examples"),
+                         ("Privacy", "privacy_report"), ("StatisticsGen", "statistics"),
                          ("ExampleValidator", "anomalies"), ("Transform", "transform_graph"),
-                         ("Trainer", "model"), ("Evaluator", "evaluation"), ("Pusher", "pushed_model")]:
+                         ("Trainer", "model"), ("Explainer", "explanations"), ("Evaluator", "evaluation"),
+                         ("ModelAudit", "audit_report")]:
         artifact = _output(store, executions, node_id, key)
         assert artifact.state == artifact.LIVE and os.listdir(artifact.uri), (node_id, key)
 
 
-def test_model_is_good_enough_and_blessed_and_pushed(pipeline_run):
+def test_model_is_good_enough_and_blessed(pipeline_run):
     config, _ = pipeline_run
     summary = summarize_run(config, metadata.run_ids(metadata.open_store(config.metadata_path),
                                                      config.pipeline_name)[0])
@@ -63,7 +69,9 @@ def test_model_is_good_enough_and_blessed_and_pushed(pipeline_run):
     assert {"sex:female", "sex:male"} <= set(summary.auc_by_slice)
     assert any(key.startswith("age_band:") for key in summary.auc_by_slice)
     assert summary.blessed is True
-    assert summary.pushed_uri and os.path.isfile(os.path.join(summary.pushed_uri, "saved_model.pb"))
+    assert summary.audit["verdict"] in ("pass", "fail")
+    if summary.pushed_uri:
+        assert os.path.isfile(os.path.join(summary.pushed_uri, "saved_model.pb"))
 
 
 def _eval_examples(store, executions, limit=200):
@@ -122,7 +130,8 @@ def test_unchanged_rerun_is_served_from_cache(pipeline_run):
     second = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, runs[-1])}
     assert len(runs) == 2
     # The Evaluator may run again: the first run's blessed model is now its baseline input.
-    for node_id in ("CsvExampleGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform", "Trainer"):
+    for node_id in ("CsvExampleGen", "Privacy", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
+                    "Trainer", "Explainer"):
         assert second[node_id] == "CACHED", second
     assert first_seconds >= 3 * cached_seconds, (first_seconds, cached_seconds)
 

@@ -1,0 +1,33 @@
+"""A pseudonymization key for local runs, so that `make run` works on a fresh clone.
+
+The Privacy component itself never invents a key: it reads the environment variable or the
+secret file its policy names and fails when neither is there. Only the local CLI, when both are
+absent, creates a random key under the output directory and exports it for this run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import yaml
+
+LOCAL_KEY_FILE = Path("secrets") / "pseudonym.key"
+
+
+def ensure_local_key(policy_file: Path, output_dir: Path) -> Path | None:
+    """Exports a local key when the policy's key is nowhere to be found; returns its path, else None."""
+    policy = yaml.safe_load(policy_file.read_text()) or {}
+    env, key_file = policy.get("key_env"), policy.get("key_file")
+    if not env or os.environ.get(env):
+        return None
+    if key_file and (policy_file.parent / key_file).is_file():  # absolute paths survive the join
+        return None
+    path = output_dir / LOCAL_KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    os.environ[env] = path.read_text().strip()
+    return path

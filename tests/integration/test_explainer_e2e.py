@@ -1,0 +1,163 @@
+"""The Explainer inside the real pipeline, on the trained default model."""
+
+import glob
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.explainer.beam_pipeline import build_explain_pipeline
+from components.explainer.config import ExplainerConfig
+from components.explainer.explain import Background, example_digest
+from components.explainer.methods import exact_shapley, sampled_shapley
+from components.explainer.model import ExplainedModel
+from pipeline import metadata
+
+pytestmark = pytest.mark.e2e
+
+RAW_FEATURES = {"sex", "job", "housing", "saving_accounts", "checking_account", "credit_amount", "duration",
+                "purpose", "age"}
+
+
+def _first_run_outputs(config):
+    store = metadata.open_store(config.metadata_path)
+    run_id = metadata.run_ids(store, config.pipeline_name)[0]
+    outputs = {}
+    for node in metadata.run_executions(store, config.pipeline_name, run_id):
+        for key, artifacts in metadata.output_artifacts(store, node.execution.id).items():
+            outputs[(node.node_id, key)] = artifacts[0]
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def explained(pipeline_run):
+    config, _ = pipeline_run
+    outputs = _first_run_outputs(config)
+    explanations = outputs[("Explainer", "explanations")]
+    model_dir = os.path.join(outputs[("Trainer", "model")].uri, "Format-Serving")
+    examples_uri = outputs[("Privacy", "deidentified_examples")].uri
+    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
+    return config, explanations, model_dir, examples_uri, table
+
+
+def _records(examples_uri, split):
+    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def test_every_eval_example_is_explained_by_each_method(explained):
+    config, explanations, _, examples_uri, table = explained
+    eval_count = len(_records(examples_uri, "eval"))
+    assert set(table["method"]) == {"integrated_gradients", "shapley"}
+    assert (table.groupby("method").size() == eval_count).all()
+    assert RAW_FEATURES <= set(table.columns)
+    assert {"key", "example_id", "split", "prediction", "baseline_prediction", "completeness_error", "standard_error",
+            "slice.sex", "slice.age_band"} <= set(table.columns)
+    properties = explanations.custom_properties
+    assert properties["examples"].int_value == eval_count
+    assert properties["primary_method"].string_value == "shapley"
+    assert len(properties["top_features"].string_value.split(",")) == 5
+    assert len(properties["sha256"].string_value) == 64
+
+
+def test_completeness_and_efficiency(explained):
+    config, _, _, _, table = explained
+    features = sorted(RAW_FEATURES)
+    shapley = table[table.method == "shapley"]
+    efficiency = shapley["baseline_prediction"] + shapley[features].sum(axis=1) - shapley["prediction"]
+    assert efficiency.abs().max() <= 1e-5
+    ig = table[table.method == "integrated_gradients"]
+    completeness = ig["baseline_prediction"] + ig[features].sum(axis=1) - ig["prediction"]
+    np.testing.assert_allclose(completeness.abs(), ig["completeness_error"], atol=1e-9)
+    assert ig["completeness_error"].median() <= config.explainer.ig_tolerance
+
+
+def test_predictions_match_the_serving_signature(explained):
+    _, _, model_dir, examples_uri, table = explained
+    records = _records(examples_uri, "eval")
+    served = tf.saved_model.load(model_dir).signatures["serving_default"](examples=tf.constant(records))
+    by_key = dict(zip([example_digest(r)[:16] for r in records], served["probability"].numpy()[:, 0]))
+    shapley = table[table.method == "shapley"]
+    np.testing.assert_allclose(shapley["prediction"], shapley["key"].map(by_key), atol=1e-5)
+
+
+def test_global_quality_reasons_and_plots(explained):
+    _, explanations, _, _, table = explained
+    uri = explanations.uri
+    with open(os.path.join(uri, "global.json")) as f:
+        importances = json.load(f)
+    overall = importances["shapley"]["overall"]
+    assert set(overall["mean_abs"]) == RAW_FEATURES and overall["examples"] == len(table) // 2
+    assert set(importances["shapley"]["slices"]["sex"]) == {"female", "male"}
+    assert sum(v["examples"] for v in importances["shapley"]["slices"]["age_band"].values()) == overall["examples"]
+
+    with open(os.path.join(uri, "quality.json")) as f:
+        quality = json.load(f)
+    assert quality["methods"]["shapley"]["completeness"]["median"] <= 1e-5
+    assert quality["methods"]["shapley"]["faithfulness"]["better_than_random"]
+    agreement = {tuple(p["methods"]): p["spearman"] for p in quality["agreement"]}
+    assert set(agreement) == {("integrated_gradients", "permutation_importance"), ("integrated_gradients", "shapley"),
+                              ("permutation_importance", "shapley")}
+    assert agreement[("integrated_gradients", "shapley")] > 0.8, agreement
+
+    reasons = [json.loads(line) for path in glob.glob(os.path.join(uri, "reason_codes", "*.jsonl"))
+               for line in open(path)]
+    low = table[(table.method == "shapley") & (table.prediction < 0.5)]
+    assert len(reasons) == sum(bool(len(r)) for r in low["reasons"]) > 0
+    assert all(r["prediction"] < 0.5 for r in reasons)
+    assert all(" lowered the score by " in text for r in reasons for text in r["reasons"])
+
+    for name in ("global_importance.png", "beeswarm.png", "waterfall_0.png", "deletion_insertion.png"):
+        with open(os.path.join(uri, "plots", name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+    assert not os.path.exists(os.path.join(uri, "_work"))
+
+
+def test_sampled_shapley_converges_to_exact_with_honest_errors(explained):
+    config, _, model_dir, examples_uri, _ = explained
+    model = ExplainedModel(model_dir)
+    background = Background.from_examples(model, _records(examples_uri, "train")[:50], config.explainer)
+    dense = model.dense(_records(examples_uri, "eval")[:60])
+    exact = exact_shapley(model.predict_fn, dense, background.dense, model.blocks).attributions
+    errors, covered = [], []
+    for permutations in (16, 64, 256):
+        sampled = sampled_shapley(model.predict_fn, dense, background.dense, model.blocks,
+                                  max_permutations=permutations, target_standard_error=1e-9, seed=7)
+        error = np.abs(sampled.attributions - exact)
+        errors.append(error.mean())
+        covered.append(np.mean(error <= 1.96 * sampled.standard_errors))
+    assert errors[0] > errors[1] > errors[2], errors
+    assert errors[0] / errors[2] > 2.5, errors
+    # A 95% interval should hold the exact value about 95% of the time.
+    assert min(covered) >= 0.85, covered
+
+
+def _explain_with_workers(workers, model_dir, examples_uri, config, out):
+    model = ExplainedModel(model_dir)
+    options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=multi_processing",
+                               f"--direct_num_workers={workers}"])
+    with beam.Pipeline(options=options) as pipeline:
+        build_explain_pipeline(
+            pipeline, examples_pattern=os.path.join(examples_uri, "Split-eval", "*"),
+            background_pattern=os.path.join(examples_uri, "Split-train", "*"), model_dir=model_dir, config=config,
+            feature_names=model.feature_names, slice_names=["sex", "age_band"], output_dir=str(out),
+            work_dir=str(out / "_work"),
+        )
+    table = pd.read_parquet(out / "attributions")
+    return table.sort_values(["method", "key", "prediction"]).reset_index(drop=True)
+
+
+def test_one_and_two_beam_workers_agree(explained, tmp_path):
+    _, _, model_dir, examples_uri, _ = explained
+    config = ExplainerConfig(methods=["integrated_gradients", "shapley"], batch_size=32)
+    one = _explain_with_workers(1, model_dir, examples_uri, config, tmp_path / "one")
+    two = _explain_with_workers(2, model_dir, examples_uri, config, tmp_path / "two")
+    assert len(one) == len(two) > 0
+    assert (one["key"] == two["key"]).all()
+    numeric = one.select_dtypes("number").columns
+    np.testing.assert_allclose(one[numeric].to_numpy(), two[numeric].to_numpy(), atol=1e-6)
