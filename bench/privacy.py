@@ -2,7 +2,7 @@
 
     python bench/privacy.py                  # 1,000,000 and 100,000 rows
     python bench/privacy.py --quick          # smoke run: 20,000 and 5,000 rows
-    python bench/privacy.py --profile 5000   # cProfile of the per-row functions, outside Beam
+    python bench/privacy.py --profile 5000   # the two passes' batched functions, step by step, outside Beam
 
 Rows come from scripts/make_raw_data.py (seeded, cached under --cache-dir with the TFRecords made
 from them, so a rerun skips both). Every measurement runs in a fresh process of its own while this
@@ -11,11 +11,13 @@ no side pays for the other's heap or imports. Timing starts after the imports an
 output is written; generating and converting the input are reported apart.
 
 The sides, run one after the other at each size so their ratios come from the same minutes:
-- Glassbox: `build_privacy_pipeline`, the component's own graph, on DirectRunner with two
-  worker processes, reading gzipped tf.Example shards typed as CsvExampleGen types them.
-- pandas: the same policy with `Series.map` of the same pure functions and a groupby for k and l,
-  writing a gzipped CSV and the same per-column detector report as the component.
-- pandas, release only: the same without the report, for scale.
+- Glassbox: `deidentify_splits`, the component's own two passes (measure, check, release), on
+  DirectRunner with two worker processes, reading gzipped tf.Example shards typed as CsvExampleGen
+  types them.
+- pandas: the component's own frame functions (frames.py, report.py) on the whole CSV read at once,
+  writing a gzipped CSV and the same column report: what Glassbox spends beyond it goes to Beam, the
+  tf.Example codecs and the second pass.
+- pandas, release only: the same without the column counts and checks, for scale.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import Any, Dict, Iterator, List
 import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # this checkout's code, not an installed copy (the children get PYTHONPATH)
 POLICY_FILE = REPO_ROOT / "schemas" / "german_credit" / "privacy_policy.yaml"
 MAKE_RAW_DATA = REPO_ROOT / "scripts" / "make_raw_data.py"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "glassbox-bench-privacy"
@@ -54,7 +56,7 @@ BEAM_ARGS = ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
 SHARDS = 2 * BEAM_WORKERS  # several input files, as ExampleGen writes, so both workers get some to read
 GZIP_LEVEL = 6  # zlib's default, the level Beam's gzip writer uses
 SAMPLE_INTERVAL_S = 0.1
-COLUMNS_FILE = "columns.jsonl"  # the per-column report, in the format of the component's work file
+COLUMNS_FILE = "columns.json"  # the "columns" section of the privacy report
 PANDAS_OUTPUT = "released.csv.gz"
 BEAM_OUTPUT = "released"
 INTEGER = re.compile(r"-?\d+")
@@ -186,95 +188,40 @@ def run_glassbox(records: Path, out_dir: Path, policy) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from components.privacy.beam_pipeline import build_privacy_pipeline
+    from components.privacy.beam_pipeline import deidentify_splits
 
-    with beam.Pipeline(options=PipelineOptions(BEAM_ARGS)) as pipeline:
-        build_privacy_pipeline(pipeline, inputs={"train": str(records / "*")},
-                               outputs={"train": str(out_dir / BEAM_OUTPUT)}, policy=policy, work_dir=str(out_dir))
-
-
-def _series_action(series, action: str, spec, key):
-    """One column under one action, with the component's pure functions; missing cells stay missing."""
-    from components.privacy.actions import generalize, pseudonymize
-    from components.privacy.detectors import redact
-
-    if action == "keep" or (action == "redact_pii" and series.dtype != object):
-        return series
-    function = {"redact_pii": redact, "generalize": partial(generalize, spec=spec),
-                "pseudonymize": partial(pseudonymize, key=key)}[action]
-    return series.map(function, na_action="ignore")
+    report = deidentify_splits(lambda: beam.Pipeline(options=PipelineOptions(BEAM_ARGS)),
+                               inputs={"train": str(records / "*")}, outputs={"train": str(out_dir / BEAM_OUTPUT)},
+                               policy=policy, work_dir=str(out_dir / "work"))
+    (out_dir / COLUMNS_FILE).write_text(json.dumps(report["columns"]))
 
 
-def deidentify_frame(frame, policy, key):
-    import pandas as pd
-
-    released = {}
-    for column in frame.columns:
-        rule = policy.columns.get(column)
-        action = rule.action if rule else "redact_pii"
-        if action != "drop":
-            released[policy.output_name(column)] = _series_action(frame[column], action,
-                                                                  rule.generalize if rule else None, key)
-    return pd.DataFrame(released)
-
-
-def _has_pii(value) -> bool:
-    from components.privacy.detectors import detect
-
-    return isinstance(value, str) and bool(detect(value))
-
-
-def column_report(frame, released, policy) -> Counter:
-    """The component's per-column measures (`column_counts`), column by column instead of row by row."""
-    counts: Counter = Counter()
-    for column in frame.columns:
-        before = frame[column]
-        after = released.get(policy.output_name(column))
-        counts[(column, "rows")] = len(before)
-        changed = before.notna() if after is None else (before != after) & ~(before.isna() & after.isna())
-        counts[(column, "affected")] = int(changed.sum())
-        if before.dtype == object:
-            text = before.notna()
-            counts[(column, "non_empty_text")] = int(text.sum())
-            counts[(column, "pii_before")] = int(before[text].map(_has_pii).sum())
-            counts[(column, "pii_after")] = 0 if after is None else int(after[text].map(_has_pii).sum())
-    return counts
-
-
-def rows_to_suppress(released, policy):
-    """For each row, whether its equivalence class is below k or l, as the component's function decides."""
-    from components.privacy.actions import classes_to_suppress, generalize
-
-    classes = {}
-    for column in policy.quasi_identifiers:
-        values = released[policy.output_name(column)]
-        spec = policy.quasi_identifier_generalization.get(column)
-        classes[column] = values.map(partial(generalize, spec=spec), na_action="ignore") if spec else values
-    label = policy.output_name(policy.l_diversity.label) if policy.l_diversity else None
-    grouped = released.assign(**classes).groupby(policy.quasi_identifiers, dropna=False)
-    counts = grouped.size().to_dict()
-    label_sets = grouped[label].agg(set).to_dict() if label else {}
-    suppressed = classes_to_suppress(counts, label_sets, policy)
-    keys = list(zip(*(classes[column] for column in policy.quasi_identifiers)))
-    return [key in suppressed for key in keys]
-
-
-def run_pandas(csv_path: Path, out_dir: Path, policy, key, with_report: bool) -> None:
+def read_frame(csv_path: Path):
+    """The rows as the component's frames hold them: ints, strings, and None (not NaN) for an empty cell."""
     import pandas as pd
 
     frame = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])  # only an empty cell is missing
+    for column in frame.select_dtypes(include="object").columns:
+        frame[column] = frame[column].where(frame[column].notna(), None)
+    return frame
+
+
+def run_pandas(csv_path: Path, out_dir: Path, policy, key, with_report: bool) -> None:
+    """The component's frame functions on the whole data at once: what is left of Glassbox's time is Beam's,
+    the tf.Example codecs' and the second pass's."""
+    from components.privacy.frames import class_stats, column_counts, deidentify_frame, without_classes
+    from components.privacy.report import anonymity_report, check_aggregates
+
+    frame = read_frame(csv_path)
     released = deidentify_frame(frame, policy, key)
     if with_report:
-        write_column_report(column_report(frame, released, policy), out_dir / COLUMNS_FILE)
-    drop = rows_to_suppress(released, policy)
-    released[[not d for d in drop]].to_csv(out_dir / PANDAS_OUTPUT, index=False,
-                                           compression={"method": "gzip", "compresslevel": GZIP_LEVEL})
-
-
-def write_column_report(counts: Counter, path: Path) -> None:
-    with open(path, "w") as f:
-        for (column, measure), value in sorted(counts.items()):
-            f.write(json.dumps({"column": column, "measure": measure, "value": value}) + "\n")
+        report, suppressed = check_aggregates(column_counts(frame, released, policy), class_stats(released, policy),
+                                              policy, ["train"])
+        (out_dir / COLUMNS_FILE).write_text(json.dumps(report["columns"]))
+    else:
+        _, suppressed = anonymity_report(class_stats(released, policy), policy)
+    without_classes(released, policy, suppressed).to_csv(
+        out_dir / PANDAS_OUTPUT, index=False, compression={"method": "gzip", "compresslevel": GZIP_LEVEL})
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -363,15 +310,7 @@ def count_released(side: Side, out_dir: Path) -> int:
 
 
 def read_column_report(path: Path) -> Dict | None:
-    """column -> measure -> value, without zeros (the two sides differ in which zero counts they list)."""
-    if not path.exists():
-        return None
-    report: Dict = {}
-    for line in path.read_text().splitlines():
-        entry = json.loads(line)
-        if entry["value"]:
-            report.setdefault(entry["column"], {})[entry["measure"]] = entry["value"]
-    return report
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def measure(side: Side, inputs: Inputs, log_dir: Path) -> Measurement:
@@ -507,43 +446,63 @@ def run_benchmark(sizes: List[int], seed: int, cache: Path, target: float) -> in
     return 1 if problems else 0
 
 
-# ---------------------------------------------------------------- profile of the per-row work, outside Beam
+# ---------------------------------------------------------------- profile of the batched work, outside Beam
 
 
-def timed_per_row(label: str, step, items: list) -> list:
+def timed_per_row(label: str, step, items: list, rows: int) -> list:
     start = time.perf_counter()
     results = [step(item) for item in items]
-    print(f"{(time.perf_counter() - start) / len(items) * 1e6:8.1f} us per row  {label}")
+    print(f"{(time.perf_counter() - start) / rows * 1e6:8.1f} us per row  {label}")
     return results
 
 
 def profile(rows: int, seed: int, cache: Path, top: int = 15) -> None:
-    """What the Beam graph does per row, step by step and then under cProfile, outside Beam."""
-    from components.privacy.actions import apply_policy_to_row, quasi_identifier_tuple
-    from components.privacy.beam_pipeline import column_counts
-    from components.privacy.examples import example_to_row, row_to_example
+    """What the two passes do per row, step by step on the pipeline's batches and then under cProfile, outside Beam."""
+    import pandas as pd
+
+    from components.privacy.beam_pipeline import BATCH_SIZE
+    from components.privacy.examples import row_to_example
+    from components.privacy.frames import (
+        class_stats,
+        column_counts,
+        deidentify_frame,
+        examples_to_frame,
+        frame_to_examples,
+        without_classes,
+    )
+    from components.privacy.report import anonymity_report
 
     csv_path, _ = ensure_csv(rows, seed, cache)
     records = [row_to_example(row) for row in typed_rows(csv_path, integer_columns(csv_path))]
+    batches = [records[start : start + BATCH_SIZE] for start in range(0, len(records), BATCH_SIZE)]
     os.environ[KEY_ENV] = BENCH_KEY
     policy, key = load_bench_policy(csv_path)
 
-    def per_row(record: bytes) -> bytes:
-        row = example_to_row(record)
-        released = apply_policy_to_row(row, policy, key)
-        column_counts(row, released, policy)
-        quasi_identifier_tuple(released, policy)
-        return row_to_example(released)
+    def measure(batch: list) -> tuple:
+        raw = examples_to_frame(batch)
+        released = deidentify_frame(raw, policy, key)
+        return column_counts(raw, released, policy), class_stats(released, policy)
 
-    print(f"{len(records):,} rows")
-    raw = timed_per_row("example_to_row (Parse)", example_to_row, records)
-    released = timed_per_row("apply_policy_to_row (Deidentify)", lambda row: apply_policy_to_row(row, policy, key), raw)
-    timed_per_row("column_counts (CountColumns)", lambda pair: column_counts(*pair, policy), list(zip(raw, released)))
-    timed_per_row("quasi_identifier_tuple (ClassOf)", lambda row: quasi_identifier_tuple(row, policy), released)
-    timed_per_row("row_to_example (Serialize)", row_to_example, released)
-    timed_per_row("all of it", per_row, records)
+    def release(batch: list) -> list:
+        released = deidentify_frame(examples_to_frame(batch), policy, key)
+        return frame_to_examples(without_classes(released, policy, suppressed))
+
+    print(f"{len(records):,} rows in batches of {BATCH_SIZE:,}")
+
+    def step(label: str, function, items: list = batches) -> list:
+        return timed_per_row(label, function, items, len(records))
+
+    raw = step("examples_to_frame (decode)", examples_to_frame)
+    released = step("deidentify_frame", lambda frame: deidentify_frame(frame, policy, key), raw)
+    step("column_counts", lambda pair: column_counts(*pair, policy), list(zip(raw, released)))
+    step("class_stats", lambda frame: class_stats(frame, policy), released)
+    _, suppressed = anonymity_report(class_stats(pd.concat(released), policy), policy)
+    kept = step("without_classes", lambda frame: without_classes(frame, policy, suppressed), released)
+    step("frame_to_examples (encode)", frame_to_examples, kept)
+    step("pass 1, measure: all of it", measure)
+    step("pass 2, release: all of it", release)
     profiler = cProfile.Profile()
-    profiler.runcall(lambda: [per_row(record) for record in records])
+    profiler.runcall(lambda: [(measure(batch), release(batch)) for batch in batches])
     stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
     for order in ("tottime", "cumulative"):
         stats.sort_stats(order).print_stats(top)
