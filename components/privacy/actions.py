@@ -1,11 +1,12 @@
 """The de-identification actions as pure functions on values and rows, and the k-anonymity arithmetic.
 
 The Beam pipeline applies them a batch at a time, column by column (frames.py: the same functions
-mapped over pandas Series), counts equivalence classes and asks `classes_to_suppress` what to do;
-the per-row forms here are the definition the batched one is tested against. Nothing here does I/O,
-so all of it is tested without Beam or TFX. Missing values (None or "") stay missing under every action: an empty cell
-identifies no one, and one token for "" would make everyone without a name the same person.
-Error messages name columns and counts, never values: the values are what is being protected.
+mapped over pandas Series), counts equivalence classes, and between its two passes asks
+`classes_to_suppress` what to do; the per-row forms here are the definition the batched one is
+tested against. Nothing here does I/O, so all of it is tested without Beam or TFX. Missing values
+(None or "") stay missing under every action: an empty cell identifies no one, and one token for ""
+would make everyone without a name the same person. Error messages name columns and counts, never
+values: the values are what is being protected.
 """
 
 from __future__ import annotations
