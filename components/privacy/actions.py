@@ -1,10 +1,12 @@
 """The de-identification actions as pure functions on values and rows, and the k-anonymity arithmetic.
 
-The Beam executor maps `apply_policy_to_row` over the examples, counts `quasi_identifier_tuple`
-classes and asks `classes_to_suppress` what to do; nothing here does I/O, so all of it is tested
-without Beam or TFX. Missing values (None or "") stay missing under every action: an empty cell
-identifies no one, and one token for "" would make everyone without a name the same person.
-Error messages name columns and counts, never values: the values are what is being protected.
+The Beam pipeline applies them a batch at a time, column by column (frames.py: the same functions
+mapped over pandas Series), counts equivalence classes, and between its two passes asks
+`classes_to_suppress` what to do; the per-row forms here are the definition the batched one is
+tested against. Nothing here does I/O, so all of it is tested without Beam or TFX. Missing values
+(None or "") stay missing under every action: an empty cell identifies no one, and one token for ""
+would make everyone without a name the same person. Error messages name columns and counts, never
+values: the values are what is being protected.
 """
 
 from __future__ import annotations
@@ -95,13 +97,14 @@ def apply_policy_to_row(row: Mapping[str, Any], policy: PrivacyPolicy, key: Pseu
         if action == "drop":
             continue
         try:
-            out[policy.output_name(column)] = _apply_action(action, value, rule.generalize if rule else None, key)
+            out[policy.output_name(column)] = apply_action(action, value, rule.generalize if rule else None, key)
         except ValueError as error:
             raise ValueError(f"column {column}: {error}") from None
     return out
 
 
-def _apply_action(action: str, value: Any, spec: Generalization | None, key: PseudonymKey | None) -> Any:
+def apply_action(action: str, value: Any, spec: Generalization | None, key: PseudonymKey | None) -> Any:
+    """One value under one column's action (not `drop`, which removes the column)."""
     if action == "keep":
         return value
     if action == "redact_pii":

@@ -1,9 +1,13 @@
-"""Running the raw-data script and reading CSVs, shared by the fixtures and the data tests."""
+"""Running the raw-data script, reading CSVs, and the per-row forms of the aggregates the batched path must match."""
 
 import csv
+import re
 import subprocess
 import sys
+from collections import Counter
 
+from components.privacy.actions import quasi_identifier_tuple
+from components.privacy.detectors import detect
 from pipeline.config import REPO_ROOT
 
 MAKE_RAW_DATA = REPO_ROOT / "scripts" / "make_raw_data.py"
@@ -19,3 +23,34 @@ def make_raw_data(out, *args: str) -> None:
 def read_csv(path) -> list:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def typed(rows: list) -> list:
+    """CSV rows as CsvExampleGen types them: a column whose every cell is an integer as ints, an empty cell as None."""
+    integers = {column for column in rows[0] if all(re.fullmatch(r"-?\d+", row[column] or "0") for row in rows)}
+    return [{c: (int(v) if c in integers else v) if v != "" else None for c, v in row.items()} for row in rows]
+
+
+def per_row_column_counts(raw: dict, released: dict, policy) -> Counter:
+    """The per-row definition of the column counts (the Beam pipeline's before it worked on batches)."""
+    counts: Counter = Counter()
+    for column, value in raw.items():
+        out = released.get(policy.output_name(column))
+        counts[(column, "rows")] += 1
+        counts[(column, "affected")] += int(out != value)
+        if isinstance(value, str) and value:
+            counts[(column, "non_empty_text")] += 1
+            counts[(column, "pii_before")] += int(bool(detect(value)))
+            counts[(column, "pii_after")] += int(isinstance(out, str) and bool(detect(out)))
+    return counts
+
+
+def per_row_class_stats(released_rows: list, policy) -> dict:
+    """Per equivalence class (`quasi_identifier_tuple`): its rows and the set of its sensitive labels."""
+    label = policy.output_name(policy.l_diversity.label) if policy.l_diversity else None
+    stats: dict = {}
+    for row in released_rows:
+        group = quasi_identifier_tuple(row, policy)
+        count, labels = stats.get(group, (0, set()))
+        stats[group] = (count + 1, labels | {row.get(label)})
+    return stats
