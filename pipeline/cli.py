@@ -113,6 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Prints an earlier run's audit: verdict, every check, and where the HTML report is."""
     import json
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation notices
 
     from pipeline import metadata
     from pipeline.config import ConfigError, load_config
