@@ -76,8 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ConfigError, InputError) as e:
         return _fail(str(e), 2)
 
+    from pipeline.local_key import ensure_local_key
     from pipeline.logfile import output_to
-    from pipeline.secrets import ensure_local_key
 
     if config.privacy_policy is not None:
         key_path = ensure_local_key(config.privacy_policy, config.output_dir)
