@@ -140,6 +140,11 @@ def global_importance(attributions: np.ndarray) -> np.ndarray:
     return np.abs(np.asarray(attributions, dtype=np.float64)).mean(axis=0)
 
 
+def rank_agreement(importance_a: np.ndarray, importance_b: np.ndarray) -> float:
+    """Spearman rank correlation of two global importance vectors: do they rank the features alike?"""
+    return float(stats.spearmanr(importance_a, importance_b).statistic)
+
+
 def importance_rank_agreement(attributions_a: np.ndarray, attributions_b: np.ndarray) -> float:
-    """Spearman rank correlation of two methods' global importances: do they rank the features alike?"""
-    return float(stats.spearmanr(global_importance(attributions_a), global_importance(attributions_b)).statistic)
+    """Spearman rank correlation of two methods' global importances (mean |phi| per feature)."""
+    return rank_agreement(global_importance(attributions_a), global_importance(attributions_b))

@@ -122,12 +122,10 @@ def measure_quality(
 
 
 def _agreement(importances: Dict[str, np.ndarray]) -> List[Dict]:
-    """Spearman rank correlation of global importances for each pair of methods."""
-    from scipy import stats
-
+    """Rank agreement of global importances for each pair of methods (permutation importance included)."""
     names = sorted(importances)
     return [
-        {"methods": [a, b], "spearman": float(stats.spearmanr(importances[a], importances[b]).statistic)}
+        {"methods": [a, b], "spearman": quality.rank_agreement(importances[a], importances[b])}
         for i, a in enumerate(names)
         for b in names[i + 1:]
     ]

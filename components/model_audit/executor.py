@@ -3,7 +3,6 @@ and writes audit.json, model_card.json and report.html with the verdict in MLMD.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import yaml
 from tfx.dsl.components.base.base_executor import BaseExecutor
@@ -20,7 +18,7 @@ from tfx.types import artifact_utils
 from components.data_gate.component import contract_violations
 from components.explainer.explain import SLICE_PREFIX, example_digest
 from components.explainer.model import raw_values
-from components.files import directory_digest, file_digest
+from components.files import directory_digest, file_digest, split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.checks.result import Evidence
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions
@@ -58,8 +56,7 @@ def _split_statistics(statistics, split: str):
 
 def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> Dict[str, np.ndarray]:
     """Raw feature values of the explained examples, in the order of the Explainer's rows."""
-    files = sorted(glob.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*")))
-    records = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    records = split_records(artifact_utils.get_split_uri([examples], split))
     values = raw_values(records, names)
     position = {example_digest(r)[:16]: i for i, r in enumerate(records)}
     order = [position[k] for k in keys]

@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any, Dict, List
 
-import tensorflow as tf
 from absl import logging
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.types import artifact_utils
 
-from components.files import directory_digest, write_json
+from components.files import directory_digest, split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
 from components.privacy.examples import feature_names
 from components.privacy.policy import load_key, load_policy
@@ -21,11 +19,11 @@ from components.privacy.policy import load_key, load_policy
 REPORT_FILE = "privacy_report.json"
 
 
-def _first_record(pattern: str) -> bytes:
-    files = sorted(glob.glob(pattern))
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(1):
-        return record.numpy()
-    raise ValueError(f"Privacy: no examples under {pattern}")
+def _first_record(split_uri: str) -> bytes:
+    records = split_records(split_uri, limit=1)
+    if not records:
+        raise ValueError(f"Privacy: no examples under {split_uri}")
+    return records[0]
 
 
 class Executor(BaseBeamExecutor):
@@ -39,7 +37,7 @@ class Executor(BaseBeamExecutor):
         inputs = {s: os.path.join(artifact_utils.get_split_uri([raw], s), "*") for s in splits}
 
         # Everything that can be wrong with the configuration fails here, before any data is processed.
-        columns = feature_names(_first_record(inputs[splits[0]]))
+        columns = feature_names(_first_record(artifact_utils.get_split_uri([raw], splits[0])))
         policy = load_policy(exec_properties["policy_file"], columns)
         if any(rule.action == "pseudonymize" for rule in policy.columns.values()):
             load_key(policy)

@@ -16,6 +16,7 @@ from components.explainer.config import ExplainerConfig
 from components.explainer.explain import Background, example_digest
 from components.explainer.methods import exact_shapley, sampled_shapley
 from components.explainer.model import ExplainedModel
+from components.files import split_records
 from pipeline import metadata
 
 pytestmark = pytest.mark.e2e
@@ -46,8 +47,7 @@ def explained(pipeline_run):
 
 
 def _records(examples_uri, split):
-    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
-    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    return split_records(os.path.join(examples_uri, f"Split-{split}"))
 
 
 def test_every_eval_example_is_explained_by_each_method(explained):

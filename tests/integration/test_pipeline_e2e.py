@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.files import split_records
 from pipeline import metadata
 from pipeline.runners.local import run_local
 from pipeline.summary import summarize_run
@@ -76,12 +77,9 @@ def test_model_is_good_enough_and_blessed(pipeline_run):
 
 def _eval_examples(store, executions, limit=200):
     examples = _output(store, executions, "CsvExampleGen", "examples")
-    files = glob.glob(os.path.join(examples.uri, "Split-eval", "*.gz"))
-    records = []
-    for path in files:
-        records += list(tf.data.TFRecordDataset(path, compression_type="GZIP").take(limit).as_numpy_iterator())
+    records = split_records(os.path.join(examples.uri, "Split-eval"), limit=limit)
     assert records
-    return tf.constant(records[:limit])
+    return tf.constant(records)
 
 
 def test_exported_signatures_agree(pipeline_run):
