@@ -151,7 +151,7 @@ def find_artifacts(output_dir: Path) -> Tuple[str, str]:
     config = PipelineConfig(output_dir=output_dir)
     if not config.metadata_path.exists():
         sys.exit(f"No metadata store at {config.metadata_path}: run `make run` first (or pass --output).")
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     uris = {
         (node.node_id, key): artifacts[0].uri
         for node in metadata.run_executions(store, config.pipeline_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -78,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from pipeline.local_key import ensure_local_key
     from pipeline.logfile import output_to
+    from pipeline.metadata import MetadataStoreBusyError
 
     if config.privacy_policy is not None:
         key_path = ensure_local_key(config.privacy_policy, config.output_dir)
@@ -103,6 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - any failure ends the run with one line
             failure = e
     if failure is not None:
+        if isinstance(failure, MetadataStoreBusyError):
+            return _fail(str(failure), 3)
         if isinstance(failure, contract_error):
             return _fail(f"{failure} (log: {log_file})")
         return _fail(f"the run failed: {type(failure).__name__}: {failure} (full log: {log_file})")
@@ -110,27 +114,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    """Prints an earlier run's audit: verdict, every check, and where the HTML report is."""
-    import json
+def _load(args: argparse.Namespace):
+    """The configuration an earlier run used (`--config`, `--output`), for commands that read its store."""
     import logging
 
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's deprecation notices
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TFMA's and TF's notices
+    from pipeline.config import load_config
 
+    return load_config(args.config, output_dir=args.output)
+
+
+def _store(config):
     from pipeline import metadata
-    from pipeline.config import ConfigError, load_config
+
+    return metadata.open_store(config)
+
+
+def _run_id(store, config, run: str | None) -> str:
+    """The run asked for (a full id or a unique prefix), or the latest."""
+    from pipeline import metadata
+
+    runs = metadata.run_ids(store, config.pipeline_name)
+    if not runs:
+        raise LookupError(f"No runs of {config.pipeline_name} in {metadata.describe_store(config)}.")
+    if run is None:
+        return runs[-1]
+    matches = [r for r in runs if r == run] or [r for r in runs if r.startswith(run)]
+    if len(matches) != 1:
+        raise LookupError(f"No single run {run!r} in {metadata.describe_store(config)}; runs: {', '.join(runs)}.")
+    return matches[0]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Prints an earlier run's audit: verdict, every check, and where the HTML report is; or writes the site."""
+    import json
+
     from pipeline.summary import summarize_run
 
-    try:
-        config = load_config(args.config, output_dir=args.output)
-    except ConfigError as e:
-        return _fail(str(e), 2)
-    if not config.metadata_path.is_file():
-        return _fail(f"No metadata store at {config.metadata_path}: run `glassbox run` first.", 2)
-    runs = metadata.run_ids(metadata.open_store(config.metadata_path), config.pipeline_name)
-    if args.run and args.run not in runs:
-        return _fail(f"No run {args.run!r} in {config.metadata_path}; runs: {', '.join(runs) or 'none'}.", 2)
-    summary = summarize_run(config, args.run)
+    config = _load(args)
+    if args.site:
+        from pipeline.site import build_site
+
+        index = build_site(config, args.site)
+        print(f"Site: {index} (open it in a browser; it needs no server)")
+        return 0
+    summary = summarize_run(config, _run_id(_store(config), config, args.run))
     if not summary.audit:
         return _fail(f"Run {summary.run_id} has no audit (it stopped before ModelAudit, or the audit is off).", 1)
     with open(f"{summary.audit['uri']}/audit.json") as f:
@@ -141,6 +169,114 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"  {check['status']:<15} {check['severity']:<6} {check['id']:<40} {measured}")
     print(f"Report: {summary.audit['uri']}/report.html")
     return 0
+
+
+def _lineage(config):
+    from pipeline.lineage import Lineage
+
+    return Lineage(_store(config), config.pipeline_name)
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+
+
+def cmd_lineage_runs(args: argparse.Namespace) -> int:
+    from pipeline import lineage, metadata
+
+    config = _load(args)
+    records = lineage.runs(_store(config), config.pipeline_name, metadata.in_use(config))
+    if args.json:
+        print(json.dumps([{"run": r.run_id, "started": _when(r.started_ms), "ended": _when(r.ended_ms),
+                           "status": r.status,
+                           "components": [{"component": n.node_id, "state": n.state, "seconds": round(n.seconds, 2)}
+                                          for n in r.components]} for r in records], indent=2))
+        return 0
+    for r in records:
+        print(f"{r.run_id}  {r.status:<11} {_when(r.started_ms)} -> {_when(r.ended_ms)}")
+        if not args.brief:
+            for n in r.components:
+                print(f"    {n.node_id:<32} {n.state:<9} {n.seconds:7.1f} s")
+    return 0
+
+
+def _render(graph, args: argparse.Namespace) -> int:
+    from pipeline.lineage import render_dot, render_tree
+
+    if args.svg or args.png:
+        from pipeline.graphviz import render_image
+
+        for path, fmt in ((args.svg, "svg"), (args.png, "png")):
+            if path:
+                render_image(render_dot(graph), path, fmt)
+                print(f"Wrote {path}")
+    elif args.json:
+        print(json.dumps(graph.to_json(), indent=2, default=str))
+    elif args.dot:
+        print(render_dot(graph), end="")
+    else:
+        print(render_tree(graph))
+    return 0
+
+
+def cmd_lineage_model(args: argparse.Namespace) -> int:
+    config = _load(args)
+    lineage = _lineage(config)
+    if args.pushed:
+        model_id = lineage.pushed_model()
+    elif args.uri:
+        model_id = lineage.model_at(str(args.uri))
+    else:
+        model_id = lineage.model_of_run(_run_id(lineage.store, config, args.run))
+    return _render(lineage.model_lineage(model_id), args)
+
+
+def cmd_lineage_artifact(args: argparse.Namespace) -> int:
+    lineage = _lineage(_load(args))
+    graph = lineage.walk(args.id, upstream=args.direction in ("both", "up"),
+                         downstream=args.direction in ("both", "down"), hops=args.hops)
+    return _render(graph, args)
+
+
+def cmd_lineage_diff(args: argparse.Namespace) -> int:
+    from pipeline.lineage import diff_facts, run_facts
+    from pipeline.summary import auc_by_slice
+
+    config = _load(args)
+    lineage = _lineage(config)
+    run_a, run_b = (_run_id(lineage.store, config, r) for r in (args.run_a, args.run_b))
+    changes = diff_facts(run_facts(lineage, run_a, auc_by_slice), run_facts(lineage, run_b, auc_by_slice))
+    if args.json:
+        print(json.dumps({"run_a": run_a, "run_b": run_b,
+                          "changes": [{"what": k, "a": a, "b": b} for k, a, b in changes]}, indent=2, default=str))
+        return 0
+    print(f"{run_a} -> {run_b}: {len(changes)} difference(s)")
+    for key, a, b in changes:
+        print(f"  {key}\n      - {_shorten(a)}\n      + {_shorten(b)}")
+    return 0
+
+
+def _shorten(value) -> str:
+    from pipeline.lineage import _short
+
+    return "(absent)" if value is None else _short(value, 200)
+
+
+def cmd_lineage_verify(args: argparse.Namespace) -> int:
+    from pipeline.integrity import INTACT, verify_run
+
+    config = _load(args)
+    run_id = _run_id(_store(config), config, args.run)
+    findings = verify_run(config, run_id)
+    bad = [f for f in findings if f.status != INTACT]
+    for f in findings:
+        if f.status != INTACT or args.verbose:
+            print(f"  {f.status.upper():<9} {f.label} (artifact {f.artifact_id}) {f.path}")
+            for change in f.changed:
+                print(f"              {change}")
+    print(f"Run {run_id}: {len(findings) - len(bad)} of {len(findings)} sealed paths intact"
+          + (f", {len(bad)} NOT: " + ", ".join(sorted({f.status for f in bad})) if bad else "."))
+    return 1 if bad else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,17 +294,78 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
 
-    report = commands.add_parser("report", help="print an earlier run's audit and the path of its HTML report")
-    report.add_argument("--config", type=Path, help="the config file the run used")
-    report.add_argument("--output", type=Path, help="the output directory the run used (default outputs/)")
-    report.add_argument("--run", help="run id (default: the latest run)")
+    def store_options(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--config", type=Path, help="the config file the run used")
+        command.add_argument("--output", type=Path, help="the output directory the run used (default outputs/)")
+        return command
+
+    def graph_options(command: argparse.ArgumentParser) -> None:
+        form = command.add_mutually_exclusive_group()
+        form.add_argument("--json", action="store_true", help="the graph as JSON (artifacts, executions, events)")
+        form.add_argument("--dot", action="store_true", help="the graph in Graphviz DOT")
+        form.add_argument("--svg", type=Path, metavar="FILE", help="render the graph to an SVG file (needs Graphviz)")
+        form.add_argument("--png", type=Path, metavar="FILE", help="render the graph to a PNG file (needs Graphviz)")
+
+    report = store_options(commands.add_parser(
+        "report", help="print an earlier run's audit and the path of its HTML report, or write a browsable site"))
+    report.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
+    report.add_argument("--site", type=Path, metavar="DIR",
+                        help="write a static HTML site of every run (timeline, lineage, audit, explanations) to DIR")
     report.set_defaults(func=cmd_report)
+
+    lineage = commands.add_parser("lineage", help="answer lineage questions from ML Metadata")
+    queries = lineage.add_subparsers(dest="query", required=True)
+    runs = store_options(queries.add_parser("runs", help="pipeline runs with their status and per-component times"))
+    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--brief", action="store_true", help="one line per run")
+    runs.set_defaults(func=cmd_lineage_runs)
+
+    model = store_options(queries.add_parser(
+        "model", help="a model's upstream chain (data, privacy, checks, code, training) and what was done with it"))
+    which = model.add_mutually_exclusive_group()
+    which.add_argument("--run", help="the model trained in this run (default: the latest run)")
+    which.add_argument("--pushed", action="store_true", help="the model behind the latest push")
+    which.add_argument("--uri", type=Path, help="the model stored at this path (artifact URI or pushed copy)")
+    graph_options(model)
+    model.set_defaults(func=cmd_lineage_model)
+
+    artifact = store_options(queries.add_parser("artifact", help="one artifact's producers and consumers"))
+    artifact.add_argument("id", type=int, help="MLMD artifact id")
+    artifact.add_argument("--hops", type=int, default=2, help="executions to follow in each direction (default 2)")
+    artifact.add_argument("--direction", choices=("both", "up", "down"), default="both")
+    graph_options(artifact)
+    artifact.set_defaults(func=cmd_lineage_artifact)
+
+    diff = store_options(queries.add_parser(
+        "diff", help="what changed between two runs: data, schema, code, parameters, metrics, verdict"))
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=cmd_lineage_diff)
+
+    verify = store_options(queries.add_parser(
+        "verify", help="recompute every sealed sha256 of a run; non-zero exit when anything changed"))
+    verify.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
+    verify.add_argument("--verbose", action="store_true", help="list intact artifacts too")
+    verify.set_defaults(func=cmd_lineage_verify)
     return parser
 
 
 def main(argv: List[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command == "run":
+        return args.func(args)
+    from pipeline.config import ConfigError
+    from pipeline.graphviz import GraphvizError
+    from pipeline.lineage import LineageError
+    from pipeline.metadata import MetadataStoreError
+
+    try:
+        return args.func(args)
+    except (ConfigError, MetadataStoreError) as e:
+        return _fail(str(e), 2)
+    except (LineageError, LookupError, GraphvizError) as e:
+        return _fail(str(e), 1)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from components.explainer.config import ExplainerConfig
 from components.validation import describe_validation_error
@@ -61,6 +61,27 @@ class EvaluationConfig(_Strict):
     calibration_bins: int = Field(10, gt=1)
 
 
+class MetadataConfig(_Strict):
+    """Where ML Metadata lives: a SQLite file (the embedded default) or a MySQL-compatible server, as
+    Kubeflow deployments use. The server's password is never in the file: it is read from the
+    environment variable `password_env` when a connection is made."""
+
+    kind: Literal["sqlite", "mysql"] = "sqlite"
+    sqlite_path: Path | None = None  # default: <output_dir>/metadata.sqlite
+    host: str | None = None
+    port: int = Field(3306, gt=0, lt=65536)
+    database: str | None = None
+    user: str | None = None
+    password_env: str = "GLASSBOX_MLMD_PASSWORD"
+
+    @model_validator(mode="after")
+    def _mysql_is_complete(self) -> MetadataConfig:
+        missing = [name for name in ("host", "database", "user") if self.kind == "mysql" and not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a mysql metadata store needs {', '.join(missing)}")
+        return self
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -85,6 +106,7 @@ class PipelineConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
+    metadata: MetadataConfig = MetadataConfig()
 
     @field_validator("split_buckets")
     @classmethod
@@ -108,7 +130,8 @@ class PipelineConfig(_Strict):
 
     @property
     def metadata_path(self) -> Path:
-        return self.output_dir / "metadata.sqlite"
+        """The SQLite store's file (for a MySQL store, where a local one would be)."""
+        return self.metadata.sqlite_path or self.output_dir / "metadata.sqlite"
 
     @property
     def serving_dir(self) -> Path:
@@ -142,6 +165,9 @@ def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
         for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card"):
             if values.get(key) and not Path(values[key]).is_absolute():
                 values[key] = str(base / values[key])
+        store = values.get("metadata")
+        if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
+            values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return PipelineConfig(**values)

@@ -6,23 +6,101 @@ queries, so these helpers keep working on newer ml-metadata releases.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, List
+from datetime import datetime
+from typing import Dict, Iterator, List
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.config import PipelineConfig
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 State = metadata_store_pb2.Execution.State
 
 
-def open_store(metadata_path: Path) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = str(metadata_path)
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
+class MetadataStoreError(RuntimeError):
+    """The metadata store cannot be reached or opened; the message says which and why."""
+
+
+def connection_config(config: PipelineConfig, readonly: bool = False) -> metadata_store_pb2.ConnectionConfig:
+    """The MLMD connection of a configuration: its SQLite file, or its MySQL server (password from the env)."""
+    store = config.metadata
+    if store.kind == "mysql":
+        password = os.environ.get(store.password_env)
+        if password is None:
+            raise MetadataStoreError(f"The MySQL metadata store {store.user}@{store.host}:{store.port}/"
+                                     f"{store.database} needs its password in ${store.password_env}.")
+        return metadata_store_pb2.ConnectionConfig(mysql=metadata_store_pb2.MySQLDatabaseConfig(
+            host=store.host, port=store.port, database=store.database, user=store.user, password=password))
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(config.metadata_path)
+    connection.sqlite.connection_mode = (metadata_store_pb2.SqliteMetadataSourceConfig.READONLY if readonly else
+                                         metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+    return connection
+
+
+def describe_store(config: PipelineConfig) -> str:
+    store = config.metadata
+    if store.kind == "mysql":
+        return f"mysql://{store.user}@{store.host}:{store.port}/{store.database}"
+    return str(config.metadata_path)
+
+
+class MetadataStoreBusyError(MetadataStoreError):
+    """Another run holds the SQLite store."""
+
+
+@contextlib.contextmanager
+def exclusive_use(config: PipelineConfig) -> Iterator[None]:
+    """Holds a SQLite store for one run at a time: a second run fails at once, naming the first, instead
+    of racing it for SQLite's write lock. The lock is an flock, so a killed run releases it with its
+    process. A MySQL server arbitrates concurrent runs itself."""
+    if config.metadata.kind != "sqlite":
+        yield
+        return
+    config.metadata_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{config.metadata_path}.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise MetadataStoreBusyError(
+                f"The metadata store {config.metadata_path} is busy: another run is using it "
+                f"({lock.read().strip() or 'holder unknown'}). Wait for it to finish, or give this run its own "
+                f"--output.") from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def in_use(config: PipelineConfig) -> bool:
+    """Whether a run holds the store now (always False for MySQL, which keeps no such lock)."""
+    if config.metadata.kind != "sqlite" or not os.path.exists(f"{config.metadata_path}.lock"):
+        return False
+    with open(f"{config.metadata_path}.lock") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
+def open_store(config: PipelineConfig, writable: bool = False) -> metadata_store.MetadataStore:
+    """The run's metadata store; read-only unless `writable`. A missing SQLite file is an error, not a new store."""
+    if config.metadata.kind == "sqlite" and not config.metadata_path.is_file():
+        raise MetadataStoreError(f"No metadata store at {config.metadata_path}: run `glassbox run` first "
+                                 f"(or pass the --output/--config the run used).")
+    return metadata_store.MetadataStore(connection_config(config, readonly=not writable))
 
 
 def run_ids(store: metadata_store.MetadataStore, pipeline_name: str) -> List[str]:

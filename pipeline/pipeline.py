@@ -14,6 +14,7 @@ from components.explainer.component import Explainer
 from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
+from pipeline import metadata
 from pipeline.config import PipelineConfig
 from pipeline.modules import preprocessing
 
@@ -208,8 +209,6 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             pusher,
         ],
         enable_cache=config.enable_cache,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(config.metadata_path)
-        ),
+        metadata_connection_config=metadata.connection_config(config),
         beam_pipeline_args=list(config.beam_args),
     )

@@ -42,7 +42,7 @@ def _properties(artifact) -> Dict[str, object]:
 
 
 def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSummary:
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = run_id or metadata.run_ids(store, config.pipeline_name)[-1]
     components = metadata.run_executions(store, config.pipeline_name, run_id)
     summary = RunSummary(run_id=run_id, components=components)

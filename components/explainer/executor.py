@@ -21,7 +21,7 @@ from components.explainer.config import parse_config
 from components.explainer.explain import Background
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
-from components.files import directory_digest, write_json
+from components.files import seal_artifact, write_json
 
 WATERFALLS = 3
 
@@ -117,4 +117,4 @@ class Executor(BaseBeamExecutor):
         explanations.set_float_custom_property("share_completeness_above_0_05", headline["share_above_threshold"])
         explanations.set_string_custom_property("top_features", ",".join(top_features(importances,
                                                                                        config.primary_method)))
-        explanations.set_string_custom_property("sha256", directory_digest(out))
+        seal_artifact(explanations)

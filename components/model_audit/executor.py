@@ -18,7 +18,7 @@ from tfx.types import artifact_utils
 from components.data_gate.component import contract_violations
 from components.explainer.explain import SLICE_PREFIX, example_digest
 from components.explainer.model import raw_values
-from components.files import directory_digest, file_digest, split_records
+from components.files import directory_digest, file_digest, seal_artifact, split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.checks.result import Evidence
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions
@@ -135,5 +135,5 @@ class Executor(BaseExecutor):
         out.set_string_custom_property("blocking_checks", ",".join(report["blocking_failures"]))
         out.set_string_custom_property("policy_digest", report["policy"]["digest"])
         out.set_int_custom_property("audited_model_id", model.id)
-        out.set_string_custom_property("sha256", directory_digest(out.uri))
+        seal_artifact(out)
 

@@ -11,7 +11,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.types import artifact_utils
 
-from components.files import directory_digest, split_records, write_json
+from components.files import seal_artifact, split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
 from components.privacy.examples import feature_names
 from components.privacy.policy import load_key, load_policy
@@ -57,5 +57,6 @@ class Executor(BaseBeamExecutor):
         for name in ("k", "k_before", "suppressed_rows") + (("l",) if policy.l_diversity else ()):
             report_artifact.set_int_custom_property(name, report["anonymity"][name])
         report_artifact.set_string_custom_property("policy_digest", report["policy_digest"])
-        report_artifact.set_string_custom_property("sha256", directory_digest(report_artifact.uri))
         released.set_string_custom_property("deidentified_by_policy", report["policy_digest"])
+        seal_artifact(report_artifact)
+        seal_artifact(released)

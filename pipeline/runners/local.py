@@ -10,7 +10,9 @@ from typing import Callable, Iterator
 from absl import logging as absl_logging
 from tfx import v1 as tfx
 
+from pipeline import metadata
 from pipeline.config import PipelineConfig
+from pipeline.integrity import seal_run
 from pipeline.pipeline import create_pipeline
 
 # LocalDagRunner logs these two lines around every component (tfx/orchestration/local/local_dag_runner.py).
@@ -55,9 +57,18 @@ def _component_progress(on_event: OnEvent) -> Iterator[None]:
 
 
 def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
-    """Runs the whole pipeline; raises the failing component's exception."""
+    """Runs the whole pipeline, then seals what it produced; raises the failing component's exception
+    (or MetadataStoreBusyError, before anything runs, when another run holds the store)."""
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
+    with metadata.exclusive_use(config), contextlib.ExitStack() as stack:
         if on_event is not None:
             stack.enter_context(_component_progress(on_event))
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
+        try:
+            tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
+        except BaseException:
+            # A failed run's finished components are sealed too (the next run may reuse them from the
+            # cache), without letting a sealing error hide the failure itself.
+            with contextlib.suppress(Exception):
+                seal_run(config)
+            raise
+        seal_run(config)

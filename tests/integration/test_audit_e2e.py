@@ -22,7 +22,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 
 def _audit_of_run(config, run_index):
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = metadata.run_ids(store, config.pipeline_name)[run_index]
     executions = {n.node_id: n for n in metadata.run_executions(store, config.pipeline_name, run_id)}
     (audit,) = metadata.output_artifacts(store, executions["ModelAudit"].execution.id)["audit_report"]

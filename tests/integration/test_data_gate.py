@@ -67,7 +67,7 @@ def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature,
     assert f"{feature} [" in error_lines[0] and kind in error_lines[0], error_lines[0]
 
     config = load_config(output_dir=output)
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
     assert nodes["DataGate"] == "FAILED"
     assert not {"Transform", "Trainer", "Evaluator", "Pusher"} & set(nodes), nodes

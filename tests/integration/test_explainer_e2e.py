@@ -26,7 +26,7 @@ RAW_FEATURES = {"sex", "job", "housing", "saving_accounts", "checking_account", 
 
 
 def _first_run_outputs(config):
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = metadata.run_ids(store, config.pipeline_name)[0]
     outputs = {}
     for node in metadata.run_executions(store, config.pipeline_name, run_id):

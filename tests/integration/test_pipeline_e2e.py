@@ -34,7 +34,7 @@ EXPECTED_COMPONENTS = {
 
 
 def _first_run(config):
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = metadata.run_ids(store, config.pipeline_name)[0]
     return store, metadata.run_executions(store, config.pipeline_name, run_id)
 
@@ -64,7 +64,7 @@ def test_every_component_completes_exactly_once(pipeline_run):
 
 def test_model_is_good_enough_and_blessed(pipeline_run):
     config, _ = pipeline_run
-    summary = summarize_run(config, metadata.run_ids(metadata.open_store(config.metadata_path),
+    summary = summarize_run(config, metadata.run_ids(metadata.open_store(config),
                                                      config.pipeline_name)[0])
     assert summary.auc_by_slice["Overall"] >= 0.70
     assert {"sex:female", "sex:male"} <= set(summary.auc_by_slice)
@@ -123,7 +123,7 @@ def test_unchanged_rerun_is_served_from_cache(pipeline_run):
     started = time.monotonic()
     run_local(config)
     cached_seconds = time.monotonic() - started
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     runs = metadata.run_ids(store, config.pipeline_name)
     second = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, runs[-1])}
     assert len(runs) == 2

@@ -52,7 +52,7 @@ def test_no_original_pii_anywhere_downstream_of_privacy(pipeline_run):
 
 def test_everything_downstream_reads_the_deidentified_examples(pipeline_run):
     config, _ = pipeline_run
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = metadata.run_ids(store, config.pipeline_name)[0]
     executions = {n.node_id: n.execution for n in metadata.run_executions(store, config.pipeline_name, run_id)}
     (deidentified,) = metadata.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"]
@@ -73,7 +73,7 @@ def test_everything_downstream_reads_the_deidentified_examples(pipeline_run):
 
 
 def _stopped_at_privacy(config):
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
     assert nodes.get("Privacy") == "FAILED", nodes
     assert not DOWNSTREAM & set(nodes), nodes
