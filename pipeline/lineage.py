@@ -263,6 +263,15 @@ class Lineage:
             graph.artifacts.update(self.artifacts(new_artifacts))
             frontier = {e.artifact_id for e in edges if not e.is_input}
 
+    def run_graph(self, run_id: str) -> Graph:
+        """Every execution of one run, with the artifacts it read and wrote."""
+        nodes = metadata.run_executions(self.store, self.pipeline_name, run_id)
+        ids = [n.execution.id for n in nodes]
+        graph = Graph(edges=set(self.events_of_executions(ids)), roles={i: "upstream" for i in ids})
+        graph.executions = self.executions(ids)
+        graph.artifacts = self.artifacts({e.artifact_id for e in graph.edges})
+        return graph
+
     # --- finding models ----------------------------------------------------------------------------
     def model_of_run(self, run_id: str | None) -> int:
         for node in reversed(metadata.run_executions(self.store, self.pipeline_name, run_id)):
@@ -359,7 +368,8 @@ def describe_execution(graph: Graph, execution: Execution) -> List[str]:
     if execution.component == "Trainer":
         record = training_record(graph, execution)
         if record:
-            lines.append(f"strategy: {record['strategy']} on {record['replicas']} replica(s) {record['devices']}")
+            lines.append(f"strategy: {record['strategy']} on {record['replicas']} replica(s), "
+                         f"global batch {record['global_batch_size']}")
     return lines
 
 
@@ -489,15 +499,18 @@ def run_facts(lineage: Lineage, run_id: str, auc_by_slice) -> Dict[str, object]:
         for key, value in execution.properties.items():
             if key == "module_path":
                 facts[f"code.{node.node_id}"] = code_digest(str(value))
-            elif key in ("input_fingerprint", "input_base", "span"):
-                facts[f"data.{key}"] = value
+            elif key == "input_base":
+                facts["data.input_base"] = value
+            elif key in ("input_fingerprint", "span"):
+                continue  # read from the examples artifact: an execution served from the cache does not repeat them
             else:
                 facts[f"parameters.{node.node_id}.{key}"] = value
         for artifacts in metadata.output_artifacts(lineage.store, node.execution.id).values():
             for a in lineage.artifacts([x.id for x in artifacts]).values():
                 props = a.properties
-                if "input_sha256" in props:
-                    facts["data.raw_sha256"] = props["input_sha256"]
+                if "input_fingerprint" in props:
+                    facts.update({"data.input_fingerprint": props["input_fingerprint"], "data.span": props.get("span"),
+                                  "data.raw_sha256": props.get("input_sha256")})
                 if node.node_id in ("ImportSchemaGen", "SchemaGen") and "sha256" in props:
                     facts["schema.sha256"] = props["sha256"]
                 if a.type == "Model" and "sha256" in props:

@@ -125,7 +125,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
     # How it was trained, for lineage queries (`glassbox lineage model` reads it beside the TensorBoard logs).
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, distribution.TRAINING_RECORD), "w") as f:
         json.dump({"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
-                   "devices": list(strategy.extended.worker_devices), "global_batch_size": batch_size}, f)
+                   "global_batch_size": batch_size}, f)
     feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []),

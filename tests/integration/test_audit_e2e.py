@@ -2,9 +2,9 @@
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -13,13 +13,9 @@ from components.model_audit.report.audit_json import validate_audit_report
 from pipeline import metadata
 from pipeline.config import load_config
 from pipeline.runners.local import run_local
-from tests.helpers import read_rows, write_rows
+from tests.helpers import CHROMIUM_FLAGS, browse, chromium, read_rows, write_rows
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"]
-
 
 def _audit_of_run(config, run_index):
     store = metadata.open_store(config)
@@ -56,34 +52,22 @@ def test_verdict_is_recorded_and_gates_the_push(pipeline_run):
     assert model_card["considerations"]["use_cases"] and model_card["considerations"]["limitations"]
 
 
-def _chromium():
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing under CI: .ci/run installs Debian's chromium package")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    return path
-
-
 def test_report_renders_in_a_real_browser(pipeline_run, tmp_path):
     config, _ = pipeline_run
     _, _, audit, report = _audit_of_run(config, 0)
     page = os.path.join(audit.uri, "report.html")
     with open(page) as f:
         assert "http://" not in f.read().replace("http://www.w3.org", "")  # self-contained: no network
-    chromium = _chromium()
+    dom, console_errors = browse(Path(page))
     with tempfile.TemporaryDirectory() as profile:
-        flags = CHROMIUM_FLAGS + [f"--user-data-dir={profile}"]
-        dom = subprocess.run([chromium, *flags, "--dump-dom", f"file://{page}"], capture_output=True, text=True,
-                             timeout=120)
-        shot = subprocess.run([chromium, *flags, f"--screenshot={tmp_path / 'report.png'}", "--window-size=1280,2400",
-                               f"file://{page}"], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0 and shot.returncode == 0, dom.stderr[-2000:] + shot.stderr[-2000:]
+        shot = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                               f"--screenshot={tmp_path / 'report.png'}", "--window-size=1280,2400", f"file://{page}"],
+                              capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0, shot.stderr[-2000:]
     assert (tmp_path / "report.png").stat().st_size > 10_000
-    assert 'id="verdict"' in dom.stdout and report["verdict"].upper() in dom.stdout.upper()
+    assert 'id="verdict"' in dom and report["verdict"].upper() in dom.upper()
     for check in report["checks"]:
-        assert f'data-check-id="{check["id"]}"' in dom.stdout, check["id"]
-    console_errors = [line for line in (dom.stderr + shot.stderr).splitlines() if "CONSOLE" in line and "ERROR" in line]
+        assert f'data-check-id="{check["id"]}"' in dom, check["id"]
     assert not console_errors, console_errors
 
 

@@ -1,0 +1,147 @@
+"""Lineage, tamper evidence and the run history site, on the session's real pipeline run."""
+
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from pipeline import cli
+from tests.helpers import browse
+
+pytestmark = pytest.mark.e2e
+
+CHAIN = ["CsvExampleGen", "Privacy", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataGate", "Transform",
+         "Trainer", "Explainer", "Evaluator", "ModelAudit", "Pusher"]
+
+
+def _glassbox(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_model_lineage_tree_names_data_code_training_and_what_followed(pipeline_run, capsys):
+    config, _ = pipeline_run
+    code, tree, err = _glassbox(capsys, "lineage", "model", "--output", str(config.output_dir))
+    assert code == 0, err
+    for component in CHAIN:
+        assert f"{component} execution #" in tree, component
+    assert f"raw data: {config.data_dir}" in tree and "input_fingerprint" in tree
+    assert re.search(r"code: training \(module digest [0-9a-f]{16}\)", tree)
+    assert '"train_steps": 600' in tree and "strategy: " in tree
+    assert "verdict=pass" in tree and "pushed=1" in tree and "k=5" in tree
+    assert "(unsealed)" not in tree  # every artifact of a finished run carries its sha256
+
+
+def test_model_lineage_json_dot_and_svg_agree(pipeline_run, capsys, tmp_path):
+    config, _ = pipeline_run
+    out = ["--output", str(config.output_dir)]
+    _, as_json, _ = _glassbox(capsys, "lineage", "model", "--json", *out)
+    graph = json.loads(as_json)
+    assert {x["component"] for x in graph["executions"]} == set(CHAIN)
+    focus = next(a for a in graph["artifacts"] if a["id"] == graph["focus"])
+    assert focus["type"] == "Model" and len(focus["properties"]["sha256"]) == 64
+    roles = {x["component"]: x["role"] for x in graph["executions"]}
+    assert roles["Trainer"] == "upstream" and roles["ExampleValidator"] == "check" and roles["Pusher"] == "downstream"
+    _, dot, _ = _glassbox(capsys, "lineage", "model", "--dot", *out)
+    assert dot.startswith("digraph") and dot.count(" -> ") == len(graph["events"])
+    code, _, err = _glassbox(capsys, "lineage", "model", "--svg", str(tmp_path / "model.svg"), *out)
+    assert code == 0, err
+    svg = (tmp_path / "model.svg").read_text()
+    assert all(component in svg for component in CHAIN)
+    # The same model found from the push and from the pushed copy's path.
+    _, pushed, _ = _glassbox(capsys, "lineage", "model", "--pushed", "--json", *out)
+    destination = next(a for a in graph["artifacts"] if a["type"] == "PushedModel")["properties"]["pushed_destination"]
+    _, by_uri, _ = _glassbox(capsys, "lineage", "model", "--uri", destination, "--json", *out)
+    assert json.loads(pushed)["focus"] == json.loads(by_uri)["focus"] == graph["focus"]
+
+
+def test_artifact_neighbourhood_respects_the_hop_limit(pipeline_run, capsys):
+    config, _ = pipeline_run
+    _, as_json, _ = _glassbox(capsys, "lineage", "model", "--json", "--output", str(config.output_dir))
+    statistics = next(a["id"] for a in json.loads(as_json)["artifacts"] if a["type"] == "ExampleStatistics")
+    _, one, _ = _glassbox(capsys, "lineage", "artifact", str(statistics), "--hops", "1", "--json",
+                          "--output", str(config.output_dir))
+    near = {x["component"] for x in json.loads(one)["executions"]}
+    assert near == {"StatisticsGen", "ExampleValidator", "ModelAudit"}
+    _, two, _ = _glassbox(capsys, "lineage", "artifact", str(statistics), "--hops", "2", "--json",
+                          "--output", str(config.output_dir))
+    assert {"Privacy", "DataGate", "Pusher"} <= {x["component"] for x in json.loads(two)["executions"]}
+    code, _, err = _glassbox(capsys, "lineage", "artifact", "999999", "--output", str(config.output_dir))
+    assert code == 1 and "No artifact 999999" in err
+
+
+def _first_file(root: Path, pattern: str) -> Path:
+    return sorted(p for p in root.rglob(pattern) if p.is_file() and p.stat().st_size > 0)[0]
+
+
+def test_verify_names_each_altered_file_and_passes_when_untouched(pipeline_run, capsys):
+    config, _ = pipeline_run
+    out = ["--output", str(config.output_dir)]
+    code, report, err = _glassbox(capsys, "lineage", "verify", *out)
+    assert code == 0 and "NOT" not in report, report + err
+    root = config.pipeline_root
+    targets = [_first_file(root / "Trainer" / "model", "variables.data-*"),
+               _first_file(root / "StatisticsGen" / "statistics", "FeatureStats.pb"),
+               _first_file(root / "ModelAudit" / "audit_report", "audit.json")]
+    for target in targets:
+        original = target.read_bytes()
+        target.write_bytes(bytes([original[0] ^ 0x01]) + original[1:])
+        try:
+            code, report, _ = _glassbox(capsys, "lineage", "verify", *out)
+        finally:
+            target.write_bytes(original)
+        assert code == 1, report
+        assert report.count("MODIFIED") == 1, report
+        assert any(line.strip().startswith("modified: ") and line.strip().endswith(target.name)
+                   for line in report.splitlines()), report
+    code, report, _ = _glassbox(capsys, "lineage", "verify", *out)
+    assert code == 0, report
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.ids.add(attrs.get("id"))
+        for name in ("href", "src", "xlink:href"):
+            if attrs.get(name):
+                self.links.append(attrs[name])
+
+
+def test_site_pages_load_cleanly_and_links_resolve(pipeline_run, capsys, tmp_path):
+    config, _ = pipeline_run
+    site = tmp_path / "site"
+    code, _, err = _glassbox(capsys, "report", "--site", str(site), "--output", str(config.output_dir))
+    assert code == 0, err
+    pages = sorted(site.rglob("*.html"))
+    run_pages = [p for p in pages if p.parent == site and p.name != "index.html"]
+    assert run_pages and (site / "index.html") in pages
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text())
+        for link in parser.links:
+            assert not link.startswith(("http:", "https:", "//")), (page, link)  # self-contained
+            if link.startswith("data:"):  # an image embedded in the page
+                continue
+            path, _, anchor = link.partition("#")
+            assert not path or (page.parent / path).is_file(), (page, link)
+            assert not anchor or path or anchor in parser.ids, (page, link)
+        dom, console = browse(page)
+        assert not console, (page, console)
+        assert "</html>" in dom
+    dom, _ = browse(run_pages[0])
+    svg = dom[dom.index('<div class="graph"'):dom.index("</svg>")]
+    assert all(component in svg for component in CHAIN)
+    assert "Audit" in dom and "explanations-" in dom
+    assert os.path.basename(run_pages[0]) in (site / "index.html").read_text()
+    # The console check is live: a page that logs an error is caught.
+    noisy = tmp_path / "noisy.html"
+    noisy.write_text("<html><body><script>console.error('broken')</script></body></html>")
+    assert browse(noisy)[1]
