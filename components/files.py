@@ -1,9 +1,8 @@
 """Output files that are complete or absent: written to a temporary name, then renamed."""
 
-import hashlib
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, List
 
 from tfx.dsl.io import fileio
 
@@ -17,51 +16,6 @@ def write_atomically(path: str, data: bytes) -> None:
 
 def write_json(path: str, value: Any) -> None:
     write_atomically(path, json.dumps(value, indent=2, sort_keys=True, default=float).encode("utf-8"))
-
-
-# Every sealed artifact carries these MLMD custom properties: the sha256 of its content and, so that
-# a check can name the file that changed, the sha256 of each file under its URI.
-DIGEST_PROPERTY = "sha256"
-MANIFEST_PROPERTY = "sha256_manifest"
-
-
-def file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def content_manifest(root: str) -> Dict[str, str]:
-    """sha256 of every file below `root` by relative path ('.' names `root` itself when it is a file)."""
-    if os.path.isfile(root):
-        return {".": file_digest(root)}
-    return {
-        os.path.relpath(os.path.join(directory, name), root): file_digest(os.path.join(directory, name))
-        for directory, _, names in os.walk(root)
-        for name in names
-    }
-
-
-def manifest_digest(manifest: Dict[str, str]) -> str:
-    """One sha256 over a manifest: paths and file digests in a stable order."""
-    digest = hashlib.sha256()
-    for path in sorted(manifest):
-        digest.update(f"{path}\0{manifest[path]}\n".encode())
-    return digest.hexdigest()
-
-
-def directory_digest(root: str) -> str:
-    """sha256 of everything below `root` (relative paths and contents)."""
-    return manifest_digest(content_manifest(root))
-
-
-def seal_artifact(artifact) -> None:
-    """Records the content digest and manifest of a TFX output artifact, as its executor finishes."""
-    manifest = content_manifest(artifact.uri)
-    artifact.set_string_custom_property(DIGEST_PROPERTY, manifest_digest(manifest))
-    artifact.set_string_custom_property(MANIFEST_PROPERTY, json.dumps(manifest, sort_keys=True))
 
 
 def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:

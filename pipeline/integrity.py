@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Tuple
 
 from ml_metadata.proto import metadata_store_pb2
 
-from components.files import DIGEST_PROPERTY, MANIFEST_PROPERTY, content_manifest, manifest_digest
+from components.digests import DIGEST_PROPERTY, MANIFEST_PROPERTY, content_manifest, manifest_digest
 from pipeline import metadata
 from pipeline.config import PipelineConfig
 

@@ -15,9 +15,8 @@ from typing import Dict, Iterable, List, Set, Tuple
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components.files import MANIFEST_PROPERTY
+from components.digests import MANIFEST_PROPERTY
 from pipeline import metadata
-from pipeline.modules.distribution import TRAINING_RECORD
 
 Event = metadata_store_pb2.Event
 _INPUTS = (Event.INPUT, Event.DECLARED_INPUT)
@@ -25,6 +24,8 @@ _OUTPUTS = (Event.OUTPUT, Event.DECLARED_OUTPUT)
 # Inputs that compare against an earlier model or audit: following them would walk into other runs' models.
 BASELINE_KEYS = ("baseline_model", "baseline_audit")
 _HIDDEN = {"tfx_version", "is_external", "stats_dashboard_link"}
+# Written by the Trainer into its model_run artifact: the strategy a model was actually trained with.
+TRAINING_RECORD = "glassbox_training.json"
 
 
 class LineageError(LookupError):

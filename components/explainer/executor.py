@@ -15,13 +15,14 @@ from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
+from components.digests import seal_artifact
 from components.explainer import plots
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import parse_config
 from components.explainer.explain import Background
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
-from components.files import seal_artifact, write_json
+from components.files import write_json
 
 WATERFALLS = 3
 

@@ -16,9 +16,10 @@ from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.types import artifact_utils
 
 from components.data_gate.component import contract_violations
+from components.digests import directory_digest, file_digest, seal_artifact
 from components.explainer.explain import SLICE_PREFIX, example_digest
 from components.explainer.model import raw_values
-from components.files import directory_digest, file_digest, seal_artifact, split_records
+from components.files import split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.checks.result import Evidence
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions

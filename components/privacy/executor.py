@@ -11,7 +11,8 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.types import artifact_utils
 
-from components.files import seal_artifact, split_records, write_json
+from components.digests import seal_artifact
+from components.files import split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
 from components.privacy.examples import feature_names
 from components.privacy.policy import load_key, load_policy

@@ -10,8 +10,6 @@ import os
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-# Written by the Trainer into its model_run artifact: the strategy a model was actually trained with.
-TRAINING_RECORD = "glassbox_training.json"
 
 
 def _worker_count(tf_config: str | None) -> int:

@@ -19,6 +19,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from pipeline.lineage import TRAINING_RECORD
 from pipeline.modules import dense_features, distribution
 from pipeline.modules.preprocessing import AGE_BAND_FEATURE
 
@@ -123,7 +124,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
     )
 
     # How it was trained, for lineage queries (`glassbox lineage model` reads it beside the TensorBoard logs).
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, distribution.TRAINING_RECORD), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_RECORD), "w") as f:
         json.dump({"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
                    "global_batch_size": batch_size}, f)
     feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)

@@ -5,7 +5,7 @@ import json
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from components.files import content_manifest, directory_digest, manifest_digest
+from components.digests import content_manifest, directory_digest, manifest_digest
 from pipeline import metadata
 from pipeline.config import ConfigError, load_config
 from pipeline.integrity import _changes
