@@ -279,6 +279,15 @@ def cmd_lineage_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_lineage_seal(args: argparse.Namespace) -> int:
+    from pipeline.integrity import seal_run
+
+    config = _load(args)
+    run_id = _run_id(_store(config), config, args.run)
+    print(f"Run {run_id}: sealed {seal_run(config, run_id)} artifact(s) that had no digest yet.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glassbox", description="Explainable, auditable TFX pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -348,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
     verify.add_argument("--verbose", action="store_true", help="list intact artifacts too")
     verify.set_defaults(func=cmd_lineage_verify)
+
+    seal = store_options(queries.add_parser(
+        "seal", help="record the digests a run's artifacts lack (glassbox run does it itself; for runs that "
+                     "another orchestrator made)"))
+    seal.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
+    seal.set_defaults(func=cmd_lineage_seal)
     return parser
 
 
