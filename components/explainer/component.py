@@ -9,6 +9,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from components.artifacts import Explanations
 from components.explainer import executor
 from components.explainer.config import ExplainerConfig
+from components.explainer.image.config import ImageExplainerConfig
 
 
 class ExplainerSpec(types.ComponentSpec):
@@ -17,6 +18,8 @@ class ExplainerSpec(types.ComponentSpec):
         "model": ChannelParameter(type=standard_artifacts.Model),
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "schema": ChannelParameter(type=standard_artifacts.Schema, optional=True),
+        # Image explanations are written into the training's TensorBoard logs when given.
+        "model_run": ChannelParameter(type=standard_artifacts.ModelRun, optional=True),
     }
     OUTPUTS = {"explanations": ChannelParameter(type=Explanations)}
 
@@ -36,12 +39,14 @@ class Explainer(base_beam_component.BaseBeamComponent):
         model: types.BaseChannel,
         examples: types.BaseChannel,
         schema: types.BaseChannel | None = None,
-        config: ExplainerConfig | None = None,
+        config: ExplainerConfig | ImageExplainerConfig | None = None,
+        model_run: types.BaseChannel | None = None,
     ):
         spec = ExplainerSpec(
             model=model,
             examples=examples,
             schema=schema,
+            model_run=model_run,
             config=(config or ExplainerConfig()).model_dump_json(),
             explanations=types.Channel(type=Explanations),
         )
