@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal, Sequence
 
-from components.model_audit.checks import data, documentation, explanation, fairness, performance, privacy
-from components.model_audit.checks.result import CheckResult
+from components.model_audit.checks import (
+    data,
+    documentation,
+    explanation,
+    fairness,
+    image_explanation,
+    image_performance,
+    performance,
+    privacy,
+)
+from components.model_audit.checks.result import CheckResult, not_applicable
 from components.model_audit.inputs import AuditInputs, check_inputs
-from components.model_audit.policy import AuditPolicy, Checks
+from components.model_audit.policy import AuditPolicy, Check, Checks
 
-FAMILIES = (performance, fairness, explanation, data, privacy, documentation)
+FAMILIES = (performance, image_performance, fairness, explanation, image_explanation, data, privacy, documentation)
 CHECKS = {check_id: (family.FAMILY, run) for family in FAMILIES for check_id, run in family.CHECKS.items()}
 
 
@@ -25,6 +34,10 @@ def run_checks(policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
         family, run = CHECKS[check_id]
         evidence = tuple(inputs.evidence.get(family, ()))
         results.extend(replace(result, evidence=evidence) for result in run(check, policy, inputs))
+    for family, reason in policy.not_applicable.items():
+        results.append(not_applicable(family, family, Check(requirement=f"The policy declares no {family} check "
+                                                                        "applicable to this model.", severity="warn"),
+                                      reason))
     return results
 
 
