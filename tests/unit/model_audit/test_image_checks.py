@@ -9,7 +9,8 @@ import pytest
 from components.model_audit.audit import run_checks, verdict
 from components.model_audit.inputs import ClassPredictions, Explanations
 from components.model_audit.policy import PolicyError, load_policy
-from tests.unit.model_audit.builders import REPO_ROOT, audit_inputs
+from components.model_audit.report.audit_json import audit_report, validate_audit_report
+from tests.unit.model_audit.builders import LINEAGE, REPO_ROOT, audit_inputs
 
 DIGITS_POLICY = REPO_ROOT / "schemas" / "digits" / "audit_policy.yaml"
 
@@ -50,6 +51,8 @@ def test_the_digits_policy_passes_a_good_model_and_says_why_privacy_and_fairness
     assert results["worst_class_accuracy"].details["worst_class"] == "3"
     for family in ("privacy", "fairness"):
         assert results[family].status == "not_applicable" and results[family].reason == policy.not_applicable[family]
+        assert [e.role for e in results[family].evidence] == ["audit_policy"]
+    validate_audit_report(audit_report(list(results.values()), policy, LINEAGE))
     assert results["completeness_error"].status == "pass" and results["faithfulness"].status == "pass"
     assert verdict(list(results.values())) == ("pass", [])
 
