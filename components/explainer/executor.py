@@ -57,7 +57,9 @@ def _explain_images(input_dict: Dict[str, List], explanations, config_text: str)
     records = split_records(os.path.dirname(_split_pattern(examples, config.split)))
     model_run = input_dict.get("model_run") or []
     # A run directory of its own inside the training logs, so TensorBoard lists it next to train and validation.
-    tensorboard_dir = os.path.join(model_run[0].uri, f"explanations-{explanations.id}") if model_run else None
+    # Named after this execution's output directory (the artifact has no id yet while it is being written).
+    run_name = f"explanations-{os.path.basename(os.path.normpath(explanations.uri))}"
+    tensorboard_dir = os.path.join(model_run[0].uri, run_name) if model_run else None
     properties = explain_images(model_dir, records, config, explanations.uri, tensorboard_dir)
     for name, value in properties.items():
         if isinstance(value, str):
