@@ -80,6 +80,7 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
         if errors is not None:
             completeness[method] = errors
 
+    pixel_maps = {m: pixel_map(v) for m, v in maps.items()}
     q, r = min(config.quality_examples, len(images)), min(config.randomization_examples, len(images))
     with model.randomized(config.seed):
         randomized = {m: attribute(m, model, images[:r], targets[:r], config)[0] for m in config.methods}
@@ -87,7 +88,9 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     for method in config.methods:
         flipping = pixel_flipping(model.probabilities, images[:q], targets[:q], maps[method][:q], model.classes,
                                   random_orders=config.random_orders, seed=config.seed, batch_rows=config.batch_rows)
-        entry = {"faithfulness": flipping.summary(), "seconds_per_image": seconds[method],
+        # Maps with nothing to rank (Grad-CAM where ReLU zeroes every position) make the pixel order arbitrary.
+        constant = int((np.ptp(pixel_maps[method].reshape(len(images), -1), axis=1) == 0).sum())
+        entry = {"faithfulness": flipping.summary(), "seconds_per_image": seconds[method], "constant_maps": constant,
                  "randomization": summarize_randomization(
                      rank_correlations(maps[method][:r], randomized[method]),
                      int((np.ptp(pixel_map(randomized[method]).reshape(r, -1), axis=1) == 0).sum()))}
@@ -99,7 +102,6 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     write_json(os.path.join(out, "quality.json"), quality)
 
     names = _pixel_names(*model.shape[:2])
-    pixel_maps = {m: pixel_map(v) for m, v in maps.items()}
     write_json(os.path.join(out, "global.json"), {
         m: {"overall": {"examples": len(images), "mean_abs": dict(zip(names, np.abs(v).mean(axis=0).ravel()))},
             "per_class_mean_abs": {str(c): np.abs(v[labels == c]).mean(axis=0).tolist() for c in np.unique(labels)}}
