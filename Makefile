@@ -2,13 +2,16 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint lock clean
+.PHONY: setup run run-digits test lint lock clean
 
 setup:
 	@bash scripts/setup.sh
 
 run: setup
 	$(BIN)/glassbox run
+
+run-digits: setup
+	$(BIN)/glassbox run --config configs/digits.yaml
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/python -m pytest

@@ -39,15 +39,24 @@ def _print_summary(summary, config, log_file: Path, wall: float) -> None:
         print(f"Model:      {summary.model_uri}/Format-Serving")
     for slice_name, auc in summary.auc_by_slice.items():
         print(f"AUC         {slice_name:<24} {auc:.3f}")
+    for slice_name, accuracy in summary.accuracy_by_slice.items():
+        print(f"Accuracy    {slice_name:<24} {accuracy:.3f}")
     if summary.explanations:
         e = summary.explanations
         print(f"Top features ({e['primary_method']}): {e['top_features'].replace(',', ', ')}")
         print(f"Explanations: {e['examples']} examples, median completeness error "
               f"{e['median_completeness_error']:.2g} ({e['share_completeness_above_0_05']:.0%} above 0.05); "
               f"{e['uri']}")
+        if e.get("modality") == "image":
+            print(f"Pixel flipping: deletion AUC {e['deletion_auc_ratio']:.2f} x random order; randomised-model "
+                  f"rank correlation {e['randomization_spearman']:.2f}; {1000 * e['seconds_per_image']:.1f} ms per "
+                  f"image (all methods)\nTensorBoard: tensorboard --logdir {config.pipeline_root} (training curves "
+                  f"under Trainer/, explanations under Explainer/)")
     if summary.blessed is not None:
-        print(f"Blessing:   {'BLESSED' if summary.blessed else 'NOT BLESSED'} "
-              f"(AUC >= {config.evaluation.auc_threshold}, no drop > {config.evaluation.max_auc_drop} vs last blessed)")
+        e = config.evaluation
+        rule = (f"accuracy >= {e.accuracy_threshold}, no drop > {e.max_accuracy_drop}" if config.image
+                else f"AUC >= {e.auc_threshold}, no drop > {e.max_auc_drop}")
+        print(f"Blessing:   {'BLESSED' if summary.blessed else 'NOT BLESSED'} ({rule} vs last blessed)")
     if summary.audit:
         a = summary.audit
         blocking = f" (blocking: {a['blocking_checks'].replace(',', ', ')})" if a.get("blocking_checks") else ""

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from components.explainer.config import ExplainerConfig
+from components.explainer.image.config import ImageExplainerConfig
 from components.validation import describe_validation_error
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,23 @@ class EvaluationConfig(_Strict):
     slice_features: List[str] = Field(default_factory=lambda: ["sex", "age_band"])
     fairness_thresholds: List[float] = Field(default_factory=lambda: [0.5])
     calibration_bins: int = Field(10, gt=1)
+    # Image (multi-class) models are blessed on accuracy instead of AUC.
+    accuracy_threshold: float = Field(0.95, ge=0, le=1)
+    max_accuracy_drop: float = Field(0.02, ge=0, le=1)
+
+
+class ImageConfig(_Strict):
+    """An image classifier instead of the tabular model: Transform, Trainer and Explainer switch to their image
+    modules, and the Evaluator blesses on accuracy."""
+
+    feature: str = "pixels"  # the flat, row-major grey levels in each example
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+    channels: int = Field(1, gt=0)
+    classes: int = Field(gt=1)
+    # One Conv2D (3 x 3, ReLU) per entry; the first is followed by 2 x 2 max pooling.
+    conv_filters: List[int] = Field(default_factory=lambda: [16, 32], min_length=1)
+    explainer: ImageExplainerConfig = ImageExplainerConfig()
 
 
 class MetadataConfig(_Strict):
@@ -100,6 +118,8 @@ class PipelineConfig(_Strict):
     # Age bands used as an evaluation slice: [18, 25), [25, 35), [35, 50), [50, ...).
     age_feature: str = "age"
     age_band_edges: List[int] = Field(default_factory=lambda: [25, 35, 50])
+    # csv: CsvExampleGen; tfrecord: ImportExampleGen (gzipped TFRecords of tf.Examples).
+    data_format: Literal["csv", "tfrecord"] = "csv"
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
     beam_args: List[str] = Field(default_factory=direct_runner_args)
     enable_cache: bool = True
@@ -107,6 +127,7 @@ class PipelineConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
     metadata: MetadataConfig = MetadataConfig()
+    image: ImageConfig | None = None
 
     @field_validator("split_buckets")
     @classmethod
@@ -139,11 +160,11 @@ class PipelineConfig(_Strict):
 
     @property
     def module_file_transform(self) -> Path:
-        return MODULES_DIR / "preprocessing.py"
+        return MODULES_DIR / ("image_preprocessing.py" if self.image else "preprocessing.py")
 
     @property
     def module_file_trainer(self) -> Path:
-        return MODULES_DIR / "training.py"
+        return MODULES_DIR / ("image_training.py" if self.image else "training.py")
 
 
 def load_config(path: Path | None = None, **overrides) -> PipelineConfig:

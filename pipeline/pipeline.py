@@ -14,7 +14,7 @@ from components.explainer.component import Explainer
 from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
-from pipeline import metadata
+from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.modules import preprocessing
 
@@ -22,6 +22,8 @@ from pipeline.modules import preprocessing
 FAIRNESS_METRICS = (
     "TPR", "FPR", "FNR", "TNR", "Precision", "PredictedPositiveRate", "FalseDiscoveryRate", "FalseOmissionRate",
 )
+EXAMPLE_GENS = {"csv": tfx.components.CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
+
 
 def _split_config(config: PipelineConfig) -> tfx.proto.Output:
     return tfx.proto.Output(
@@ -86,9 +88,7 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
-    example_gen = tfx.components.CsvExampleGen(
-        input_base=str(config.data_dir), output_config=_split_config(config)
-    )
+    example_gen = EXAMPLE_GENS[config.data_format](input_base=str(config.data_dir), output_config=_split_config(config))
     if config.privacy_policy is not None:
         privacy = Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
         examples = privacy.outputs["deidentified_examples"]
@@ -114,7 +114,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         # StatisticsGen already describes the data; Transform's own pre/post statistics
         # would double the Beam work of this step.
         disable_statistics=True,
-        custom_config={
+        custom_config=image.transform_config(config) if config.image else {
             preprocessing.LABEL_KEY: config.label,
             preprocessing.NON_FEATURES_KEY: list(config.non_features),
             preprocessing.AGE_FEATURE_KEY: config.age_feature,
@@ -131,14 +131,15 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config={"label": config.label, "non_features": list(config.non_features), **training.model_dump()},
+        custom_config={"label": config.label, "non_features": list(config.non_features), **training.model_dump(),
+                       **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})},
     )
 
     explainer = Explainer(
         model=trainer.outputs["model"],
         examples=examples,
         schema=schema_gen.outputs["schema"],
-        config=config.explainer,
+        config=config.image.explainer if config.image else config.explainer,
     )
 
     model_resolver = tfx.dsl.Resolver(
@@ -151,7 +152,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=eval_config(config),
+        eval_config=image.image_eval_config(config) if config.image else eval_config(config),
     )
 
     push_condition = evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1

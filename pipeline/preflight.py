@@ -39,9 +39,10 @@ def check_inputs(config: PipelineConfig) -> None:
         raise InputError(f"Data directory {data_dir} does not exist.")
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise InputError(f"Data directory {data_dir} holds no CSV file.")
+        kind = {"csv": "CSV", "tfrecord": "TFRecord"}[config.data_format]
+        raise InputError(f"Data directory {data_dir} holds no {kind} file.")
     headers = []
-    for path in files:
+    for path in files if config.data_format == "csv" else []:
         header = _csv_header(path)
         headers.append(header)
         if not header:
@@ -54,7 +55,7 @@ def check_inputs(config: PipelineConfig) -> None:
         if not config.privacy_policy.is_file():
             raise InputError(f"Privacy policy {config.privacy_policy} does not exist.")
         try:
-            load_policy(config.privacy_policy, headers[0])
+            load_policy(config.privacy_policy, headers[0] if headers else [])
         except PolicyError as e:
             raise InputError(str(e)) from e
     if config.schema_file is not None:

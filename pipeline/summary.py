@@ -20,12 +20,13 @@ class RunSummary:
     blessed: bool | None = None
     pushed_uri: str | None = None
     auc_by_slice: Dict[str, float] = field(default_factory=dict)
+    accuracy_by_slice: Dict[str, float] = field(default_factory=dict)  # image (multi-class) models
     explanations: Dict[str, object] = field(default_factory=dict)
     audit: Dict[str, object] = field(default_factory=dict)
 
 
 def auc_by_slice(evaluation_uri: str, metric: str = "auc") -> Dict[str, float]:
-    """The candidate model's AUC per slice ('Overall', 'sex:female', ...)."""
+    """The candidate model's AUC (or another metric) per slice ('Overall', 'sex:female', ...)."""
     result = {}
     for metrics in tfma.load_metrics(evaluation_uri):
         key = tfma.slicer.stringify_slice_key(tfma.slicer.deserialize_slice_key(metrics.slice_key))
@@ -57,7 +58,10 @@ def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSumma
         elif node.node_id == "Evaluator":
             if outputs.get("evaluation"):
                 summary.evaluation_uri = outputs["evaluation"][0].uri
-                summary.auc_by_slice = auc_by_slice(summary.evaluation_uri)
+                if config.image:
+                    summary.accuracy_by_slice = auc_by_slice(summary.evaluation_uri, "sparse_categorical_accuracy")
+                else:
+                    summary.auc_by_slice = auc_by_slice(summary.evaluation_uri)
             if outputs.get("blessing"):
                 summary.blessed = outputs["blessing"][0].custom_properties["blessed"].int_value == 1
         elif node.node_id == "Pusher" and outputs.get("pushed_model"):

@@ -9,6 +9,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from components.artifacts import Explanations
 from components.explainer import executor
 from components.explainer.config import ExplainerConfig
+from components.explainer.image.config import ImageExplainerConfig
 
 
 class ExplainerSpec(types.ComponentSpec):
@@ -36,7 +37,7 @@ class Explainer(base_beam_component.BaseBeamComponent):
         model: types.BaseChannel,
         examples: types.BaseChannel,
         schema: types.BaseChannel | None = None,
-        config: ExplainerConfig | None = None,
+        config: ExplainerConfig | ImageExplainerConfig | None = None,
     ):
         spec = ExplainerSpec(
             model=model,

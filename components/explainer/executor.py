@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 from typing import Any, Dict, List
@@ -20,9 +21,11 @@ from components.explainer import plots
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import parse_config
 from components.explainer.explain import Background
+from components.explainer.image.config import parse_image_config
+from components.explainer.image.executor import explain_images
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
-from components.files import write_json
+from components.files import split_records, write_json
 
 WATERFALLS = 3
 
@@ -47,10 +50,33 @@ def _dense_colors(model: ExplainedModel, dense: np.ndarray) -> np.ndarray:
     )
 
 
+def _explain_images(input_dict: Dict[str, List], explanations, config_text: str) -> None:
+    """Image classifiers: in-process TensorFlow on one split (a few hundred small images take seconds)."""
+    config = parse_image_config(config_text)
+    examples = artifact_utils.get_single_instance(input_dict["examples"])
+    model_dir = path_utils.serving_model_path(artifact_utils.get_single_instance(input_dict["model"]).uri)
+    records = split_records(os.path.dirname(_split_pattern(examples, config.split)))
+    # TensorBoard logs of the explanations' own: the Trainer's model_run is published and sealed, so nothing
+    # is added to it; `tensorboard --logdir <pipeline root>` lists both runs side by side.
+    properties = explain_images(model_dir, records, config, explanations.uri,
+                                os.path.join(explanations.uri, "tensorboard"))
+    for name, value in properties.items():
+        if isinstance(value, str):
+            explanations.set_string_custom_property(name, value)
+        elif isinstance(value, int):
+            explanations.set_int_custom_property(name, value)
+        elif value is not None:
+            explanations.set_float_custom_property(name, value)
+    seal_artifact(explanations)
+
+
 class Executor(BaseBeamExecutor):
     def Do(  # noqa: N802 - the TFX executor interface
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
     ) -> None:
+        if json.loads(exec_properties["config"]).get("modality") == "image":
+            return _explain_images(input_dict, artifact_utils.get_single_instance(output_dict["explanations"]),
+                                   exec_properties["config"])
         config = parse_config(exec_properties["config"])
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         model_artifact = artifact_utils.get_single_instance(input_dict["model"])

@@ -18,12 +18,16 @@ from components.files import write_atomically  # noqa: E402
 NEGATIVE, POSITIVE = "#c0392b", "#2471a3"
 
 
-def _save(figure, path: str) -> None:
+def figure_png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
-    write_atomically(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _save(figure, path: str) -> None:
+    write_atomically(path, figure_png(figure))
 
 
 def importance_bars(importances: Dict[str, Dict[str, float]], path: str) -> None:

@@ -54,6 +54,19 @@ class Faithfulness:
     random_deletion_auc: float
     random_insertion_auc: float
 
+    def summary(self) -> dict:
+        """quality.json's faithfulness section."""
+        return {
+            "deletion_auc": self.deletion_auc, "random_deletion_auc": self.random_deletion_auc,
+            "insertion_auc": self.insertion_auc, "random_insertion_auc": self.random_insertion_auc,
+            "deletion_curve": self.deletion_curve.tolist(),
+            "random_deletion_curve": self.random_deletion_curve.tolist(),
+            "insertion_curve": self.insertion_curve.tolist(),
+            "random_insertion_curve": self.random_insertion_curve.tolist(),
+            "better_than_random": bool(self.deletion_auc < self.random_deletion_auc
+                                       and self.insertion_auc > self.random_insertion_auc),
+        }
+
 
 def deletion_insertion(
     predict_fn: PredictFn,

@@ -77,20 +77,7 @@ def measure_quality(
                 "median": summary.median, "p90": summary.p90, "max": summary.max,
                 "share_above_threshold": summary.share_above,
             },
-            "faithfulness": {
-                "deletion_auc": faithfulness.deletion_auc,
-                "random_deletion_auc": faithfulness.random_deletion_auc,
-                "insertion_auc": faithfulness.insertion_auc,
-                "random_insertion_auc": faithfulness.random_insertion_auc,
-                "deletion_curve": faithfulness.deletion_curve.tolist(),
-                "random_deletion_curve": faithfulness.random_deletion_curve.tolist(),
-                "insertion_curve": faithfulness.insertion_curve.tolist(),
-                "random_insertion_curve": faithfulness.random_insertion_curve.tolist(),
-                "better_than_random": bool(
-                    faithfulness.deletion_auc < faithfulness.random_deletion_auc
-                    and faithfulness.insertion_auc > faithfulness.random_insertion_auc
-                ),
-            },
+            "faithfulness": faithfulness.summary(),
             "stability": {
                 "examples": int(len(few)),
                 "noise_scale": 0.05,

@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal, Sequence
 
-from components.model_audit.checks import data, documentation, explanation, fairness, performance, privacy
-from components.model_audit.checks.result import CheckResult
+from components.model_audit.checks import (
+    data,
+    documentation,
+    explanation,
+    fairness,
+    image_explanation,
+    image_performance,
+    performance,
+    privacy,
+)
+from components.model_audit.checks.result import CheckResult, Evidence, not_applicable
 from components.model_audit.inputs import AuditInputs, check_inputs
-from components.model_audit.policy import AuditPolicy, Checks
+from components.model_audit.policy import AuditPolicy, Check, Checks, policy_digest
 
-FAMILIES = (performance, fairness, explanation, data, privacy, documentation)
+FAMILIES = (performance, image_performance, fairness, explanation, image_explanation, data, privacy, documentation)
 CHECKS = {check_id: (family.FAMILY, run) for family in FAMILIES for check_id, run in family.CHECKS.items()}
 
 
@@ -25,6 +34,12 @@ def run_checks(policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
         family, run = CHECKS[check_id]
         evidence = tuple(inputs.evidence.get(family, ()))
         results.extend(replace(result, evidence=evidence) for result in run(check, policy, inputs))
+    # What says a family does not apply is the policy itself.
+    policy_evidence = (Evidence(role="audit_policy", artifact_id="file", uri=policy.source,
+                                sha256=policy_digest(policy)),)
+    for family, reason in policy.not_applicable.items():
+        check = Check(requirement=f"The policy declares no {family} check applicable to this model.", severity="warn")
+        results.append(replace(not_applicable(family, family, check, reason), evidence=policy_evidence))
     return results
 
 

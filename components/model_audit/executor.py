@@ -22,6 +22,7 @@ from components.explainer.model import raw_values
 from components.files import split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.checks.result import Evidence
+from components.model_audit.image_evidence import image_evidence, report_figures
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions
 from components.model_audit.policy import load_policy
 from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
@@ -64,6 +65,31 @@ def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> D
     return {name: np.array(values[name], dtype=object)[order] for name in names}
 
 
+def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float
+                      ) -> tuple[Predictions, Explanations, str]:
+    """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files."""
+    method = explanations.get_string_custom_property("primary_method")
+    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
+    rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
+    split = rows["split"].iloc[0]
+    global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
+    feature_names = list(global_importance[method]["overall"]["mean_abs"])
+    predictions = Predictions(
+        labels=rows["label"].to_numpy().astype(int),
+        scores=rows["prediction"].to_numpy(),
+        groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
+                if name.startswith(SLICE_PREFIX)},
+        decision_threshold=decision_threshold,
+    )
+    explained = Explanations(
+        global_importance=global_importance,
+        quality=_read_json(os.path.join(explanations.uri, "quality.json")),
+        method=method,
+        features=_eval_features(_single(input_dict, "examples"), split, rows["key"], feature_names),
+    )
+    return predictions, explained, split
+
+
 class Executor(BaseExecutor):
     def Do(  # noqa: N802 - the TFX executor interface
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
@@ -76,20 +102,14 @@ class Executor(BaseExecutor):
             model_card = yaml.safe_load(f) or {}
 
         explanations = _single(input_dict, "explanations")
-        method = explanations.get_string_custom_property("primary_method")
-        table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
-        rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
-        split = rows["split"].iloc[0]
-        global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
-        feature_names = list(global_importance[method]["overall"]["mean_abs"])
-
-        predictions = Predictions(
-            labels=rows["label"].to_numpy().astype(int),
-            scores=rows["prediction"].to_numpy(),
-            groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
-                    if name.startswith(SLICE_PREFIX)},
-            decision_threshold=exec_properties["decision_threshold"],
-        )
+        image = explanations.get_string_custom_property("modality") == "image"
+        if image:
+            classes, explained, split = image_evidence(explanations)
+            predictions = None
+        else:
+            classes = None
+            predictions, explained, split = _tabular_evidence(input_dict, explanations,
+                                                              exec_properties["decision_threshold"])
         statistics = _single(input_dict, "statistics")
         anomalies = _single(input_dict, "anomalies")
         privacy = _single(input_dict, "privacy_report")
@@ -103,12 +123,7 @@ class Executor(BaseExecutor):
                                               sha256=file_digest(card_path))]
         inputs = AuditInputs(
             predictions=predictions,
-            explanations=Explanations(
-                global_importance=global_importance,
-                quality=_read_json(os.path.join(explanations.uri, "quality.json")),
-                method=method,
-                features=_eval_features(_single(input_dict, "examples"), split, rows["key"], feature_names),
-            ),
+            explanations=explained,
             train_statistics=_split_statistics(statistics, "train"),
             eval_statistics=_split_statistics(statistics, split),
             anomalies=len(contract_violations(anomalies.uri, anomalies.split_names)),
@@ -116,6 +131,7 @@ class Executor(BaseExecutor):
             model_card=model_card,
             baseline=baseline_figures(_read_json(os.path.join(baseline.uri, AUDIT_FILE))) if baseline else None,
             evidence=evidence,
+            classes=classes,
         )
         results = run_checks(policy, inputs)
         report = audit_report(results, policy, lineage=list(evidence_of.values()))
@@ -129,7 +145,8 @@ class Executor(BaseExecutor):
         write_model_card(os.path.join(out.uri, MODEL_CARD_FILE),
                          model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts))
         write_report_html(os.path.join(out.uri, REPORT_FILE),
-                          render_html(report, charts, importance_png, title=f"Audit of model {model.id}"))
+                          render_html(report, charts, importance_png, title=f"Audit of model {model.id}",
+                                      figures=report_figures(explanations.uri) if image else None))
 
         out.set_string_custom_property("verdict", report["verdict"])
         out.set_int_custom_property("blocking_failures", len(report["blocking_failures"]))

@@ -31,6 +31,18 @@ class Predictions:
 
 
 @dataclass(frozen=True)
+class ClassPredictions:
+    """A multi-class model on the eval split: each example's class and the predicted probabilities [N, K]."""
+
+    labels: np.ndarray  # [N] int
+    probabilities: np.ndarray  # [N, K]
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return np.asarray(self.probabilities).argmax(axis=1)
+
+
+@dataclass(frozen=True)
 class Explanations:
     """The Explainer's global.json and quality.json content, its primary method, and the raw eval features.
 
@@ -49,10 +61,11 @@ class Explanations:
 
 @dataclass(frozen=True)
 class AuditInputs:
-    """Everything the checks read. `baseline` holds the last audited model's measurements by check id (None
-    for a first audit); `evidence` lists, per check family, the artifacts its results rest on."""
+    """Everything the checks read. `predictions` are a binary model's, `classes` a multi-class model's (the other
+    is None). `baseline` holds the last audited model's measurements by check id (None for a first audit);
+    `evidence` lists, per check family, the artifacts its results rest on."""
 
-    predictions: Predictions
+    predictions: Predictions | None
     explanations: Explanations
     train_statistics: statistics_pb2.DatasetFeatureStatisticsList
     eval_statistics: statistics_pb2.DatasetFeatureStatisticsList
@@ -61,14 +74,29 @@ class AuditInputs:
     model_card: Mapping[str, Any]
     baseline: Mapping[str, float] | None = None
     evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
+    classes: ClassPredictions | None = None
 
 
 class InputError(ValueError):
     """Inputs the audit cannot read; the message says which and why."""
 
 
+# Checks that read a binary model's scores, and those that read a multi-class model's classes.
+BINARY_CHECKS = ("overall_auc", "worst_slice_auc", "calibration_ece", "auc_regression", "disparate_impact_ratio",
+                 "equal_opportunity_difference", "equalized_odds_difference", "proxy_features")
+MULTICLASS_CHECKS = ("accuracy", "worst_class_accuracy")
+
+
 def check_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
     """Fails before any check runs when the inputs do not fit each other or the policy."""
+    for checks, present, kind in ((BINARY_CHECKS, inputs.predictions, "binary"),
+                                  (MULTICLASS_CHECKS, inputs.classes, "multi-class")):
+        listed = [c for c in checks if getattr(policy.checks, c) is not None]
+        if listed and present is None:
+            raise policy.error(f"checks.{listed[0]}", f"applies to a {kind} classifier's predictions, which the "
+                                                      "audited model does not make")
+    if inputs.predictions is None:
+        return
     predictions, explanations = inputs.predictions, inputs.explanations
     count = len(predictions.labels)
     if not set(np.unique(predictions.labels)) <= {0, 1}:

@@ -81,6 +81,10 @@ class Checks(_Strict):
     pii_after_deidentification: ThresholdCheck | None = None
     k_anonymity: ThresholdCheck | None = None
     model_card: DocumentationCheck | None = None
+    # Multi-class (image) models
+    accuracy: EstimatedCheck | None = None
+    worst_class_accuracy: EstimatedCheck | None = None
+    randomization_sanity: ThresholdCheck | None = None
 
 
 class ProtectedAttribute(_Strict):
@@ -99,11 +103,15 @@ class AuditPolicy(_Strict):
     """A validated policy; `source` (the file) names errors but is not part of the content or its digest."""
 
     version: Literal[1]
-    protected_attributes: dict[str, ProtectedAttribute] = Field(min_length=1)
+    # Empty where no person is described (e.g. images of digits): then no fairness check can apply.
+    protected_attributes: dict[str, ProtectedAttribute]
     min_group_examples: int = Field(ge=1)
     bootstrap: Bootstrap
     inconclusive_blocks: bool = False
     checks: Checks
+    # Check families that do not apply to this model, each with the reason; the report lists them as such.
+    not_applicable: dict[Literal["performance", "fairness", "explanation", "data", "privacy", "documentation"],
+                         str] = Field(default_factory=dict)
 
     _source: str = PrivateAttr("<policy>")
 

@@ -63,7 +63,7 @@ def fairness_charts(report: Mapping) -> dict[str, bytes]:
     threshold with its CI."""
     by_attribute: dict[str, list[Mapping]] = {}
     for check in report["checks"]:
-        if check["family"] == "fairness":
+        if check["family"] == "fairness" and "attribute" in check["details"]:  # not a family declared not applicable
             by_attribute.setdefault(check["details"]["attribute"], []).append(check)
     charts = {}
     for attribute, checks in by_attribute.items():

@@ -56,9 +56,9 @@ def _environment() -> Environment:
 
 
 def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importance_png: bytes | None = None,
-                title: str = "Model audit") -> str:
-    """The page for an audit.json report, with the fairness charts per attribute and the Explainer's global
-    importance plot (PNG bytes)."""
+                title: str = "Model audit", figures: Mapping[str, bytes] | None = None) -> str:
+    """The page for an audit.json report, with the fairness charts per attribute, the Explainer's global
+    importance plot and its other figures by title (PNG bytes; an image model's attribution overlays)."""
     checks = attention_order(report["checks"])
     by_family: dict[str, list[Mapping]] = {}
     for check in checks:
@@ -66,7 +66,7 @@ def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importanc
     return _environment().get_template("report.html.j2").render(
         title=title, report=report, checks=checks, by_family=by_family,
         attention=[c for c in checks if c["status"] in ("fail", "inconclusive")],
-        fairness_charts=fairness_charts, importance_png=importance_png,
+        fairness_charts=fairness_charts, importance_png=importance_png, figures=figures or {},
     )
 
 

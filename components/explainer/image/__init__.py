@@ -1,0 +1,1 @@
+"""The Explainer for image classifiers: pixel attributions, layer activations and their quality."""

@@ -1,0 +1,67 @@
+"""The image Explainer's parameters, validated before any work starts."""
+
+from typing import List, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from components.validation import describe_validation_error
+
+IMAGE_METHODS = ("integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion", "grad_cam")
+ImageMethod = Literal["integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion",
+                      "grad_cam"]
+
+
+class ImageExplainerConfig(BaseModel):
+    """Every method explains the score (probability) of the class the model predicts, except Grad-CAM, which
+    weighs the last convolutional layer's maps by the gradients of that class's logit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    modality: Literal["image"] = "image"
+    methods: List[ImageMethod] = list(IMAGE_METHODS)
+    # The method the audit judges and the headline figures describe. Against a black baseline IG's maps are
+    # (x - 0) times a gradient, so they follow the ink whatever the weights: on the digits CNN they correlate
+    # 0.91 with those of a randomly re-initialised network, against 0.47 for the blurred baseline.
+    primary_method: ImageMethod = "integrated_gradients_blurred"
+    split: str = "eval"
+    # 0 explains every example of the split; otherwise the first `max_examples`.
+    max_examples: int = Field(0, ge=0)
+    key_feature: str | None = None
+    ig_steps: int = Field(32, gt=0)
+    ig_tolerance: float = Field(0.005, gt=0)
+    ig_max_steps: int = Field(512, gt=0)
+    # Gaussian blur (in pixels) of the blurred baseline.
+    blur_sigma: float = Field(2.0, gt=0)
+    smoothgrad_samples: int = Field(32, gt=0)
+    # Noise standard deviation as a share of the input range [0, 1].
+    smoothgrad_noise: float = Field(0.15, gt=0)
+    occlusion_patch: int = Field(2, gt=0)
+    occlusion_stride: int = Field(1, gt=0)
+    # Quality (pixel flipping, randomisation) and layer activations run on these many examples.
+    quality_examples: int = Field(100, gt=1)
+    random_orders: int = Field(5, gt=0)
+    randomization_examples: int = Field(50, gt=1)
+    activation_examples_per_class: int = Field(10, gt=0)
+    overlay_examples_per_class: int = Field(2, gt=0)
+    batch_rows: int = Field(16384, gt=0)
+    seed: int = 0
+
+    @field_validator("methods")
+    @classmethod
+    def _unique(cls, value):
+        if not value:
+            raise ValueError("at least one method is needed")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _primary_is_run(self):
+        if self.primary_method not in self.methods:
+            raise ValueError(f"primary_method '{self.primary_method}' is not among the methods {self.methods}")
+        return self
+
+
+def parse_image_config(text: str) -> ImageExplainerConfig:
+    try:
+        return ImageExplainerConfig.model_validate_json(text)
+    except ValidationError as e:
+        raise ValueError(describe_validation_error(e, "Explainer config")) from e
