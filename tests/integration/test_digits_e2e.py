@@ -28,7 +28,7 @@ def digits_run(tmp_path_factory):
 
 
 def _outputs(config):
-    store = metadata.open_store(config.metadata_path)
+    store = metadata.open_store(config)
     run_id = metadata.run_ids(store, config.pipeline_name)[0]
     executions = metadata.run_executions(store, config.pipeline_name, run_id)
     return {node.node_id: (node.state, metadata.output_artifacts(store, node.execution.id)) for node in executions}
