@@ -11,6 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from pipeline import metadata
 from pipeline.config import REPO_ROOT, load_config
+from pipeline.integrity import verify_run
 from pipeline.summary import summarize_run
 
 pytestmark = pytest.mark.e2e
@@ -120,3 +121,9 @@ def test_audit_judges_classes_and_explanations_and_says_privacy_does_not_apply(d
     html = Path(audit.uri, "report.html").read_text()
     assert 'data-figure="Attributions, one eval example per class"' in html
     assert "data:image/png;base64," in html
+
+
+def test_every_artifact_of_the_digits_run_is_sealed_and_stays_intact(digits_run):
+    config, _ = digits_run
+    findings = verify_run(config)
+    assert findings and all(f.status == "intact" for f in findings), [(f.label, f.status, f.changed) for f in findings]
