@@ -180,6 +180,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """What-if for one eval example of the latest run: the score before and after the changes, and the reasons."""
+    from pipeline.whatif import what_if
+
+    config = _load(args)
+    try:
+        result = what_if(config, args.example, args.set)
+    except (ValueError, KeyError) as e:
+        return _fail(str(e).strip("'\""), 2)
+    changes = ", ".join(f"{name}: {a} -> {b}" for name, (a, b) in result.changes.items())
+    print(f"Example {result.key} ({changes})")
+    print(f"  score        {result.score:.3f}")
+    print(f"  new score    {result.new_score:.3f}")
+    print(f"  change       {result.new_score - result.score:+.3f}")
+    print(f"Top reasons after the change ({result.method}):")
+    for reason in result.reasons or ["(no feature lowers the score)"]:
+        print(f"  - {reason}")
+    return 0
+
+
 def _lineage(config):
     from pipeline.lineage import Lineage
 
@@ -330,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--site", type=Path, metavar="DIR",
                         help="write a static HTML site of every run (timeline, lineage, audit, explanations) to DIR")
     report.set_defaults(func=cmd_report)
+
+    explain = store_options(commands.add_parser(
+        "explain", help="what-if: score one eval example of the latest run again with some features changed"))
+    explain.add_argument("--example", required=True, metavar="KEY",
+                         help="the example's key or example_id, as in the Explainer's attributions")
+    explain.add_argument("--set", action="append", default=[], metavar="FEATURE=VALUE",
+                         help="a raw feature's new value, repeatable (e.g. --set duration=12)")
+    explain.set_defaults(func=cmd_explain)
 
     lineage = commands.add_parser("lineage", help="answer lineage questions from ML Metadata")
     queries = lineage.add_subparsers(dest="query", required=True)

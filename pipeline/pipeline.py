@@ -173,6 +173,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             schema=schema_gen.outputs["schema"],
             privacy_report=privacy.outputs["privacy_report"] if privacy else None,
             baseline_audit=audit_resolver.outputs["baseline_audit"],
+            transformed_examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
             policy_file=str(config.audit_policy),
             model_card_file=str(config.model_card),
             decision_threshold=config.explainer.decision_threshold,

@@ -42,6 +42,10 @@ class ExplainerConfig(BaseModel):
     key_feature: str | None = None
     # Examples used for the quality measures, permutation importance and plots.
     quality_examples: int = Field(200, gt=1)
+    # Partial dependence and ICE curves over the quality examples for this many top features (0: none), with
+    # numeric grids of this many points.
+    sensitivity_features: int = Field(5, ge=0)
+    sensitivity_grid_points: int = Field(20, ge=2)
 
     @field_validator("methods")
     @classmethod

@@ -20,11 +20,12 @@ from components.digests import seal_artifact
 from components.explainer import plots
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import parse_config
-from components.explainer.explain import Background
+from components.explainer.explain import Background, example_digest
 from components.explainer.image.config import parse_image_config
 from components.explainer.image.executor import explain_images
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
+from components.explainer.sensitivity import partial_dependence
 from components.files import split_records, write_json
 
 WATERFALLS = 3
@@ -116,6 +117,11 @@ class Executor(BaseBeamExecutor):
         quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
         write_json(os.path.join(out, "quality.json"), quality)
 
+        top = top_features(importances, config.primary_method, config.sensitivity_features)
+        sensitivity = partial_dependence(model, sample, top, config.sensitivity_grid_points,
+                                         [example_digest(r)[:16] for r in sample])
+        write_json(os.path.join(out, "sensitivity.json"), sensitivity)
+
         primary = sample_attributions[config.primary_method]
         lowest = np.argsort(primary.prediction, kind="stable")[:WATERFALLS]
         values = raw_values(sample, model.feature_names)
@@ -133,6 +139,7 @@ class Executor(BaseBeamExecutor):
                 for rank, i in enumerate(lowest)
             ],
             curves={m: quality["methods"][m]["faithfulness"] for m in config.per_example_methods},
+            sensitivity=sensitivity["features"],
         )
         shutil.rmtree(work)
 
@@ -144,4 +151,6 @@ class Executor(BaseBeamExecutor):
         explanations.set_float_custom_property("share_completeness_above_0_05", headline["share_above_threshold"])
         explanations.set_string_custom_property("top_features", ",".join(top_features(importances,
                                                                                        config.primary_method)))
+        explanations.set_string_custom_property("sensitivity_features", ",".join(top))
+        explanations.set_float_custom_property("sensitivity_seconds", sensitivity["seconds"])
         seal_artifact(explanations)

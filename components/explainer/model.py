@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from components.explainer.methods.predict import predict_in_chunks, row_scores
+
+PREDICT_BATCH_ROWS = 1 << 16
 FEATURE_MAP_ASSET = "glassbox_feature_map.json"
+OOV = "<OOV>"  # the feature map's name of a categorical's out-of-vocabulary column
 CONTRACT_SIGNATURES = ("transform_features", "predict_from_features")
 
 
@@ -61,6 +65,27 @@ class ExplainedModel:
     def slice_key_names(self) -> List[str]:
         return sorted(self._slices.structured_outputs) if self._slices is not None else []
 
+    def predict(self, dense: np.ndarray) -> np.ndarray:
+        """Scores of dense rows, in graph calls of bounded size (a PDP grid over many examples is large)."""
+        return predict_in_chunks(row_scores(self.predict_fn), dense, PREDICT_BATCH_ROWS)
+
+    def encode_transformed(self, transformed: Dict[str, np.ndarray]) -> np.ndarray:
+        """Transform output (z-scored numerics, vocabulary indices) -> the dense rows the network reads, by the
+        feature map: what `transform_features` returns for the same examples."""
+        parts = []
+        for feature, (start, end) in zip(self.features, self.blocks):
+            values = np.asarray(transformed[feature["feature"]]).reshape(-1)
+            parts.append(np.eye(end - start, dtype=np.float32)[values] if feature["kind"] == "categorical"
+                         else values.astype(np.float32)[:, None])
+        return np.concatenate(parts, axis=1)
+
+    @property
+    def column_names(self) -> List[str]:
+        """A name per dense column: 'feature (z-score)' for numerics, 'feature=category' for one-hot columns."""
+        return [name for f in self.features for name in (
+            [f"{f['feature']}={v}" for v in f["vocabulary"]] if f["kind"] == "categorical"
+            else [f"{f['feature']} (z-score)"])]
+
     @property
     def numeric_columns(self) -> List[int]:
         return [f["columns"][0] for f in self.features if f["kind"] == "numeric"]
@@ -78,3 +103,17 @@ def raw_values(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, L
             text = ", ".join(v.decode("utf-8") if isinstance(v, bytes) else f"{v:g}" for v in items)
             values[name].append(text)
     return values
+
+
+def with_values(record: bytes, changes: Mapping[str, object]) -> bytes:
+    """The serialized example with the named features set to new values, each in the feature's own type."""
+    example = tf.train.Example.FromString(record)
+    features = example.features.feature
+    for name, value in changes.items():
+        if name not in features:
+            raise KeyError(f"the example has no feature '{name}' (it has {', '.join(sorted(features))})")
+        kind = features[name].WhichOneof("kind") or "bytes_list"
+        convert = {"int64_list": lambda v: int(round(float(v))), "float_list": float,
+                   "bytes_list": lambda v: str(v).encode("utf-8")}[kind]
+        getattr(features[name], kind).value[:] = [convert(value)]
+    return example.SerializeToString()

@@ -103,6 +103,28 @@ def deletion_curves(curves: Dict[str, Dict[str, List[float]]], path: str) -> Non
     _save(figure, path)
 
 
+def partial_dependence_plot(name: str, curve: Dict, path: str, max_ice: int = 60) -> None:
+    """ICE curves (thin, a deterministic subset of at most `max_ice`) under their mean, the PDP (thick); a rug of
+    the observed values for a numeric feature."""
+    ice = np.asarray(curve["ice"])
+    categorical = curve["kind"] == "categorical"
+    x = np.arange(len(curve["grid"])) if categorical else np.asarray(curve["grid"], dtype=float)
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for row in ice[:: max(1, len(ice) // max_ice)]:
+        axis.plot(x, row, color="grey", alpha=0.25, linewidth=0.7, marker="." if categorical else None)
+    axis.plot(x, curve["pdp"], color=POSITIVE, linewidth=2.5, marker="o", markersize=4, label="partial dependence")
+    if categorical:
+        axis.set_xticks(x, curve["grid"], rotation=30, ha="right", fontsize=8)
+    else:
+        observed = [float(v) for v in curve["observed"] if v != ""]
+        axis.plot(observed, np.full(len(observed), axis.get_ylim()[0]), "|", color="black", alpha=0.4)
+    axis.set_xlabel(name)
+    axis.set_ylabel("predicted probability")
+    axis.set_title(f"Partial dependence and ICE curves ({len(ice)} examples): {name}")
+    axis.legend(loc="best", fontsize=8)
+    _save(figure, path)
+
+
 def write_all(
     plot_dir: str,
     importances: Dict[str, Dict[str, float]],
@@ -111,6 +133,7 @@ def write_all(
     dense_colors: np.ndarray,
     waterfalls: List[Dict],
     curves: Dict[str, Dict[str, List[float]]],
+    sensitivity: Dict[str, Dict] | None = None,
 ) -> List[str]:
     os.makedirs(plot_dir, exist_ok=True)
     written = []
@@ -125,4 +148,6 @@ def write_all(
         waterfall(example["base"], example["prediction"], example["contributions"], example["title"],
                   target(f"waterfall_{i}.png"))
     deletion_curves(curves, target("deletion_insertion.png"))
+    for name, curve in (sensitivity or {}).items():
+        partial_dependence_plot(name, curve, target(f"pdp_{name}.png"))
     return written

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Literal, Sequence
 
 from components.model_audit.checks import (
+    challenger,
     data,
     documentation,
     explanation,
@@ -19,7 +20,8 @@ from components.model_audit.checks.result import CheckResult, Evidence, not_appl
 from components.model_audit.inputs import AuditInputs, check_inputs
 from components.model_audit.policy import AuditPolicy, Check, Checks, policy_digest
 
-FAMILIES = (performance, image_performance, fairness, explanation, image_explanation, data, privacy, documentation)
+FAMILIES = (performance, challenger, image_performance, fairness, explanation, image_explanation, data, privacy,
+            documentation)
 CHECKS = {check_id: (family.FAMILY, run) for family in FAMILIES for check_id, run in family.CHECKS.items()}
 
 

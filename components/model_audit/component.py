@@ -28,6 +28,9 @@ class ModelAuditSpec(types.ComponentSpec):
         "schema": ChannelParameter(type=standard_artifacts.Schema),
         "privacy_report": ChannelParameter(type=PrivacyReport, optional=True),
         "baseline_audit": ChannelParameter(type=AuditReport, optional=True),
+        # The Transform output the Trainer read: the interpretable challengers train and score on it.
+        "transformed_examples": ChannelParameter(type=standard_artifacts.Examples, optional=True),
+        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
     }
     OUTPUTS = {"audit_report": ChannelParameter(type=AuditReport)}
 
@@ -58,12 +61,15 @@ class ModelAudit(base_component.BaseComponent):
         decision_threshold: float = 0.5,
         privacy_report: types.BaseChannel | None = None,
         baseline_audit: types.BaseChannel | None = None,
+        transformed_examples: types.BaseChannel | None = None,
+        transform_graph: types.BaseChannel | None = None,
     ):
         load_policy(policy_file)  # a bad policy fails when the pipeline is built, not hours later
         spec = ModelAuditSpec(
             model=model, examples=examples, evaluation=evaluation, blessing=blessing, explanations=explanations,
             statistics=statistics, anomalies=anomalies, schema=schema, privacy_report=privacy_report,
-            baseline_audit=baseline_audit, policy_file=policy_file, model_card_file=model_card_file,
+            baseline_audit=baseline_audit, transformed_examples=transformed_examples,
+            transform_graph=transform_graph, policy_file=policy_file, model_card_file=model_card_file,
             decision_threshold=decision_threshold, audit_report=types.Channel(type=AuditReport),
         )
         super().__init__(spec=spec)

@@ -18,15 +18,16 @@ from tfx.types import artifact_utils
 from components.data_gate.component import contract_violations
 from components.digests import directory_digest, file_digest, seal_artifact
 from components.explainer.explain import SLICE_PREFIX, example_digest
-from components.explainer.model import raw_values
+from components.explainer.model import ExplainedModel, raw_values
 from components.files import split_records
 from components.model_audit.audit import run_checks
+from components.model_audit.challengers import ChallengerData, Comparison, compare
 from components.model_audit.checks.result import Evidence
-from components.model_audit.image_evidence import image_evidence, report_figures
+from components.model_audit.image_evidence import image_evidence, report_figures, sensitivity_figures
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions
 from components.model_audit.policy import load_policy
 from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
-from components.model_audit.report.charts import fairness_charts
+from components.model_audit.report.charts import fairness_charts, surrogate_tree_chart
 from components.model_audit.report.html import render_html, write_report_html
 from components.model_audit.report.model_card import model_card_json, write_model_card
 
@@ -34,6 +35,7 @@ AUDIT_FILE, MODEL_CARD_FILE, REPORT_FILE = "audit.json", "model_card.json", "rep
 # Which input artifacts each check family's results rest on.
 FAMILY_EVIDENCE = {
     "performance": ("model", "explanations", "evaluation", "blessing"),
+    "challenger": ("model", "transformed_examples", "transform_graph"),
     "fairness": ("model", "explanations", "evaluation"),
     "explanation": ("explanations",),
     "data": ("statistics", "anomalies", "schema"),
@@ -90,6 +92,36 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
     return predictions, explained, split
 
 
+def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec, split: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(dense rows, labels) of one split of the Transform output, as the Trainer read it."""
+    import tensorflow as tf
+
+    records = split_records(artifact_utils.get_split_uri([transformed_examples], split))
+    parsed = {k: v.numpy() for k, v in tf.io.parse_example(records, feature_spec).items()}
+    return model.encode_transformed(parsed), parsed[model.label].reshape(-1)
+
+
+def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, decision_threshold: float
+                           ) -> Comparison | None:
+    """The challengers against the network on the Transform output's train and eval splits (None when the policy
+    has no challenger check)."""
+    check = policy.checks.challenger_margin
+    transformed, graph = _single(input_dict, "transformed_examples"), _single(input_dict, "transform_graph")
+    if check is None or transformed is None or graph is None:
+        return None
+    import tensorflow_transform as tft
+    from tfx.utils import path_utils
+
+    model = ExplainedModel(path_utils.serving_model_path(_single(input_dict, "model").uri))
+    spec = tft.TFTransformOutput(graph.uri).transformed_feature_spec()
+    (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s) for s in ("train", split))
+    data = ChallengerData(columns=model.column_names, train_x=train_x, train_labels=train_y,
+                          train_scores=model.predict(train_x), eval_x=eval_x, eval_labels=eval_y,
+                          eval_scores=model.predict(eval_x))
+    return compare(data, check, policy.bootstrap, decision_threshold)
+
+
 class Executor(BaseExecutor):
     def Do(  # noqa: N802 - the TFX executor interface
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
@@ -132,12 +164,15 @@ class Executor(BaseExecutor):
             baseline=baseline_figures(_read_json(os.path.join(baseline.uri, AUDIT_FILE))) if baseline else None,
             evidence=evidence,
             classes=classes,
+            challengers=None if image else _challenger_comparison(input_dict, policy, split,
+                                                                  exec_properties["decision_threshold"]),
         )
         results = run_checks(policy, inputs)
         report = audit_report(results, policy, lineage=list(evidence_of.values()))
 
         out = artifact_utils.get_single_instance(output_dict["audit_report"])
         charts = fairness_charts(report)
+        surrogate_png = surrogate_tree_chart(inputs.challengers) if inputs.challengers is not None else None
         importance_plot = os.path.join(explanations.uri, "plots", "global_importance.png")
         importance_png = Path(importance_plot).read_bytes() if os.path.exists(importance_plot) else None
         model = _single(input_dict, "model")
@@ -146,12 +181,17 @@ class Executor(BaseExecutor):
                          model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts))
         write_report_html(os.path.join(out.uri, REPORT_FILE),
                           render_html(report, charts, importance_png, title=f"Audit of model {model.id}",
-                                      figures=report_figures(explanations.uri) if image else None))
+                                      figures=report_figures(explanations.uri) if image
+                                      else sensitivity_figures(explanations.uri), surrogate_png=surrogate_png))
 
         out.set_string_custom_property("verdict", report["verdict"])
         out.set_int_custom_property("blocking_failures", len(report["blocking_failures"]))
         out.set_string_custom_property("blocking_checks", ",".join(report["blocking_failures"]))
         out.set_string_custom_property("policy_digest", report["policy"]["digest"])
         out.set_int_custom_property("audited_model_id", model.id)
+        if inputs.challengers is not None:
+            out.set_string_custom_property("best_challenger", inputs.challengers.best)
+            out.set_float_custom_property("challenger_auc_gain", inputs.challengers.gain)
+            out.set_float_custom_property("surrogate_agreement", inputs.challengers.surrogate_agreement)
         seal_artifact(out)
 

@@ -1,5 +1,5 @@
-"""What the audit reads from an image Explainer's artifact: the eval predictions, the explanation quality and
-the figures the report shows."""
+"""What the audit reads from an image Explainer's artifact (the eval predictions, the explanation quality), and
+the Explainer's figures the report shows."""
 
 from __future__ import annotations
 
@@ -37,3 +37,10 @@ def report_figures(explanations_uri: str) -> Dict[str, bytes]:
     names.update({f"Layer outputs: {p.stem.removeprefix('activations_')}": p.name
                   for p in sorted(plots.glob("activations_*.png"))})
     return {title: (plots / name).read_bytes() for title, name in names.items() if (plots / name).exists()}
+
+
+def sensitivity_figures(explanations_uri: str) -> Dict[str, bytes]:
+    """A tabular model's partial dependence and ICE plots, one per explained feature."""
+    plots = Path(explanations_uri, "plots")
+    return {f"Partial dependence and ICE: {p.stem.removeprefix('pdp_')}": p.read_bytes()
+            for p in sorted(plots.glob("pdp_*.png"))}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.model_audit.checks.result import Evidence
 from components.model_audit.policy import AuditPolicy
+
+if TYPE_CHECKING:
+    from components.model_audit.challengers import Comparison
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,9 @@ class Explanations:
 @dataclass(frozen=True)
 class AuditInputs:
     """Everything the checks read. `predictions` are a binary model's, `classes` a multi-class model's (the other
-    is None). `baseline` holds the last audited model's measurements by check id (None for a first audit);
-    `evidence` lists, per check family, the artifacts its results rest on."""
+    is None). `challengers` compares the network with interpretable models on its own inputs (None without the
+    Transform output or a challenger check). `baseline` holds the last audited model's measurements by check id
+    (None for a first audit); `evidence` lists, per check family, the artifacts its results rest on."""
 
     predictions: Predictions | None
     explanations: Explanations
@@ -75,6 +79,7 @@ class AuditInputs:
     baseline: Mapping[str, float] | None = None
     evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
     classes: ClassPredictions | None = None
+    challengers: Comparison | None = None
 
 
 class InputError(ValueError):
@@ -95,6 +100,9 @@ def check_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
         if listed and present is None:
             raise policy.error(f"checks.{listed[0]}", f"applies to a {kind} classifier's predictions, which the "
                                                       "audited model does not make")
+    if policy.checks.challenger_margin is not None and inputs.challengers is None:
+        raise policy.error("checks.challenger_margin", "needs the Transform output (transformed examples and "
+                                                       "transform graph), which the audit was not given")
     if inputs.predictions is None:
         return
     predictions, explanations = inputs.predictions, inputs.explanations

@@ -57,6 +57,14 @@ class ProxyCheck(ThresholdCheck):
     top_k: int = Field(ge=1)
 
 
+class ChallengerCheck(EstimatedCheck):
+    """`threshold` is the AUC margin by which the network must beat the best interpretable challenger."""
+
+    tree_depth: int = Field(3, ge=1, le=8)
+    # Depth of the global surrogate tree fitted to the network's scores (its fidelity is reported).
+    surrogate_depth: int = Field(3, ge=1, le=8)
+
+
 class DocumentationCheck(Check):
     required_fields: list[str] = Field(min_length=1)
 
@@ -68,6 +76,7 @@ class Checks(_Strict):
     worst_slice_auc: EstimatedCheck | None = None
     calibration_ece: CalibrationCheck | None = None
     auc_regression: ThresholdCheck | None = None
+    challenger_margin: ChallengerCheck | None = None
     disparate_impact_ratio: EstimatedCheck | None = None
     equal_opportunity_difference: EstimatedCheck | None = None
     equalized_odds_difference: EstimatedCheck | None = None
@@ -110,8 +119,8 @@ class AuditPolicy(_Strict):
     inconclusive_blocks: bool = False
     checks: Checks
     # Check families that do not apply to this model, each with the reason; the report lists them as such.
-    not_applicable: dict[Literal["performance", "fairness", "explanation", "data", "privacy", "documentation"],
-                         str] = Field(default_factory=dict)
+    not_applicable: dict[Literal["performance", "challenger", "fairness", "explanation", "data", "privacy",
+                                 "documentation"], str] = Field(default_factory=dict)
 
     _source: str = PrivateAttr("<policy>")
 

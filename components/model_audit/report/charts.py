@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from sklearn.tree import plot_tree  # noqa: E402
 
 STATUS_COLORS = {"pass": "#1e8449", "fail": "#c0392b", "inconclusive": "#b9770e", "not_applicable": "#7f8c8d"}
 THRESHOLD_COLOR = "#1f3a93"
@@ -73,3 +74,14 @@ def fairness_charts(report: Mapping) -> dict[str, bytes]:
         figure.suptitle(f"Fairness by {attribute}")
         charts[attribute] = png_bytes(figure)
     return charts
+
+
+def surrogate_tree_chart(comparison) -> bytes:
+    """The global surrogate tree (a challengers.Comparison's) as a picture: each leaf's mean network score."""
+    surrogate = comparison.surrogate
+    figure, axis = plt.subplots(figsize=(min(4 + 2.2 * surrogate.get_n_leaves(), 22), 2 + 1.6 * surrogate.get_depth()))
+    plot_tree(surrogate, feature_names=list(comparison.columns), filled=True, impurity=False, precision=3,
+              rounded=True, fontsize=8, ax=axis)
+    axis.set_title(f"Surrogate tree of the network's scores: agreement {comparison.surrogate_agreement:.1%}, "
+                   f"R² {comparison.surrogate_r2:.2f} on the eval split")
+    return png_bytes(figure)

@@ -56,9 +56,11 @@ def _environment() -> Environment:
 
 
 def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importance_png: bytes | None = None,
-                title: str = "Model audit", figures: Mapping[str, bytes] | None = None) -> str:
+                title: str = "Model audit", figures: Mapping[str, bytes] | None = None,
+                surrogate_png: bytes | None = None) -> str:
     """The page for an audit.json report, with the fairness charts per attribute, the Explainer's global
-    importance plot and its other figures by title (PNG bytes; an image model's attribution overlays)."""
+    importance plot, its other figures by title (PNG bytes; an image model's attribution overlays, a tabular
+    model's partial dependence curves) and the challenger check's surrogate tree."""
     checks = attention_order(report["checks"])
     by_family: dict[str, list[Mapping]] = {}
     for check in checks:
@@ -67,6 +69,7 @@ def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importanc
         title=title, report=report, checks=checks, by_family=by_family,
         attention=[c for c in checks if c["status"] in ("fail", "inconclusive")],
         fairness_charts=fairness_charts, importance_png=importance_png, figures=figures or {},
+        surrogate_png=surrogate_png,
     )
 
 

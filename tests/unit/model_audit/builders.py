@@ -8,6 +8,7 @@ import numpy as np
 import yaml
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from components.model_audit.challengers import ChallengerData, compare
 from components.model_audit.checks.result import Evidence
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions
 from components.model_audit.policy import load_policy
@@ -26,8 +27,8 @@ LINEAGE = [
     Evidence("model_card", "file", "schemas/german_credit/model_card.yaml", SHA),
 ]
 EVIDENCE = {
-    "performance": LINEAGE[:2], "fairness": LINEAGE[:2], "explanation": [LINEAGE[2]], "data": LINEAGE[3:5],
-    "privacy": [LINEAGE[5]], "documentation": [LINEAGE[6]],
+    "performance": LINEAGE[:2], "challenger": LINEAGE[:1], "fairness": LINEAGE[:2], "explanation": [LINEAGE[2]],
+    "data": LINEAGE[3:5], "privacy": [LINEAGE[5]], "documentation": [LINEAGE[6]],
 }
 FEATURES = ["checking_account", "duration", "housing", "age", "sex", "purpose"]
 
@@ -73,6 +74,20 @@ def explanations(prediction: Predictions, seed: int = 0) -> Explanations:
     return Explanations(global_importance=global_importance, quality=quality, method="shapley", features=features)
 
 
+def challenger_data(n_train: int = 700, n_eval: int = 300, seed: int = 0, scores=None) -> ChallengerData:
+    """Labels drawn from a logistic model of 3 standard-normal inputs; the 'network' scores are `scores(x)`,
+    by default the true probabilities, which a logistic regression can learn exactly."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([1.5, -1.0, 0.5])
+    scores = scores or (lambda x: 1 / (1 + np.exp(-(x @ weights))))
+    x = rng.normal(size=(n_train + n_eval, 3))
+    labels = (rng.random(len(x)) < 1 / (1 + np.exp(-(x @ weights)))).astype(int)
+    network = scores(x)
+    return ChallengerData(columns=["a", "b", "c"], train_x=x[:n_train], train_labels=labels[:n_train],
+                          train_scores=network[:n_train], eval_x=x[n_train:], eval_labels=labels[n_train:],
+                          eval_scores=network[n_train:])
+
+
 def categorical_feature(name: str, counts: dict[str, float]) -> statistics_pb2.FeatureNameStatistics:
     feature = statistics_pb2.FeatureNameStatistics(type=statistics_pb2.FeatureNameStatistics.STRING)
     feature.path.step.append(name)
@@ -110,5 +125,7 @@ def audit_inputs(**overrides) -> AuditInputs:
         privacy_report={"detector_hits_after_total": 0, "anonymity": {"k": 5, "required_k": 5}},
         model_card=yaml.safe_load(MODEL_CARD.read_text()), baseline=None, evidence=EVIDENCE,
     )
+    policy = default_policy()
+    values["challengers"] = compare(challenger_data(), policy.checks.challenger_margin, policy.bootstrap, 0.5)
     values.update(overrides)
     return AuditInputs(**values)

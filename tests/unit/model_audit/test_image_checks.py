@@ -49,7 +49,7 @@ def test_the_digits_policy_passes_a_good_model_and_says_why_privacy_and_fairness
     assert results["accuracy"].ci.lower <= results["accuracy"].measured <= results["accuracy"].ci.upper
     assert results["worst_class_accuracy"].measured == pytest.approx(38 / 40)
     assert results["worst_class_accuracy"].details["worst_class"] == "3"
-    for family in ("privacy", "fairness"):
+    for family in ("privacy", "fairness", "challenger"):
         assert results[family].status == "not_applicable" and results[family].reason == policy.not_applicable[family]
         assert [e.role for e in results[family].evidence] == ["audit_policy"]
     validate_audit_report(audit_report(list(results.values()), policy, LINEAGE))

@@ -1,0 +1,103 @@
+"""Interpretable challengers: what a logistic regression and a shallow tree achieve on the network's own inputs,
+and how faithfully a shallow tree mimics the network (a global surrogate).
+
+Everything runs on the dense matrix the network reads (z-scored numerics, one-hot categoricals), built from the
+Transform output the Trainer used, so the comparison differs in the model family only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
+
+from components.model_audit.checks.bootstrap import bootstrap_interval
+from components.model_audit.checks.performance import roc_auc
+from components.model_audit.checks.result import Interval
+from components.model_audit.policy import Bootstrap, ChallengerCheck
+
+
+@dataclass(frozen=True)
+class ChallengerData:
+    """The network's dense inputs, labels and scores on the train and eval splits; `columns` names the inputs."""
+
+    columns: Sequence[str]
+    train_x: np.ndarray  # [N_train, D]
+    train_labels: np.ndarray  # [N_train] 0/1
+    train_scores: np.ndarray  # [N_train] the network's predicted probability
+    eval_x: np.ndarray
+    eval_labels: np.ndarray
+    eval_scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The challengers' eval AUCs, the network's gain over the best one (with its CI) and the surrogate."""
+
+    network_auc: float
+    challenger_aucs: dict[str, float]
+    best: str
+    gain: float
+    gain_ci: Interval | None
+    surrogate: DecisionTreeRegressor
+    columns: Sequence[str]
+    surrogate_agreement: float
+    surrogate_r2: float
+    surrogate_text: str
+    examples: int
+
+    def details(self) -> dict:
+        return {
+            "network_auc": self.network_auc, "challenger_aucs": self.challenger_aucs, "best_challenger": self.best,
+            "examples": self.examples,
+            "surrogate": {"depth": self.surrogate.get_depth(), "leaves": self.surrogate.get_n_leaves(),
+                          "agreement": self.surrogate_agreement, "r2": self.surrogate_r2,
+                          "tree": self.surrogate_text},
+        }
+
+
+def challengers(tree_depth: int, seed: int) -> dict:
+    """The interpretable model families, unfitted."""
+    return {
+        "logistic_regression": LogisticRegression(max_iter=1000),
+        f"decision_tree_depth_{tree_depth}": DecisionTreeClassifier(max_depth=tree_depth, min_samples_leaf=10,
+                                                                    random_state=seed),
+    }
+
+
+def r_squared(target: np.ndarray, fitted: np.ndarray) -> float:
+    residual = float(np.sum((target - fitted) ** 2))
+    total = float(np.sum((target - np.mean(target)) ** 2))
+    return 1.0 - residual / total if total > 0 else float(residual == 0)
+
+
+def compare(data: ChallengerData, check: ChallengerCheck, bootstrap: Bootstrap, decision_threshold: float
+            ) -> Comparison:
+    """Fits the challengers on train, scores everything on eval, and bootstraps the gain over the best challenger.
+
+    The gain's interval resamples the eval examples within each label class, pairing the two models' scores on
+    the same resampled examples; the surrogate is fitted to the network's train scores and judged on eval.
+    """
+    labels = np.asarray(data.eval_labels).astype(int)
+    scores = {}
+    for name, model in challengers(check.tree_depth, bootstrap.seed).items():
+        model.fit(data.train_x, np.asarray(data.train_labels).astype(int))
+        scores[name] = model.predict_proba(data.eval_x)[:, 1]
+    aucs = {name: float(roc_auc(labels, s)) for name, s in scores.items()}
+    best = max(aucs, key=aucs.get)
+    network = np.asarray(data.eval_scores, dtype=np.float64)
+    network_auc = float(roc_auc(labels, network))
+    gain = network_auc - aucs[best]
+    interval = bootstrap_interval(lambda n, c: roc_auc(labels, n) - roc_auc(labels, c), (network, scores[best]),
+                                  labels, gain, bootstrap)
+
+    surrogate = DecisionTreeRegressor(max_depth=check.surrogate_depth, random_state=bootstrap.seed)
+    surrogate.fit(data.train_x, data.train_scores)
+    mimic = surrogate.predict(data.eval_x)
+    agreement = float(np.mean((mimic >= decision_threshold) == (network >= decision_threshold)))
+    text = export_text(surrogate, feature_names=list(data.columns), decimals=3)
+    return Comparison(network_auc, aucs, best, gain, interval, surrogate, list(data.columns), agreement,
+                      r_squared(network, mimic), text, len(labels))
