@@ -17,6 +17,8 @@ from typing import List
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
+from pipeline.beam import PROFILES  # noqa: E402 - after the environment above; imports nothing heavy
+
 
 def _fail(message: str, code: int = 1) -> int:
     print(f"glassbox: {message}", file=sys.stderr)
@@ -69,9 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             privacy_policy=args.privacy_policy,
             output_dir=args.output,
             enable_cache=False if args.no_cache else None,
+            beam_profile=args.beam_profile,
+            extra_beam_args=args.beam_arg,
         )
-        if args.beam_arg:
-            config = config.model_copy(update={"beam_args": list(config.beam_args) + args.beam_arg})
         check_inputs(config)
     except (ConfigError, InputError) as e:
         return _fail(str(e), 2)
@@ -155,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, help="output directory (pipeline root, MLMD, serving, logs)")
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--direct_num_workers=1)")
+    run.add_argument("--beam-profile", choices=PROFILES, help="Beam runner profile (default: direct, all cores)")
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
 

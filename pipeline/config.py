@@ -6,27 +6,18 @@ fails with the file and the field named instead of deep inside a Beam job.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import List, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from components.explainer.config import ExplainerConfig
 from components.validation import describe_validation_error
+from pipeline.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULES_DIR = Path(__file__).resolve().parent / "modules"
-
-
-def direct_runner_args() -> List[str]:
-    """DirectRunner in multi-processing mode with one worker per core."""
-    return [
-        "--runner=DirectRunner",
-        "--direct_running_mode=multi_processing",
-        f"--direct_num_workers={os.cpu_count() or 1}",
-    ]
 
 
 class ConfigError(ValueError):
@@ -80,7 +71,9 @@ class PipelineConfig(_Strict):
     age_feature: str = "age"
     age_band_edges: List[int] = Field(default_factory=lambda: [25, 35, 50])
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
-    beam_args: List[str] = Field(default_factory=direct_runner_args)
+    # The Beam runner (pipeline/beam.py) and flags on top of its defaults; validated by Beam's own parser.
+    beam_profile: Literal[tuple(PROFILES)] = "direct"
+    beam_args: List[str] = Field(default_factory=list)
     enable_cache: bool = True
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -101,6 +94,15 @@ class PipelineConfig(_Strict):
         if sorted(set(value)) != list(value):
             raise ValueError("age_band_edges must be strictly increasing")
         return value
+
+    @model_validator(mode="after")
+    def _beam_args_parse(self):
+        beam_pipeline_args(self.beam_profile, self.beam_args)
+        return self
+
+    @property
+    def beam_pipeline_args(self) -> List[str]:
+        return beam_pipeline_args(self.beam_profile, self.beam_args)
 
     @property
     def pipeline_root(self) -> Path:
@@ -123,8 +125,8 @@ class PipelineConfig(_Strict):
         return MODULES_DIR / "training.py"
 
 
-def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
-    """Reads a YAML config (optional) and applies non-None keyword overrides on top."""
+def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:
+    """Reads a YAML config (optional), applies non-None keyword overrides on top, then appends `extra_beam_args`."""
     values: dict = {}
     source = "defaults"
     if path is not None:
@@ -143,6 +145,8 @@ def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
             if values.get(key) and not Path(values[key]).is_absolute():
                 values[key] = str(base / values[key])
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if extra_beam_args:
+        values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]
     try:
         return PipelineConfig(**values)
     except ValidationError as e:
