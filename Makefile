@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint lock clean
+.PHONY: setup run test lint lock clean compile
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,9 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/python -m pytest
+
+compile: setup
+	$(BIN)/glassbox compile kubeflow
 
 lint: setup
 	$(BIN)/ruff check .

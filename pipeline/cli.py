@@ -145,6 +145,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Compiles the pipeline for an orchestrator that runs it elsewhere (Kubeflow Pipelines / Vertex AI)."""
+    from pipeline.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, beam_profile=args.beam_profile, extra_beam_args=args.beam_arg)
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    if args.image:
+        config = config.model_copy(update={"kubeflow": config.kubeflow.model_copy(update={"image": args.image})})
+    from pipeline.runners.kubeflow import compile_kubeflow
+
+    try:
+        output = compile_kubeflow(config, args.output)
+    except ValueError as e:
+        return _fail(str(e), 2)
+    print(f"Compiled {config.pipeline_name} for Kubeflow: {output} (image {config.kubeflow.image})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glassbox", description="Explainable, auditable TFX pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--beam-profile", choices=PROFILES, help="Beam runner profile (default: direct, all cores)")
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
+
+    compile_ = commands.add_parser("compile", help="compile the pipeline for an orchestrator (Kubeflow V2)")
+    compile_.add_argument("target", choices=["kubeflow"], help="kubeflow: a KFP V2 PipelineJob / package")
+    compile_.add_argument("--config", type=Path, help="YAML config file (its kubeflow: section says where it runs)")
+    compile_.add_argument("--image", help="container image of every step (default: kubeflow.image)")
+    compile_.add_argument("--output", type=Path, default=Path("kubeflow/pipeline.json"),
+                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package)")
+    compile_.add_argument("--beam-profile", choices=PROFILES, help="Beam runner profile of the Beam-heavy steps")
+    compile_.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                          help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--project=my-project)")
+    compile_.set_defaults(func=cmd_compile)
 
     report = commands.add_parser("report", help="print an earlier run's audit and the path of its HTML report")
     report.add_argument("--config", type=Path, help="the config file the run used")

@@ -7,7 +7,7 @@ fails with the file and the field named instead of deep inside a Beam job.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Literal
+from typing import Dict, List, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -52,6 +52,24 @@ class EvaluationConfig(_Strict):
     calibration_bins: int = Field(10, gt=1)
 
 
+class KubeflowConfig(_Strict):
+    """Where the compiled pipeline runs (`glassbox compile kubeflow`, kubeflow/README.md)."""
+
+    image: str = "glassbox:latest"
+    # Where kubeflow/Dockerfile puts this repository: paths under the repository are rebased there.
+    image_root: str = "/glassbox"
+    # Storage every task shares (a bucket on Vertex AI, a mounted volume on Kubeflow).
+    pipeline_root: str = "gs://YOUR_BUCKET/glassbox/pipeline_root"
+    serving_dir: str = "gs://YOUR_BUCKET/glassbox/serving"
+    # None: the copy of data_dir inside the image.
+    data_dir: str | None = None
+    trainer_accelerator: str | None = None  # e.g. NVIDIA_TESLA_T4 (Vertex AI) or nvidia.com/gpu
+    trainer_accelerator_count: int = Field(1, gt=0)
+    trainer_cpu_limit: float | None = Field(None, gt=0)
+    trainer_memory_limit_gb: float | None = Field(None, gt=0)
+    trainer_node_selector: Dict[str, str] = Field(default_factory=dict)
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -78,6 +96,7 @@ class PipelineConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
+    kubeflow: KubeflowConfig = KubeflowConfig()
 
     @field_validator("split_buckets")
     @classmethod
