@@ -70,6 +70,13 @@ class KubeflowConfig(_Strict):
     trainer_node_selector: Dict[str, str] = Field(default_factory=dict)
 
 
+class AirflowConfig(_Strict):
+    schedule: str | None = None  # a cron expression or preset such as "@daily"; None: triggered runs only
+    start_date: str = "2024-01-01"
+    retries: int = Field(0, ge=0)
+    retry_delay_minutes: float = Field(5, ge=0)
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -97,6 +104,7 @@ class PipelineConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
     kubeflow: KubeflowConfig = KubeflowConfig()
+    airflow: AirflowConfig = AirflowConfig()
 
     @field_validator("split_buckets")
     @classmethod
