@@ -165,6 +165,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_beam_arguments(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--beam-profile", choices=PROFILES,
+                        help="Beam runner of the Beam steps (default: direct, a worker process per core)")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help=f"extra Beam pipeline argument, repeatable (e.g. --beam-arg={example})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glassbox", description="Explainable, auditable TFX pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -175,9 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--schema", type=Path, help="curated schema.pbtxt to validate against")
     run.add_argument("--privacy-policy", type=Path, help="privacy policy YAML applied before anything reads the data")
     run.add_argument("--output", type=Path, help="output directory (pipeline root, MLMD, serving, logs)")
-    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                     help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--direct_num_workers=1)")
-    run.add_argument("--beam-profile", choices=PROFILES, help="Beam runner profile (default: direct, all cores)")
+    _add_beam_arguments(run, example="--direct_num_workers=1")
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
 
@@ -187,9 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--image", help="container image of every step (default: kubeflow.image)")
     compile_.add_argument("--output", type=Path, default=Path("kubeflow/pipeline.json"),
                           help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package)")
-    compile_.add_argument("--beam-profile", choices=PROFILES, help="Beam runner profile of the Beam-heavy steps")
-    compile_.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                          help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--project=my-project)")
+    _add_beam_arguments(compile_, example="--project=my-project")
     compile_.set_defaults(func=cmd_compile)
 
     report = commands.add_parser("report", help="print an earlier run's audit and the path of its HTML report")
