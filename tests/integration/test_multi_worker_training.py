@@ -100,8 +100,8 @@ def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_pat
     codes = [worker.wait(timeout=900) for worker in workers]
     logs = [(tmp_path / f"worker-{index}.log").read_text() for index in range(2)]
     assert codes == [0, 0], "\n".join(log[-3000:] for log in logs)
-    for log in logs:
-        assert "Training with MultiWorkerMirroredStrategy on 2 replica(s)." in log
+    for log in logs:  # CollectiveAllReduceStrategy: the class behind tf.distribute.MultiWorkerMirroredStrategy
+        assert "Training with CollectiveAllReduceStrategy on 2 replica(s)." in log
 
     # Only the chief (worker 0) wrote the artifact; the other worker cleaned up after itself.
     serving = tmp_path / "model" / "Format-Serving"
