@@ -1,4 +1,6 @@
-"""The Airflow DAG's Cond check: the Pusher's predicates, read from what a DAG run recorded in MLMD."""
+"""The Airflow DAG: its schedule and retries from configuration, and its Cond check on what a run recorded."""
+
+from datetime import timedelta
 
 import pytest
 from tfx.dsl.experimental.conditionals import conditional
@@ -8,7 +10,20 @@ from tfx.types import standard_artifacts
 from components.artifacts import AuditReport
 from pipeline.config import load_config
 from pipeline.pipeline import create_pipeline
-from pipeline.runners.airflow import predicates_hold
+from pipeline.runners.airflow import create_dag, predicates_hold
+
+
+def test_dag_is_the_pipeline_with_the_configured_schedule_and_retries(tmp_path):
+    config = load_config(output_dir=tmp_path, airflow={"schedule": "@daily", "start_date": "2025-03-01",
+                                                       "retries": 2, "retry_delay_minutes": 1.5})
+    dag = create_dag(config)
+    assert dag.dag_id == config.pipeline_name and dag.schedule_interval == "@daily" and not dag.catchup
+    assert dag.start_date.isoformat() == "2025-03-01T00:00:00+00:00"
+    ids = {node.id for node in create_pipeline(config).components}
+    assert set(dag.task_ids) == ids
+    assert {t.retries for t in dag.tasks} == {2} and {t.retry_delay for t in dag.tasks} == {timedelta(minutes=1.5)}
+    assert dag.get_task("Pusher").upstream_task_ids == {"Trainer", "Evaluator", "ModelAudit"}
+    assert dag.get_task("Transform").upstream_task_ids == {"DataGate", "ImportSchemaGen", "Privacy"}
 
 
 @pytest.fixture(scope="module")
