@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run run-digits test lint lock clean
+.PHONY: setup run run-digits test lint lock clean compile
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,9 @@ run-digits: setup
 
 test: setup
 	$(BIN)/ruff check . && $(BIN)/python -m pytest
+
+compile: setup
+	$(BIN)/glassbox compile kubeflow
 
 lint: setup
 	$(BIN)/ruff check .

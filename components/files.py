@@ -8,6 +8,8 @@ from tfx.dsl.io import fileio
 
 
 def write_atomically(path: str, data: bytes) -> None:
+    # An orchestrator need not create an output artifact's directory (a KFP launcher does not; on GCS none is needed).
+    fileio.makedirs(os.path.dirname(path))
     temporary = f"{path}.tmp-{os.getpid()}"
     with fileio.open(temporary, "wb") as f:
         f.write(data)

@@ -18,6 +18,8 @@ from typing import List
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
+from pipeline.beam import PROFILES  # noqa: E402 - after the environment above; imports nothing heavy
+
 
 def _fail(message: str, code: int = 1) -> int:
     print(f"glassbox: {message}", file=sys.stderr)
@@ -79,9 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             privacy_policy=args.privacy_policy,
             output_dir=args.output,
             enable_cache=False if args.no_cache else None,
+            beam_profile=args.beam_profile,
+            extra_beam_args=args.beam_arg,
         )
-        if args.beam_arg:
-            config = config.model_copy(update={"beam_args": list(config.beam_args) + args.beam_arg})
         check_inputs(config)
     except (ConfigError, InputError) as e:
         return _fail(str(e), 2)
@@ -317,6 +319,33 @@ def cmd_lineage_seal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Compiles the pipeline for an orchestrator that runs it elsewhere (Kubeflow Pipelines / Vertex AI)."""
+    from pipeline.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, beam_profile=args.beam_profile, extra_beam_args=args.beam_arg)
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    if args.image:
+        config = config.model_copy(update={"kubeflow": config.kubeflow.model_copy(update={"image": args.image})})
+    from pipeline.runners.kubeflow import compile_kubeflow
+
+    try:
+        output = compile_kubeflow(config, args.output)
+    except ValueError as e:
+        return _fail(str(e), 2)
+    print(f"Compiled {config.pipeline_name} for Kubeflow: {output} (image {config.kubeflow.image})")
+    return 0
+
+
+def _add_beam_arguments(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--beam-profile", choices=PROFILES,
+                        help="Beam runner of the Beam steps (default: direct, a worker process per core)")
+    parser.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                        help=f"extra Beam pipeline argument, repeatable (e.g. --beam-arg={example})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glassbox", description="Explainable, auditable TFX pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -327,8 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--schema", type=Path, help="curated schema.pbtxt to validate against")
     run.add_argument("--privacy-policy", type=Path, help="privacy policy YAML applied before anything reads the data")
     run.add_argument("--output", type=Path, help="output directory (pipeline root, MLMD, serving, logs)")
-    run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
-                     help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--direct_num_workers=1)")
+    _add_beam_arguments(run, example="--direct_num_workers=1")
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
 
@@ -350,6 +378,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--site", type=Path, metavar="DIR",
                         help="write a static HTML site of every run (timeline, lineage, audit, explanations) to DIR")
     report.set_defaults(func=cmd_report)
+
+    compile_ = commands.add_parser("compile", help="compile the pipeline for an orchestrator (Kubeflow V2)")
+    compile_.add_argument("target", choices=["kubeflow"], help="kubeflow: a KFP V2 PipelineJob / package")
+    compile_.add_argument("--config", type=Path, help="YAML config file (its kubeflow: section says where it runs)")
+    compile_.add_argument("--image", help="container image of every step (default: kubeflow.image)")
+    compile_.add_argument("--output", type=Path, default=Path("kubeflow/pipeline.json"),
+                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package)")
+    _add_beam_arguments(compile_, example="--project=my-project")
+    compile_.set_defaults(func=cmd_compile)
 
     explain = store_options(commands.add_parser(
         "explain", help="what-if: score one eval example of the latest run again with some features changed"))

@@ -6,9 +6,8 @@ fails with the file and the field named instead of deep inside a Beam job.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import List, Literal
+from typing import Dict, List, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,18 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
 from components.validation import describe_validation_error
+from pipeline.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULES_DIR = Path(__file__).resolve().parent / "modules"
-
-
-def direct_runner_args() -> List[str]:
-    """DirectRunner in multi-processing mode with one worker per core."""
-    return [
-        "--runner=DirectRunner",
-        "--direct_running_mode=multi_processing",
-        f"--direct_num_workers={os.cpu_count() or 1}",
-    ]
 
 
 class ConfigError(ValueError):
@@ -100,6 +91,31 @@ class MetadataConfig(_Strict):
         return self
 
 
+class KubeflowConfig(_Strict):
+    """Where the compiled pipeline runs (`glassbox compile kubeflow`, kubeflow/README.md)."""
+
+    image: str = "glassbox:latest"
+    # Where kubeflow/Dockerfile puts this repository: paths under the repository are rebased there.
+    image_root: str = "/glassbox"
+    # Storage every task shares (a bucket on Vertex AI, a mounted volume on Kubeflow).
+    pipeline_root: str = "gs://YOUR_BUCKET/glassbox/pipeline_root"
+    serving_dir: str = "gs://YOUR_BUCKET/glassbox/serving"
+    # None: the copy of data_dir inside the image.
+    data_dir: str | None = None
+    trainer_accelerator: str | None = None  # e.g. NVIDIA_TESLA_T4 (Vertex AI) or nvidia.com/gpu
+    trainer_accelerator_count: int = Field(1, gt=0)
+    trainer_cpu_limit: float | None = Field(None, gt=0)
+    trainer_memory_limit_gb: float | None = Field(None, gt=0)
+    trainer_node_selector: Dict[str, str] = Field(default_factory=dict)
+
+
+class AirflowConfig(_Strict):
+    schedule: str | None = None  # a cron expression or preset such as "@daily"; None: triggered runs only
+    start_date: str = "2024-01-01"
+    retries: int = Field(0, ge=0)
+    retry_delay_minutes: float = Field(5, ge=0)
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -121,13 +137,17 @@ class PipelineConfig(_Strict):
     # csv: CsvExampleGen; tfrecord: ImportExampleGen (gzipped TFRecords of tf.Examples).
     data_format: Literal["csv", "tfrecord"] = "csv"
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
-    beam_args: List[str] = Field(default_factory=direct_runner_args)
+    # The Beam runner (pipeline/beam.py) and flags on top of its defaults; validated by Beam's own parser.
+    beam_profile: Literal[tuple(PROFILES)] = "direct"
+    beam_args: List[str] = Field(default_factory=list)
     enable_cache: bool = True
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
     metadata: MetadataConfig = MetadataConfig()
     image: ImageConfig | None = None
+    kubeflow: KubeflowConfig = KubeflowConfig()
+    airflow: AirflowConfig = AirflowConfig()
 
     @field_validator("split_buckets")
     @classmethod
@@ -144,6 +164,15 @@ class PipelineConfig(_Strict):
         if sorted(set(value)) != list(value):
             raise ValueError("age_band_edges must be strictly increasing")
         return value
+
+    @model_validator(mode="after")
+    def _beam_args_parse(self):
+        beam_pipeline_args(self.beam_profile, self.beam_args)
+        return self
+
+    @property
+    def beam_pipeline_args(self) -> List[str]:
+        return beam_pipeline_args(self.beam_profile, self.beam_args)
 
     @property
     def pipeline_root(self) -> Path:
@@ -167,8 +196,8 @@ class PipelineConfig(_Strict):
         return MODULES_DIR / ("image_training.py" if self.image else "training.py")
 
 
-def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
-    """Reads a YAML config (optional) and applies non-None keyword overrides on top."""
+def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:
+    """Reads a YAML config (optional), applies non-None keyword overrides on top, then appends `extra_beam_args`."""
     values: dict = {}
     source = "defaults"
     if path is not None:
@@ -190,6 +219,8 @@ def load_config(path: Path | None = None, **overrides) -> PipelineConfig:
         if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
             values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if extra_beam_args:
+        values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]
     try:
         return PipelineConfig(**values)
     except ValidationError as e:

@@ -87,8 +87,14 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
-    example_gen = EXAMPLE_GENS[config.data_format](input_base=str(config.data_dir), output_config=_split_config(config))
+def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+    """The Glassbox DAG. `for_kubeflow` builds it for containers on Kubeflow / Vertex AI Pipelines:
+    storage from `config.kubeflow`, user code imported from the installed project rather than
+    packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
+    kubeflow = config.kubeflow if for_kubeflow else None
+    example_gen = EXAMPLE_GENS[config.data_format](
+        input_base=(kubeflow and kubeflow.data_dir) or str(config.data_dir), output_config=_split_config(config)
+    )
     if config.privacy_policy is not None:
         privacy = Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
         examples = privacy.outputs["deidentified_examples"]
@@ -107,10 +113,18 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     )
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"])
 
+    # Module files are packaged into a wheel under the pipeline root at compile time (so a cached step
+    # reruns when its code changes); in an image the project is installed and imported instead.
+    if kubeflow:
+        transform_code = {"preprocessing_fn": f"pipeline.modules.{config.module_file_transform.stem}.preprocessing_fn"}
+        trainer_code = {"run_fn": f"pipeline.modules.{config.module_file_trainer.stem}.run_fn"}
+    else:
+        transform_code = {"module_file": str(config.module_file_transform)}
+        trainer_code = {"module_file": str(config.module_file_trainer)}
     transform = tfx.components.Transform(
         examples=examples,
         schema=schema_gen.outputs["schema"],
-        module_file=str(config.module_file_transform),
+        **transform_code,
         # StatisticsGen already describes the data; Transform's own pre/post statistics
         # would double the Beam work of this step.
         disable_statistics=True,
@@ -125,7 +139,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
 
     training = config.training
     trainer = tfx.components.Trainer(
-        module_file=str(config.module_file_trainer),
+        **trainer_code,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -159,7 +173,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     audit_components = []
     if config.audit_policy is not None:
         audit_resolver = tfx.dsl.Resolver(
-            strategy_class=LatestAuditStrategy,
+            # KFP compiles only TFX's own strategies into its metadata queries; there, no artifact yet
+            # resolves to none, where TFX's local LatestArtifactStrategy fails the first run.
+            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestAuditStrategy,
             baseline_audit=tfx.dsl.Channel(type=AuditReport),
         ).with_id("latest_audit_resolver")
         model_audit = ModelAudit(
@@ -189,13 +205,15 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"],
             push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=str(config.serving_dir))
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=kubeflow.serving_dir if kubeflow else str(config.serving_dir)
+                )
             ),
         )
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
-        pipeline_root=str(config.pipeline_root),
+        pipeline_root=kubeflow.pipeline_root if kubeflow else str(config.pipeline_root),
         components=[
             example_gen,
             *([privacy] if privacy else []),
@@ -213,5 +231,5 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
-        beam_pipeline_args=list(config.beam_args),
+        beam_pipeline_args=config.beam_pipeline_args,
     )

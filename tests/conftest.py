@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import tempfile
 import time
 
 import pytest
@@ -11,6 +12,8 @@ from tests.helpers import GERMAN_CREDIT_CSV
 
 # The pipeline's pseudonymization key; a test that needs it absent removes it.
 os.environ.setdefault("GLASSBOX_PSEUDONYM_KEY", "test-key-0123456789abcdef")
+# Importing Airflow writes its config and logs under $AIRFLOW_HOME (default ~/airflow): not the tests' business.
+os.environ.setdefault("AIRFLOW_HOME", os.path.join(tempfile.gettempdir(), "glassbox-tests-airflow"))
 
 
 @pytest.fixture(scope="session")

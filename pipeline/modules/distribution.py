@@ -51,20 +51,26 @@ def choose_strategy(
 
 
 def make_strategy(requested: str = "auto", tpu_address: str | None = None) -> tf.distribute.Strategy:
+    """Call before anything else runs TensorFlow ops: MultiWorkerMirroredStrategy configures its collective ops
+    at runtime start-up, so it is decided (on TF_CONFIG alone) before devices are listed, which starts it."""
+    tf_config = os.environ.get("TF_CONFIG")
+    # Device counts only tell mirrored from default: any will do for this decision.
+    if choose_strategy(requested, tpu_address=tpu_address, gpus=0, cpu_devices=1, tf_config=tf_config) == (
+        "multi_worker"
+    ):
+        return tf.distribute.MultiWorkerMirroredStrategy()
     name = choose_strategy(
         requested,
         tpu_address=tpu_address,
         gpus=len(tf.config.list_logical_devices("GPU")),
         cpu_devices=len(tf.config.list_logical_devices("CPU")),
-        tf_config=os.environ.get("TF_CONFIG"),
+        tf_config=tf_config,
     )
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]

@@ -11,6 +11,8 @@ and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`
 
 import json
 import os
+import shutil
+import tempfile
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -97,12 +99,12 @@ class ExplainableModel(tf.Module):
 
 def run_fn(fn_args: tfx.components.FnArgs):
     config = fn_args.custom_config
+    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))  # before any TF op
     label = config["label"]
     keras.utils.set_random_seed(config["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     layout = dense_features.feature_layout(tf_transform_output, exclude=(label, AGE_BAND_FEATURE))
 
-    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))
     logging.info("Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync)
     batch_size = config["batch_size"] * strategy.num_replicas_in_sync
     make = lambda files: _dataset(  # noqa: E731
@@ -112,6 +114,12 @@ def run_fn(fn_args: tfx.components.FnArgs):
         model = build_model(
             dense_features.dense_width(layout), config["hidden_units"], config["dropout"], config["learning_rate"]
         )
+    # Under MultiWorkerMirroredStrategy every worker trains and saves (saving is collective), but only the chief
+    # writes the artifact; the others write to a scratch directory of their own, removed afterwards.
+    chief = strategy.extended.should_checkpoint
+    scratch = None if chief else tempfile.mkdtemp(prefix="glassbox-worker-")
+    serving_model_dir = fn_args.serving_model_dir if chief else os.path.join(scratch, "serving")
+    model_run_dir = fn_args.model_run_dir if chief else os.path.join(scratch, "run")
     steps_per_epoch = max(1, fn_args.train_steps // 10)
     model.fit(
         make(fn_args.train_files),
@@ -119,16 +127,18 @@ def run_fn(fn_args: tfx.components.FnArgs):
         steps_per_epoch=steps_per_epoch,
         validation_data=make(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")],
+        callbacks=[keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch")],
         verbose=0,
     )
 
     # How it was trained, for lineage queries (`glassbox lineage model` reads it beside the TensorBoard logs).
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_RECORD), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_RECORD), "w") as f:
         json.dump({"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
                    "global_batch_size": batch_size}, f)
-    feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
+    feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []),
                               feature_map_path)
-    tf.saved_model.save(export, fn_args.serving_model_dir, signatures=export.signatures())
+    tf.saved_model.save(export, serving_model_dir, signatures=export.signatures())
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -68,3 +68,15 @@ def test_auto_trains_with_mirrored_strategy_on_two_logical_cpus():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr[-3000:]
+
+
+def test_tpu_selected_by_configuration_reaches_the_trainer(tmp_path):
+    from pipeline.config import load_config
+    from pipeline.pipeline import create_pipeline
+
+    config = load_config(output_dir=tmp_path, training={"strategy": "tpu", "tpu_address": "grpc://10.0.0.2:8470"})
+    (trainer,) = [node for node in create_pipeline(config).components if node.id == "Trainer"]
+    custom_config = json.loads(trainer.exec_properties["custom_config"])
+    # What run_fn hands to make_strategy, on a machine with GPUs and a multi-worker TF_CONFIG: still the TPU.
+    assert choose_strategy(custom_config["strategy"], tpu_address=custom_config["tpu_address"], gpus=8,
+                           cpu_devices=4, tf_config=TWO_WORKERS) == "tpu"

@@ -1,0 +1,68 @@
+"""Beam runner profiles: the pipeline arguments every Beam-powered component gets, checked by Beam itself.
+
+A profile names the runner and the flags that runner cannot do without; the flags themselves come from
+configuration (`beam_args`) or `--beam-arg`. The whole list is parsed with the parser Beam's own
+`PipelineOptions` builds, so an unknown flag, a malformed value or a missing required flag fails before
+any component runs, with one sentence, instead of deep inside the first Beam job.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Dict, List, NamedTuple, Tuple
+
+
+class BeamProfile(NamedTuple):
+    runner: str
+    required: Tuple[str, ...]  # option names (dest) the runner needs from the user
+    defaults: Tuple[str, ...] = ()
+
+
+PROFILES: Dict[str, BeamProfile] = {
+    # Worker processes, one per core of whichever machine runs the step (0 = all cores, Beam's own rule).
+    "direct": BeamProfile(
+        "DirectRunner", (), ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+    ),
+    "dataflow": BeamProfile("DataflowRunner", ("project", "region", "temp_location")),
+    "flink": BeamProfile("FlinkRunner", ("flink_master",)),
+    "spark": BeamProfile("SparkRunner", ("spark_master_url",)),
+    "portable": BeamProfile("PortableRunner", ("job_endpoint",)),
+}
+
+
+class BeamArgsError(ValueError):
+    """Beam arguments that the profile's runner would reject or lacks."""
+
+
+def _beam_parser() -> argparse.ArgumentParser:
+    """The parser `PipelineOptions` builds from every options class Beam defines, raising instead of exiting."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    captured = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=captured.append)
+    parser = captured[0]
+
+    def error(message: str):
+        raise BeamArgsError(message)
+
+    parser.error = error
+    return parser
+
+
+def beam_pipeline_args(profile: str, extra: List[str]) -> List[str]:
+    """The profile's runner and defaults followed by `extra` (later flags win), validated."""
+    if profile not in PROFILES:
+        raise BeamArgsError(f"unknown Beam profile '{profile}'; expected one of {', '.join(PROFILES)}")
+    runner, required, defaults = PROFILES[profile]
+    args = [f"--runner={runner}", *defaults, *extra]
+    parser = _beam_parser()
+    parsed, unknown = parser.parse_known_args(args)
+    if unknown:
+        raise BeamArgsError(f"Beam does not know the flag(s) {' '.join(unknown)} (profile '{profile}')")
+    if parsed.runner != runner:
+        raise BeamArgsError(f"profile '{profile}' runs {runner}, but the flags ask for --runner={parsed.runner}")
+    # Beam's own default (Flink's "[auto]", an embedded local cluster) is no answer for a cluster runner.
+    missing = [f"--{name}" for name in required if getattr(parsed, name) in (None, "", parser.get_default(name))]
+    if missing:
+        raise BeamArgsError(f"profile '{profile}' ({runner}) needs {', '.join(missing)} in beam_args or --beam-arg")
+    return args

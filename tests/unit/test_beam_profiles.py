@@ -1,0 +1,70 @@
+"""Beam runner profiles: flags checked by Beam's own parser before any pipeline work."""
+
+import pytest
+
+from pipeline import cli
+from pipeline.beam import PROFILES, BeamArgsError, beam_pipeline_args
+from pipeline.config import ConfigError, load_config
+
+DATAFLOW = ["--project=my-project", "--region=europe-west4", "--temp_location=gs://my-bucket/tmp"]
+
+
+def test_direct_is_the_default_with_a_worker_process_per_core():
+    args = load_config().beam_pipeline_args
+    assert args[0] == "--runner=DirectRunner"
+    assert "--direct_running_mode=multi_processing" in args and "--direct_num_workers=0" in args
+
+
+def test_extra_flags_come_after_the_profile_and_win():
+    config = load_config(extra_beam_args=["--direct_num_workers=1"])
+    assert config.beam_pipeline_args[-1] == "--direct_num_workers=1"
+
+
+@pytest.mark.parametrize(
+    "profile, args",
+    [
+        ("dataflow", DATAFLOW),
+        ("flink", ["--flink_master=flink-jobmanager:8081", "--environment_type=LOOPBACK"]),
+        ("spark", ["--spark_master_url=spark://spark-master:7077"]),
+        ("portable", ["--job_endpoint=localhost:8099", "--environment_type=EXTERNAL",
+                      "--environment_config=localhost:50000"]),
+    ],
+)
+def test_each_profile_runs_its_runner_with_the_given_flags(profile, args):
+    result = beam_pipeline_args(profile, args)
+    assert result == [f"--runner={PROFILES[profile].runner}", *args]
+
+
+@pytest.mark.parametrize(
+    "profile, args, message",
+    [
+        ("dataflow", DATAFLOW[:2], "needs --temp_location"),
+        ("dataflow", [], "needs --project, --region, --temp_location"),
+        ("flink", [], "needs --flink_master"),
+        ("spark", [], "needs --spark_master_url"),
+        ("portable", [], "needs --job_endpoint"),
+        ("direct", ["--direct_num_workrs=2"], "does not know the flag(s) --direct_num_workrs=2"),
+        ("direct", ["--direct_num_workers=two"], "invalid int value: 'two'"),
+        ("direct", ["--runner=DataflowRunner"], "runs DirectRunner, but the flags ask for --runner=DataflowRunner"),
+        ("dataproc", [], "unknown Beam profile 'dataproc'"),
+    ],
+)
+def test_bad_flags_fail_with_one_sentence(profile, args, message):
+    with pytest.raises(BeamArgsError) as error:
+        beam_pipeline_args(profile, args)
+    assert message in str(error.value)
+
+
+def test_a_config_file_with_bad_beam_flags_names_the_file(tmp_path):
+    path = tmp_path / "dataflow.yaml"
+    path.write_text("beam_profile: dataflow\nbeam_args: [--project=p, --region=r]\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and "needs --temp_location" in str(error.value)
+
+
+def test_run_stops_before_any_work_on_a_missing_dataflow_flag(capsys, tmp_path):
+    code = cli.main(["run", "--beam-profile", "dataflow", "--beam-arg=--project=p", "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "needs --region, --temp_location" in err[0]
+    assert not (tmp_path / "out").exists()
