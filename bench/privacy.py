@@ -246,7 +246,7 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 class TreeSampler(threading.Thread):
-    """Peak summed RSS of a process and all its descendants, and the CPU seconds each has used, every interval.
+    """Summed RSS of a process and its descendants (each sample and the peak) and their CPU seconds, every interval.
 
     Summing RSS counts a page shared by several processes (libraries, copy-on-write) once in each: an upper
     bound on the memory used, and as good as exact for how it grows with the rows.
@@ -257,6 +257,7 @@ class TreeSampler(threading.Thread):
         self._root = psutil.Process(pid)
         self._done = threading.Event()
         self.peak_rss = 0
+        self.samples: List[tuple] = []  # (seconds since the epoch, RSS of the tree)
         self.cpu_by_pid: Dict[int, float] = {}
 
     def run(self) -> None:
@@ -279,6 +280,7 @@ class TreeSampler(threading.Thread):
             except psutil.NoSuchProcess:
                 continue
         self.peak_rss = max(self.peak_rss, rss)
+        self.samples.append((time.time(), rss))
 
     def __enter__(self) -> TreeSampler:
         self.start()

@@ -56,12 +56,12 @@ def _launch_if(launch: functools.partial, predicates: Sequence[ph.Predicate], ta
 
 
 def create_dag(config: PipelineConfig) -> models.DAG:
-    schedule = config.airflow
+    airflow = config.airflow
     dag_config = {
-        "schedule": schedule.schedule,
-        "start_date": datetime.fromisoformat(schedule.start_date).replace(tzinfo=timezone.utc),
+        "schedule": airflow.schedule,
+        "start_date": datetime.fromisoformat(airflow.start_date).replace(tzinfo=timezone.utc),
         "catchup": False,
-        "default_args": {"retries": schedule.retries, "retry_delay": timedelta(minutes=schedule.retry_delay_minutes)},
+        "default_args": {"retries": airflow.retries, "retry_delay": timedelta(minutes=airflow.retry_delay_minutes)},
     }
     pipeline = create_pipeline(config)
     dag = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config)).run(pipeline)
