@@ -1,14 +1,16 @@
 """Tamper evidence: every artifact of a run carries a sha256 of its content in MLMD, and can be checked.
 
-Glassbox's own components seal their outputs as they write them (`components.files.seal_artifact`).
-Built-in TFX components do not, so when a run ends (finished or failed) `seal_run` records the digest
-of every output that has none yet. Two more things are sealed beside the artifacts: the raw input
-files that ExampleGen read (on its `examples` artifact, as `input_sha256`) and the copy the Pusher
-wrote to the serving directory (on `pushed_model`, as `pushed_sha256`). Each digest comes with a
-manifest of per-file digests, so that `verify_run` names the file that changed, not only the artifact.
+Glassbox's own components seal their outputs as they write them (`components.digests.seal_artifact`).
+Built-in TFX components do not, so as each component finishes, before anything downstream reads its
+outputs, `run_local` calls `seal_run`, which records the digest of every output that has none yet.
+(Not later: TFX's cache key hashes each serialized input artifact, so an artifact changed after its
+consumers ran would make them miss the cache in the next run.) Two more things are sealed beside the
+artifacts: the raw input files that ExampleGen read (on its `examples` artifact, as `input_sha256`) and
+the copy the Pusher wrote to the serving directory (on `pushed_model`, as `pushed_sha256`). Each digest
+comes with a manifest of per-file digests, so that `verify_run` names the file that changed.
 
-A digest recorded at the end of a run vouches for the content from then on; what happens to a file
-between its component finishing and the end of the run is not covered.
+A digest vouches for the content from the moment it was recorded: for a built-in component, the moment
+it finished.
 """
 
 from __future__ import annotations

@@ -57,18 +57,18 @@ def _component_progress(on_event: OnEvent) -> Iterator[None]:
 
 
 def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
-    """Runs the whole pipeline, then seals what it produced; raises the failing component's exception
-    (or MetadataStoreBusyError, before anything runs, when another run holds the store)."""
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    with metadata.exclusive_use(config), contextlib.ExitStack() as stack:
+    """Runs the whole pipeline, sealing each component's outputs as it finishes; raises the failing component's
+    exception (or MetadataStoreBusyError, before anything runs, when another run holds the store)."""
+
+    def event(kind: str, component: str, seconds: float) -> None:
+        if kind == "finish":
+            # Sealed before anything downstream reads them: TFX's cache key hashes each serialized input
+            # artifact, so a digest added at the end of the run would make every consumer miss the cache in
+            # the next run. (LocalDagRunner runs one component at a time; this runs between two of them.)
+            seal_run(config)
         if on_event is not None:
-            stack.enter_context(_component_progress(on_event))
-        try:
-            tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
-        except BaseException:
-            # A failed run's finished components are sealed too (the next run may reuse them from the
-            # cache), without letting a sealing error hide the failure itself.
-            with contextlib.suppress(Exception):
-                seal_run(config)
-            raise
-        seal_run(config)
+            on_event(kind, component, seconds)
+
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    with metadata.exclusive_use(config), _component_progress(event):
+        tfx.orchestration.LocalDagRunner().run(create_pipeline(config))

@@ -37,7 +37,7 @@ DEPENDENCIES = {
     "Evaluator": ["Privacy", "Trainer", "latest_blessed_model_resolver-model-resolver"],
     "latest_audit_resolver": [],
     "ModelAudit": ["Evaluator", "ExampleValidator", "Explainer", "ImportSchemaGen", "Privacy", "StatisticsGen",
-                   "Trainer", "latest_audit_resolver"],
+                   "Trainer", "Transform", "latest_audit_resolver"],
     "Pusher": ["Evaluator", "ModelAudit", "Trainer"],
 }
 
