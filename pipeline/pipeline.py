@@ -16,6 +16,7 @@ from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
+from pipeline.evaluation import blessing_metric, slicing_specs
 from pipeline.modules import preprocessing
 
 # Rates per slice at the decision thresholds, as TFMA's Fairness Indicators computes them.
@@ -38,13 +39,6 @@ def _split_config(config: PipelineConfig) -> tfx.proto.Output:
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     evaluation = config.evaluation
-    auc_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.auc_threshold}),
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -evaluation.max_auc_drop},
-        ),
-    )
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -54,19 +48,12 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                 preprocessing_function_names=["slice_features"],
             )
         ],
-        slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[feature]) for feature in evaluation.slice_features],
+        slicing_specs=slicing_specs(evaluation),
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    # The blessing gate is on the overall slice; per-slice floors are the audit's job.
-                    tfma.MetricConfig(
-                        class_name="AUC",
-                        per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=auc_threshold)
-                        ],
-                    ),
+                    blessing_metric("AUC", evaluation.auc_threshold, evaluation.max_auc_drop),
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
                     tfma.MetricConfig(class_name="Calibration"),
                     tfma.MetricConfig(
