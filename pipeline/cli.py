@@ -208,12 +208,9 @@ def _lineage(config):
     return Lineage(_store(config), config.pipeline_name)
 
 
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
-
-
 def cmd_lineage_runs(args: argparse.Namespace) -> int:
     from pipeline import lineage, metadata
+    from pipeline.lineage import when as _when
 
     config = _load(args)
     records = lineage.runs(_store(config), config.pipeline_name, metadata.in_use(config))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Dict, Iterable, List, Set, Tuple
 
 from ml_metadata import metadata_store
@@ -287,10 +288,9 @@ class Lineage:
         pushes = [a for a in self.store.get_artifacts_by_type("PushedModel")
                   if a.custom_properties.get("pushed") and a.custom_properties["pushed"].int_value == 1]
         for pushed in sorted(pushes, key=lambda a: (a.create_time_since_epoch, a.id), reverse=True):
-            pusher = [e.execution_id for e in self.events_of_artifacts([pushed.id]) if not e.is_input]
-            models = [e.artifact_id for e in self.events_of_executions(pusher) if e.is_input and e.key == "model"]
-            if models:
-                return models[0]
+            model = self._model_pushed_as(pushed.id)
+            if model is not None:
+                return model
         raise LineageError("No model has been pushed in this metadata store.")
 
     def model_at(self, path: str) -> int:
@@ -305,11 +305,16 @@ class Lineage:
         for pushed in self.store.get_artifacts_by_type("PushedModel"):
             destination = pushed.custom_properties.get("pushed_destination")
             if destination is not None and destination.string_value.rstrip("/") == path:
-                pusher = [e.execution_id for e in self.events_of_artifacts([pushed.id]) if not e.is_input]
-                models = [e.artifact_id for e in self.events_of_executions(pusher) if e.is_input and e.key == "model"]
-                if models:
-                    return models[0]
+                model = self._model_pushed_as(pushed.id)
+                if model is not None:
+                    return model
         raise LineageError(f"No model artifact or pushed model at {path} in this metadata store.")
+
+    def _model_pushed_as(self, pushed_id: int) -> int | None:
+        """The Model artifact that the Pusher execution which wrote PushedModel `pushed_id` read."""
+        pusher = [e.execution_id for e in self.events_of_artifacts([pushed_id]) if not e.is_input]
+        models = [e.artifact_id for e in self.events_of_executions(pusher) if e.is_input and e.key == "model"]
+        return models[0] if models else None
 
 
 # --- presentation ----------------------------------------------------------------------------------
@@ -453,6 +458,11 @@ def render_dot(graph: Graph, href=None) -> str:
         lines.append(f'  {source} -> {target} [label="{_dot_label(e.key)}", fontsize=8];')
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def when(ms: int) -> str:
+    """An MLMD timestamp (ms since the epoch) as local date and time; '-' for none."""
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
 
 
 # --- runs ------------------------------------------------------------------------------------------

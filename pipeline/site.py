@@ -15,7 +15,16 @@ from typing import Dict, List
 from pipeline import metadata
 from pipeline.config import PipelineConfig
 from pipeline.graphviz import render
-from pipeline.lineage import Graph, Lineage, RunRecord, describe_artifact, describe_execution, render_dot, runs
+from pipeline.lineage import (
+    Graph,
+    Lineage,
+    RunRecord,
+    describe_artifact,
+    describe_execution,
+    render_dot,
+    runs,
+    when,
+)
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1400px; }
@@ -35,12 +44,6 @@ def _page(title: str, body: str) -> str:
 
 def _slug(run_id: str) -> str:
     return "run-" + "".join(c if c.isalnum() else "-" for c in run_id)
-
-
-def _when(ms: int) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
 
 
 def _timeline(record: RunRecord) -> str:
@@ -102,8 +105,8 @@ def _run_page(lineage: Lineage, record: RunRecord, site: Path, neighbours: Dict[
                        for label, href in {"all runs": "index.html", **neighbours}.items())
     body = (f"<p>{links}</p>"
             f"<h1>Run {html.escape(record.run_id)}</h1>"
-            f'<p class="status-{record.status}">{record.status}, {_when(record.started_ms)} to '
-            f"{_when(record.ended_ms)}</p><h2>Timeline</h2>{_timeline(record)}"
+            f'<p class="status-{record.status}">{record.status}, {when(record.started_ms)} to '
+            f"{when(record.ended_ms)}</p><h2>Timeline</h2>{_timeline(record)}"
             f'<h2>Lineage</h2><div class="graph" id="lineage">{svg}</div>'
             + _copy_outputs(graph, target) + _artifact_list(graph))
     return _page(f"Glassbox run {record.run_id}", body)
@@ -126,7 +129,7 @@ def build_site(config: PipelineConfig, site: Path) -> Path:
         (site / f"{_slug(record.run_id)}.html").write_text(_run_page(lineage, record, site, neighbours))
         seconds = (record.ended_ms - record.started_ms) / 1000
         rows.append(f'<tr><td><a href="{_slug(record.run_id)}.html">{html.escape(record.run_id)}</a></td>'
-                    f'<td class="status-{record.status}">{record.status}</td><td>{_when(record.started_ms)}</td>'
+                    f'<td class="status-{record.status}">{record.status}</td><td>{when(record.started_ms)}</td>'
                     f"<td>{seconds:.0f} s</td><td>{len(record.components)}</td></tr>")
     body = (f"<h1>{html.escape(config.pipeline_name)}: {len(records)} run(s)</h1>"
             f"<p>Metadata store <code>{html.escape(metadata.describe_store(config))}</code>.</p>"
