@@ -87,8 +87,21 @@ class ExplainedModel:
             else [f"{f['feature']} (z-score)"])]
 
     @property
+    def raw_column_names(self) -> List[str]:
+        """Like `column_names`, with numerics named by their raw feature (for columns mapped back to raw units)."""
+        return [name.removesuffix(" (z-score)") for name in self.column_names]
+
+    @property
     def numeric_columns(self) -> List[int]:
         return [f["columns"][0] for f in self.features if f["kind"] == "numeric"]
+
+    def numeric_scales(self, record: bytes) -> Dict[int, tuple]:
+        """Each numeric column's affine map from its raw feature, column -> (slope, intercept) with
+        dense = slope * raw + intercept, read off the Transform graph itself: `record` encoded with every numeric
+        feature set to 0, then to 1 (z-scoring treats each feature on its own, so one pair of rows does all)."""
+        names = [f["feature"] for f in self.features if f["kind"] == "numeric"]
+        at_zero, at_one = self.dense([with_values(record, dict.fromkeys(names, value)) for value in (0, 1)])
+        return {c: (float(at_one[c] - at_zero[c]), float(at_zero[c])) for c in self.numeric_columns}
 
 
 def raw_values(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, List[str]]:

@@ -2,13 +2,15 @@
 and how faithfully a shallow tree mimics the network (a global surrogate).
 
 Everything runs on the dense matrix the network reads (z-scored numerics, one-hot categoricals), built from the
-Transform output the Trainer used, so the comparison differs in the model family only.
+Transform output the Trainer used, so the comparison differs in the model family only. The surrogate tree is shown
+with its numeric thresholds mapped back to raw units (a reviewer reads "credit_amount <= 7,882", not a z-score).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+import copy
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -22,7 +24,8 @@ from components.model_audit.policy import Bootstrap, ChallengerCheck
 
 @dataclass(frozen=True)
 class ChallengerData:
-    """The network's dense inputs, labels and scores on the train and eval splits; `columns` names the inputs."""
+    """The network's dense inputs, labels and scores on the train and eval splits; `columns` names the inputs and
+    `scales` maps a numeric column to (slope, intercept) of dense = slope * raw + intercept (absent: shown as is)."""
 
     columns: Sequence[str]
     train_x: np.ndarray  # [N_train, D]
@@ -31,6 +34,7 @@ class ChallengerData:
     eval_x: np.ndarray
     eval_labels: np.ndarray
     eval_scores: np.ndarray
+    scales: Mapping[int, tuple] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Comparison:
     best: str
     gain: float
     gain_ci: Interval | None
-    surrogate: DecisionTreeRegressor
+    surrogate: DecisionTreeRegressor  # thresholds in raw units where the data had scales
     columns: Sequence[str]
     surrogate_agreement: float
     surrogate_r2: float
@@ -66,6 +70,19 @@ def challengers(tree_depth: int, seed: int) -> dict:
         f"decision_tree_depth_{tree_depth}": DecisionTreeClassifier(max_depth=tree_depth, min_samples_leaf=10,
                                                                     random_state=seed),
     }
+
+
+def in_raw_units(tree: DecisionTreeRegressor, scales: Mapping[int, tuple]) -> DecisionTreeRegressor:
+    """A copy of the fitted tree whose splits on scaled columns compare raw values: dense <= t is
+    raw <= (t - intercept) / slope for a positive slope (z-scoring divides by a positive deviation)."""
+    if any(slope <= 0 for slope, _ in scales.values()):
+        raise ValueError(f"a numeric column's scale must have a positive slope, got {dict(scales)}")
+    readable = copy.deepcopy(tree)
+    nodes = readable.tree_
+    for node in np.flatnonzero(nodes.children_left >= 0):  # split nodes; leaves have no threshold
+        slope, intercept = scales.get(int(nodes.feature[node]), (1.0, 0.0))
+        nodes.threshold[node] = (nodes.threshold[node] - intercept) / slope
+    return readable
 
 
 def r_squared(target: np.ndarray, fitted: np.ndarray) -> float:
@@ -98,6 +115,7 @@ def compare(data: ChallengerData, check: ChallengerCheck, bootstrap: Bootstrap, 
     surrogate.fit(data.train_x, data.train_scores)
     mimic = surrogate.predict(data.eval_x)
     agreement = float(np.mean((mimic >= decision_threshold) == (network >= decision_threshold)))
-    text = export_text(surrogate, feature_names=list(data.columns), decimals=3)
-    return Comparison(network_auc, aucs, best, gain, interval, surrogate, list(data.columns), agreement,
+    readable = in_raw_units(surrogate, data.scales)
+    text = export_text(readable, feature_names=list(data.columns), decimals=3)
+    return Comparison(network_auc, aucs, best, gain, interval, readable, list(data.columns), agreement,
                       r_squared(network, mimic), text, len(labels))

@@ -116,9 +116,10 @@ def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, deci
     model = ExplainedModel(path_utils.serving_model_path(_single(input_dict, "model").uri))
     spec = tft.TFTransformOutput(graph.uri).transformed_feature_spec()
     (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s) for s in ("train", split))
-    data = ChallengerData(columns=model.column_names, train_x=train_x, train_labels=train_y,
+    example = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split), limit=1)[0]
+    data = ChallengerData(columns=model.raw_column_names, train_x=train_x, train_labels=train_y,
                           train_scores=model.predict(train_x), eval_x=eval_x, eval_labels=eval_y,
-                          eval_scores=model.predict(eval_x))
+                          eval_scores=model.predict(eval_x), scales=model.numeric_scales(example))
     return compare(data, check, policy.bootstrap, decision_threshold)
 
 

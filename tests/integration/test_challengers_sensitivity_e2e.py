@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline import cli, metadata
+from tests.helpers import GERMAN_CREDIT_CSV
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +44,12 @@ def test_the_audit_compares_the_network_with_interpretable_challengers(pipeline_
     assert ("recommendation" in details) == (challenger["status"] == "fail")
     surrogate = details["surrogate"]
     assert 0.5 < surrogate["agreement"] <= 1 and surrogate["r2"] <= 1 and surrogate["depth"] == 3
+    # Numeric splits read in raw units: each threshold lies inside its feature's range in the data.
+    raw = pd.read_csv(GERMAN_CREDIT_CSV)
+    splits = re.findall(r"--- (\w+) <= (-?[\d.]+)", surrogate["tree"])
+    numeric = [(name, float(value)) for name, value in splits if name in raw and raw[name].dtype.kind in "if"]
+    assert numeric and "z-score" not in surrogate["tree"]
+    assert all(raw[name].min() <= value <= raw[name].max() for name, value in numeric), numeric
     page = open(os.path.join(audit.uri, "report.html")).read()
     assert 'id="surrogate-tree"' in page and 'alt="global surrogate tree"' in page
     assert page.count('data-figure="Partial dependence and ICE: ') == 5

@@ -4,9 +4,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from sklearn.tree import DecisionTreeRegressor
 
 from components.model_audit.audit import run_checks
-from components.model_audit.challengers import compare, r_squared
+from components.model_audit.challengers import compare, in_raw_units, r_squared
 from components.model_audit.policy import PolicyError, parse_policy
 from components.model_audit.report.audit_json import audit_report, validate_audit_report
 from tests.unit.model_audit.builders import DEFAULT_POLICY, LINEAGE, audit_inputs, challenger_data, default_policy
@@ -63,6 +64,24 @@ def test_the_surrogate_of_a_network_that_is_a_shallow_tree_agrees_everywhere():
     assert comparison.surrogate_r2 == pytest.approx(1.0, abs=1e-9)
     text = comparison.surrogate_text
     assert "a <=" in text and "c <=" in text and "b <=" not in text
+
+
+def test_a_surrogate_in_raw_units_splits_raw_rows_as_the_fitted_tree_splits_their_dense_rows():
+    data = challenger_data()
+    scales = {0: (0.25, -3.0), 2: (4.0, 1.5)}  # dense = slope * raw + intercept; column 1 is shown as is
+    raw = data.train_x.copy()
+    for column, (slope, intercept) in scales.items():
+        raw[:, column] = (data.train_x[:, column] - intercept) / slope
+    comparison = _compare(replace(data, scales=scales), surrogate_depth=3)
+    readable = comparison.surrogate
+    fitted = DecisionTreeRegressor(max_depth=3, random_state=default_policy().bootstrap.seed).fit(
+        data.train_x, data.train_scores)
+    assert np.array_equal(readable.apply(raw), fitted.apply(data.train_x))
+    assert np.allclose(readable.predict(raw), fitted.predict(data.train_x))
+    split_on_a = readable.tree_.threshold[readable.tree_.feature == 0]
+    assert split_on_a.size and np.all((split_on_a > raw[:, 0].min()) & (split_on_a < raw[:, 0].max()))
+    with pytest.raises(ValueError, match="positive slope"):
+        in_raw_units(fitted, {1: (-1.0, 0.0)})
 
 
 def test_r_squared_known_values():
