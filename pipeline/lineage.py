@@ -33,17 +33,8 @@ class LineageError(LookupError):
     """The artifact, model or run asked for is not in the store; the message says what is."""
 
 
-def _value(value: metadata_store_pb2.Value):
-    kind = value.WhichOneof("value")
-    if kind == "struct_value":
-        from google.protobuf import json_format
-
-        return json_format.MessageToDict(value.struct_value)
-    return getattr(value, kind) if kind else None
-
-
 def _plain(properties) -> Dict[str, object]:
-    return {k: _value(v) for k, v in sorted(properties.items())
+    return {k: v for k, v in metadata.plain_properties(properties).items()
             if k not in _HIDDEN and not k.endswith(MANIFEST_PROPERTY)}
 
 

@@ -169,6 +169,21 @@ _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECL
 _INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
+def plain_value(value: metadata_store_pb2.Value):
+    """An MLMD property value as the Python value it holds (a struct as a dict)."""
+    kind = value.WhichOneof("value")
+    if kind == "struct_value":
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(value.struct_value)
+    return getattr(value, kind) if kind else None
+
+
+def plain_properties(properties) -> Dict[str, object]:
+    """An artifact's or execution's (custom) properties as plain values, by name."""
+    return {key: plain_value(value) for key, value in sorted(properties.items())}
+
+
 def _artifacts_by_key(store, execution_id: int, event_types) -> Dict[str, List[metadata_store_pb2.Artifact]]:
     events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type in event_types]
     artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}

@@ -38,8 +38,7 @@ def auc_by_slice(evaluation_uri: str, metric: str = "auc") -> Dict[str, float]:
 
 def _properties(artifact) -> Dict[str, object]:
     """An artifact's URI and custom properties as plain values."""
-    return {"uri": artifact.uri, **{key: getattr(value, value.WhichOneof("value"))
-                                   for key, value in artifact.custom_properties.items()}}
+    return {"uri": artifact.uri, **metadata.plain_properties(artifact.custom_properties)}
 
 
 def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSummary:
