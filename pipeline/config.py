@@ -171,8 +171,16 @@ class PipelineConfig(_Strict):
         return self
 
     @property
+    def input_bytes(self) -> int | None:
+        """The size of the files in `data_dir` (None when it is not a local directory)."""
+        if not self.data_dir.is_dir():
+            return None
+        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+    @property
     def beam_pipeline_args(self) -> List[str]:
-        return beam_pipeline_args(self.beam_profile, self.beam_args)
+        """The Beam flags of every Beam step; the direct profile runs small local inputs in memory (beam.py)."""
+        return beam_pipeline_args(self.beam_profile, self.beam_args, self.input_bytes)
 
     @property
     def pipeline_root(self) -> Path:

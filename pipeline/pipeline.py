@@ -15,6 +15,7 @@ from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
 from pipeline import image, metadata
+from pipeline.beam import beam_pipeline_args
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
 from pipeline.modules import preprocessing
@@ -218,5 +219,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
-        beam_pipeline_args=config.beam_pipeline_args,
+        # Data in a bucket has no size known here: the profile's defaults for data at scale.
+        beam_pipeline_args=(beam_pipeline_args(config.beam_profile, config.beam_args) if kubeflow and kubeflow.data_dir
+                            else config.beam_pipeline_args),
     )

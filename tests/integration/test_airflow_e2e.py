@@ -1,4 +1,5 @@
-"""The pipeline as an Airflow DAG: `airflow dags test` runs it to success and MLMD records what a local run records."""
+"""The pipeline as an Airflow DAG: `airflow dags test` runs it to success (with Beam worker processes) and MLMD
+records what a local run (in memory) records."""
 
 import os
 import subprocess
@@ -51,7 +52,9 @@ def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path):
     local_config, _ = pipeline_run
     outputs = tmp_path / "outputs"
     config_file = tmp_path / "glassbox.yaml"
-    config_file.write_text(f"output_dir: {outputs}\n")
+    # Worker processes here, in memory in the local run (small data): both Beam modes must give the same outputs.
+    config_file.write_text(f"output_dir: {outputs}\nbeam_args: [--direct_running_mode=multi_processing, "
+                           "--direct_num_workers=2]\n")
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),

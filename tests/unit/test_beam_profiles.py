@@ -3,16 +3,27 @@
 import pytest
 
 from pipeline import cli
-from pipeline.beam import PROFILES, BeamArgsError, beam_pipeline_args
+from pipeline.beam import IN_MEMORY, PROFILES, SMALL_INPUT_BYTES, BeamArgsError, beam_pipeline_args
 from pipeline.config import ConfigError, load_config
 
 DATAFLOW = ["--project=my-project", "--region=europe-west4", "--temp_location=gs://my-bucket/tmp"]
 
 
-def test_direct_is_the_default_with_a_worker_process_per_core():
-    args = load_config().beam_pipeline_args
-    assert args[0] == "--runner=DirectRunner"
-    assert "--direct_running_mode=multi_processing" in args and "--direct_num_workers=0" in args
+def test_direct_is_the_default_with_a_worker_process_per_core_for_data_at_scale():
+    args = beam_pipeline_args("direct", [], input_bytes=SMALL_INPUT_BYTES)
+    assert args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+    assert beam_pipeline_args("direct", []) == args  # size unknown (data in a bucket): as at scale
+
+
+def test_small_local_data_runs_in_one_in_memory_process_unless_the_flags_say_otherwise(tmp_path):
+    (tmp_path / "rows.csv").write_bytes(b"x" * 1000)
+    config = load_config(data_dir=tmp_path)
+    assert config.input_bytes == 1000
+    assert config.beam_pipeline_args == ["--runner=DirectRunner", *IN_MEMORY]
+    config = load_config(data_dir=tmp_path, extra_beam_args=["--direct_running_mode=multi_processing"])
+    assert config.beam_pipeline_args[-1] == "--direct_running_mode=multi_processing"
+    assert load_config(data_dir=tmp_path, beam_profile="flink", beam_args=["--flink_master=f:8081"]
+                       ).beam_pipeline_args == ["--runner=FlinkRunner", "--flink_master=f:8081"]
 
 
 def test_extra_flags_come_after_the_profile_and_win():

@@ -12,7 +12,7 @@ def test_defaults_point_at_the_embedded_data():
     assert (config.data_dir / "german_credit_raw.csv").is_file()
     assert config.privacy_policy.is_file()
     assert config.schema_file.is_file()
-    assert "--direct_running_mode=multi_processing" in config.beam_pipeline_args
+    assert "--direct_running_mode=in_memory" in config.beam_pipeline_args  # 200 KB of data: no worker processes
     assert config.metadata_path.parent == config.output_dir
 
 
