@@ -135,15 +135,16 @@ class Lineage:
     def executions(self, ids: Iterable[int]) -> Dict[int, Execution]:
         missing = [i for i in set(ids) if i not in self._executions]
         for x in self.store.get_executions_by_id(missing) if missing else []:
-            component, run_id = "?", "?"
+            node, run_id = None, "?"
             for context in self.store.get_contexts_by_execution(x.id):
                 kind = self._context_types.get(context.type_id)
                 if kind == metadata.NODE_CONTEXT and context.name.startswith(f"{self.pipeline_name}."):
-                    component = context.name[len(self.pipeline_name) + 1:]
-                elif kind == metadata.PIPELINE_RUN_CONTEXT:
+                    node = context.name[len(self.pipeline_name) + 1:]
+                elif kind in metadata.RUN_CONTEXTS:
                     run_id = context.name
             self._executions[x.id] = Execution(
-                x.id, component, run_id, metadata.State.Name(x.last_known_state), x.create_time_since_epoch,
+                x.id, metadata.component_of(x, node), run_id, metadata.State.Name(x.last_known_state),
+                x.create_time_since_epoch,
                 max(0.0, (x.last_update_time_since_epoch - x.create_time_since_epoch) / 1000.0),
                 _plain(x.custom_properties))
         return {i: self._executions[i] for i in ids if i in self._executions}

@@ -20,6 +20,10 @@ from pipeline.config import PipelineConfig
 
 PIPELINE_RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
+# TFX's classic launcher (the Airflow runner) records a run as a 'run' context named '<pipeline>.<run id>', and an
+# execution's component in its `component_id` property, where the local and Kubeflow launchers use the two above.
+RUN_CONTEXTS = (PIPELINE_RUN_CONTEXT, "run")
+COMPONENT_ID_PROPERTY = "component_id"
 State = metadata_store_pb2.Execution.State
 
 
@@ -109,18 +113,36 @@ def run_ids(store: metadata_store.MetadataStore, pipeline_name: str) -> List[str
     if pipeline is None:
         return []
     runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if _is_run(store, c)]
-    if not runs:  # TFX 1.16 does not parent run contexts; fall back to all runs of the type.
+    if not runs:  # TFX 1.16 does not parent run contexts; fall back to all runs of the types.
+        in_pipeline = {e.id for e in store.get_executions_by_context(pipeline.id)}
         runs = [
             c
-            for c in store.get_contexts_by_type(PIPELINE_RUN_CONTEXT)
-            if {e.id for e in store.get_executions_by_context(c.id)}
-            & {e.id for e in store.get_executions_by_context(pipeline.id)}
+            for kind in RUN_CONTEXTS
+            for c in store.get_contexts_by_type(kind)
+            if {e.id for e in store.get_executions_by_context(c.id)} & in_pipeline
         ]
     return [c.name for c in sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))]
 
 
 def _is_run(store, context) -> bool:
-    return store.get_context_types_by_id([context.type_id])[0].name == PIPELINE_RUN_CONTEXT
+    return store.get_context_types_by_id([context.type_id])[0].name in RUN_CONTEXTS
+
+
+def _run_context(store, run_id: str) -> metadata_store_pb2.Context | None:
+    for kind in RUN_CONTEXTS:
+        run = store.get_context_by_type_and_name(kind, run_id)
+        if run is not None:
+            return run
+    return None
+
+
+def component_of(execution: metadata_store_pb2.Execution, node_name: str | None) -> str:
+    """The component an execution ran: its node context's name without the pipeline prefix, else the classic
+    launcher's `component_id` property, else '?'."""
+    if node_name is not None:
+        return node_name
+    component = execution.properties.get(COMPONENT_ID_PROPERTY)
+    return component.string_value if component is not None else "?"
 
 
 @dataclass
@@ -147,7 +169,7 @@ def run_executions(
         if not runs:
             return []
         run_id = runs[-1]
-    run = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    run = _run_context(store, run_id)
     if run is None:
         raise KeyError(f"No run {run_id!r} in this metadata store.")
     in_run = {e.id: e for e in store.get_executions_by_context(run.id)}
@@ -160,7 +182,7 @@ def run_executions(
             if execution.id in in_run:
                 node_of[execution.id] = node.name[len(prefix):]
     return [
-        NodeExecution(node_of.get(e.id, "?"), e)
+        NodeExecution(component_of(e, node_of.get(e.id)), e)
         for e in sorted(in_run.values(), key=lambda e: (e.create_time_since_epoch, e.id))
     ]
 

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import metadata
+from pipeline import cli, metadata
 from pipeline.config import REPO_ROOT, load_config
 
 pytestmark = pytest.mark.e2e
@@ -26,29 +25,17 @@ def _airflow(env, *args, timeout):
 RESOLVERS = {"latest_blessed_model_resolver", "latest_audit_resolver"}
 
 
-def _local_run(config):
-    """component id -> (state, output keys), of the session's local run."""
+def _first_run(config):
+    """component id -> (state, output keys), of the first run in the config's store: the local launcher's
+    pipeline_run and node contexts, or the run context and component ids of TFX's classic launcher under Airflow."""
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
-    return {
-        node.node_id: (node.state, sorted(metadata.output_artifacts(store, node.execution.id)))
-        for node in metadata.run_executions(store, config.pipeline_name, run_id)
-    }
+    nodes = metadata.run_executions(store, config.pipeline_name, metadata.run_ids(store, config.pipeline_name)[0])
+    components = [node.node_id for node in nodes]
+    assert len(set(components)) == len(components), f"a component ran twice: {components}"
+    return {node.node_id: (node.state, sorted(metadata.output_artifacts(store, node.execution.id))) for node in nodes}
 
 
-def _airflow_run(config):
-    """The same, from the store TFX's classic launcher writes under Airflow (component_id on each execution)."""
-    store = metadata.open_store(config)
-    state = metadata_store_pb2.Execution.State.Name
-    runs = {}
-    for e in store.get_executions():
-        component = e.properties["component_id"].string_value
-        assert component not in runs, f"{component} ran twice"
-        runs[component] = (state(e.last_known_state), sorted(metadata.output_artifacts(store, e.id)))
-    return runs
-
-
-def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path):
+def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path, capsys):
     local_config, _ = pipeline_run
     outputs = tmp_path / "outputs"
     config_file = tmp_path / "glassbox.yaml"
@@ -68,10 +55,18 @@ def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path):
     log = _airflow(env, "dags", "test", local_config.pipeline_name, "2024-01-02", timeout=1800)
     assert "DagRun Finished: dag_id=glassbox-german-credit" in log and ", state=success," in log, log[-3000:]
 
-    airflow, local = _airflow_run(load_config(output_dir=outputs)), _local_run(local_config)
+    airflow, local = _first_run(load_config(output_dir=outputs)), _first_run(local_config)
     # TFX's classic launcher records a resolver's execution as CACHED; the local (portable) launcher as COMPLETE.
     assert {airflow[resolver][0] for resolver in RESOLVERS} == {"CACHED"}
     airflow.update({resolver: ("COMPLETE", airflow[resolver][1]) for resolver in RESOLVERS})
     assert airflow == local
     pushed = list((outputs / "serving").glob("*/saved_model.pb"))
     assert len(pushed) == int("Pusher" in local)
+
+    # The run history and the lineage commands read the classic launcher's records too.
+    assert cli.main(["lineage", "runs", "--output", str(outputs)]) == 0
+    history = capsys.readouterr().out
+    assert history.count("COMPLETE") >= len(local) - len(RESOLVERS) and "Trainer" in history and "?" not in history
+    assert cli.main(["lineage", "model", "--output", str(outputs)]) == 0
+    tree = capsys.readouterr().out
+    assert "Trainer" in tree and "Privacy" in tree and "ModelAudit" in tree
