@@ -69,6 +69,16 @@ def _print_summary(summary, config, log_file: Path, wall: float) -> None:
     print(f"Log:        {log_file}")
 
 
+def _local_key(config) -> None:
+    from pipeline.local_key import ensure_local_key
+
+    if config.privacy_policy is not None:
+        key_path = ensure_local_key(config.privacy_policy, config.output_dir)
+        if key_path is not None:
+            print(f"Pseudonymization key: {key_path} (generated for local runs; keep it secret, or set the "
+                  f"policy's key variable to use your own)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_config
     from pipeline.preflight import InputError, check_inputs
@@ -88,15 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ConfigError, InputError) as e:
         return _fail(str(e), 2)
 
-    from pipeline.local_key import ensure_local_key
     from pipeline.logfile import output_to
     from pipeline.metadata import MetadataStoreBusyError
 
-    if config.privacy_policy is not None:
-        key_path = ensure_local_key(config.privacy_policy, config.output_dir)
-        if key_path is not None:
-            print(f"Pseudonymization key: {key_path} (generated for local runs; keep it secret, or set the "
-                  f"policy's key variable to use your own)")
+    _local_key(config)
 
     log_file = config.output_dir / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
@@ -143,6 +148,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     from pipeline.lineage import LineageError
     from pipeline.logfile import output_to
 
+    _local_key(config)  # the training run's: the span's pseudonyms are the training data's
     log_file = config.output_dir / "logs" / f"monitor-{datetime.now():%Y%m%d-%H%M%S}.log"
     print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
     failure = None
@@ -375,7 +381,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from pipeline.runners.kubeflow import compile_kubeflow
 
     try:
-        output = compile_kubeflow(config, args.output, monitor=args.monitor)
+        default = Path("kubeflow/monitor.json" if args.monitor else "kubeflow/pipeline.json")
+        output = compile_kubeflow(config, args.output or default, monitor=args.monitor)
     except ValueError as e:
         return _fail(str(e), 2)
     name = config.monitor_pipeline_name if args.monitor else config.pipeline_name
@@ -429,8 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--image", help="container image of every step (default: kubeflow.image)")
     compile_.add_argument("--monitor", action="store_true",
                           help="compile the monitoring pipeline (span and baseline from the config's monitor: section)")
-    compile_.add_argument("--output", type=Path, default=Path("kubeflow/pipeline.json"),
-                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package)")
+    compile_.add_argument("--output", type=Path,
+                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package); default "
+                               "kubeflow/pipeline.json, with --monitor kubeflow/monitor.json")
     _add_beam_arguments(compile_, example="--project=my-project")
     compile_.set_defaults(func=cmd_compile)
 

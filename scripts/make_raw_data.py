@@ -14,7 +14,7 @@ Without --rows every source row is written once, in order; with --rows N, N rows
 the source with replacement (seeded), for benchmarks on large data.
 
 With --drift the drawn rows are shifted before their PII is invented, as a new span that monitoring must flag:
-credit amounts are 1.8 times larger, applicants 12 years older (at most 100), and 60% of the radio/TV loans are
+credit amounts are 2.5 times larger, applicants 12 years older (at most 100), and 60% of the radio/TV loans are
 business loans; every other column keeps the source's distribution.
 """
 
@@ -122,7 +122,7 @@ def with_pii(row: dict[str, str], fake: Faker, rng: random.Random) -> dict[str, 
 def drifted(row: dict[str, str], rng: random.Random) -> dict[str, str]:
     """The row with the --drift shifts: larger credit, older applicant, radio/TV loans turned business loans."""
     out = dict(row)
-    out["credit_amount"] = str(round(int(row["credit_amount"]) * 1.8))
+    out["credit_amount"] = str(round(int(row["credit_amount"]) * 2.5))
     out["age"] = str(min(int(row["age"]) + 12, 100))
     if row["purpose"] == "radio/TV" and rng.random() < 0.6:
         out["purpose"] = "business"
