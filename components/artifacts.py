@@ -20,3 +20,9 @@ class AuditReport(Artifact):
     """The audit of a model against a written policy: audit.json, model_card.json, report.html."""
 
     TYPE_NAME = "glassbox.AuditReport"
+
+
+class MonitorReport(Artifact):
+    """A new span of data watched against the pushed model's training: monitor.json, report.html, alert counts."""
+
+    TYPE_NAME = "glassbox.MonitorReport"

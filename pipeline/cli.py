@@ -69,6 +69,16 @@ def _print_summary(summary, config, log_file: Path, wall: float) -> None:
     print(f"Log:        {log_file}")
 
 
+def _local_key(config) -> None:
+    from pipeline.local_key import ensure_local_key
+
+    if config.privacy_policy is not None:
+        key_path = ensure_local_key(config.privacy_policy, config.output_dir)
+        if key_path is not None:
+            print(f"Pseudonymization key: {key_path} (generated for local runs; keep it secret, or set the "
+                  f"policy's key variable to use your own)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_config
     from pipeline.preflight import InputError, check_inputs
@@ -88,15 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ConfigError, InputError) as e:
         return _fail(str(e), 2)
 
-    from pipeline.local_key import ensure_local_key
     from pipeline.logfile import output_to
     from pipeline.metadata import MetadataStoreBusyError
 
-    if config.privacy_policy is not None:
-        key_path = ensure_local_key(config.privacy_policy, config.output_dir)
-        if key_path is not None:
-            print(f"Pseudonymization key: {key_path} (generated for local runs; keep it secret, or set the "
-                  f"policy's key variable to use your own)")
+    _local_key(config)
 
     log_file = config.output_dir / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
@@ -122,6 +127,53 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"{failure} (log: {log_file})")
         return _fail(f"the run failed: {type(failure).__name__}: {failure} (full log: {log_file})")
     _print_summary(summary, config, log_file, time.monotonic() - started)
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Runs the monitoring pipeline on a new span against the pushed (or a given) model, and prints its alerts."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.metadata import MetadataStoreError
+
+    try:
+        config = load_config(args.config, output_dir=args.output, enable_cache=False if args.no_cache else None,
+                             beam_profile=args.beam_profile, extra_beam_args=args.beam_arg)
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    if not args.data.is_dir():
+        return _fail(f"--data {args.data} is not a directory of span files.", 2)
+    if args.model != "pushed" and not args.model.isdigit():
+        return _fail(f"--model must be 'pushed' or a Model artifact id, not {args.model!r}.", 2)
+    model_id = None if args.model == "pushed" else int(args.model)
+    from pipeline.lineage import LineageError
+    from pipeline.logfile import output_to
+
+    _local_key(config)  # the training run's: the span's pseudonyms are the training data's
+    log_file = config.output_dir / "logs" / f"monitor-{datetime.now():%Y%m%d-%H%M%S}.log"
+    print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
+    failure = None
+    with output_to(log_file):
+        try:
+            from pipeline.monitor import latest_monitor_report
+            from pipeline.runners.local import run_monitor
+
+            model_id = run_monitor(config, str(args.data.resolve()), model_id, on_event=_print_event)
+            uri = latest_monitor_report(_store(config), config)
+        except (LineageError, MetadataStoreError) as e:
+            return _fail(str(e), 1)
+        except Exception as e:  # noqa: BLE001 - any failure ends the run with one line
+            failure = e
+    if failure is not None:
+        return _fail(f"the monitoring run failed: {type(failure).__name__}: {failure} (full log: {log_file})")
+    with open(f"{uri}/monitor.json") as f:
+        report = json.load(f)
+    print(f"\nModel {model_id} on {report['span']['examples']} examples: {len(report['alerts'])} alert(s) "
+          f"({report['counts']['block']} block, {report['counts']['warn']} warn)")
+    for check in sorted(report["checks"], key=lambda c: (c["status"] != "fail", c["family"], c["id"])):
+        measured = "-" if check["measured"] is None else f"{check['measured']:.4g}"
+        threshold = "" if check["threshold"] is None else f"{check['comparison']} {check['threshold']:.4g}"
+        print(f"  {check['status']:<15} {check['severity']:<6} {check['id']:<40} {measured:>8} {threshold}")
+    print(f"Report: {uri}/report.html\nLog:    {log_file}")
     return 0
 
 
@@ -329,10 +381,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from pipeline.runners.kubeflow import compile_kubeflow
 
     try:
-        output = compile_kubeflow(config, args.output)
+        default = Path("kubeflow/monitor.json" if args.monitor else "kubeflow/pipeline.json")
+        output = compile_kubeflow(config, args.output or default, monitor=args.monitor)
     except ValueError as e:
         return _fail(str(e), 2)
-    print(f"Compiled {config.pipeline_name} for Kubeflow: {output} (image {config.kubeflow.image})")
+    name = config.monitor_pipeline_name if args.monitor else config.pipeline_name
+    print(f"Compiled {name} for Kubeflow: {output} (image {config.kubeflow.image})")
     return 0
 
 
@@ -380,10 +434,24 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("target", choices=["kubeflow"], help="kubeflow: a KFP V2 PipelineJob / package")
     compile_.add_argument("--config", type=Path, help="YAML config file (its kubeflow: section says where it runs)")
     compile_.add_argument("--image", help="container image of every step (default: kubeflow.image)")
-    compile_.add_argument("--output", type=Path, default=Path("kubeflow/pipeline.json"),
-                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package)")
+    compile_.add_argument("--monitor", action="store_true",
+                          help="compile the monitoring pipeline (span and baseline from the config's monitor: section)")
+    compile_.add_argument("--output", type=Path,
+                          help="pipeline file: .json (Vertex AI PipelineJob) or .yaml (KFP package); default "
+                               "kubeflow/pipeline.json, with --monitor kubeflow/monitor.json")
     _add_beam_arguments(compile_, example="--project=my-project")
     compile_.set_defaults(func=cmd_compile)
+
+    monitor = commands.add_parser(
+        "monitor", help="run the monitoring pipeline on a new span: data, prediction and attribution drift, alerts")
+    monitor.add_argument("--data", type=Path, required=True, help="directory of the span's CSV files")
+    monitor.add_argument("--model", default="pushed",
+                         help="'pushed' (the model behind the latest push, default) or a Model artifact id")
+    store_options(monitor)
+    _add_beam_arguments(monitor, example="--direct_num_workers=1")
+    monitor.add_argument("--no-cache", action="store_true",
+                         help="re-run every component even when inputs are unchanged")
+    monitor.set_defaults(func=cmd_monitor)
 
     explain = store_options(commands.add_parser(
         "explain", help="what-if: score one eval example of the latest run again with some features changed"))
@@ -439,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: List[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "monitor"):
         return args.func(args)
     from pipeline.config import ConfigError
     from pipeline.graphviz import GraphvizError

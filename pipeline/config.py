@@ -18,6 +18,8 @@ from components.validation import describe_validation_error
 from pipeline.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The monitoring pipeline is named after the training pipeline with this suffix, in the same metadata store.
+MONITOR_SUFFIX = "-monitor"
 MODULES_DIR = Path(__file__).resolve().parent / "modules"
 
 
@@ -116,6 +118,28 @@ class AirflowConfig(_Strict):
     retry_delay_minutes: float = Field(5, ge=0)
 
 
+class MonitorBaseline(_Strict):
+    """The watched model's artifacts by URI, for a monitoring pipeline compiled before any run (Kubeflow, Airflow);
+    `glassbox monitor` finds them in the metadata store instead."""
+
+    model_uri: str
+    statistics_uri: str  # the training run's StatisticsGen output
+    schema_uri: str
+    explanations_uri: str  # the training run's Explainer output
+
+
+class MonitorConfig(_Strict):
+    """The monitoring pipeline (`glassbox monitor`, README "Monitoring")."""
+
+    policy: Path = REPO_ROOT / "schemas" / "german_credit" / "monitor_policy.yaml"
+    # Examples of the span the Explainer attributes (0: all) and measures the quality of.
+    explain_examples: int = Field(0, ge=0)
+    quality_examples: int = Field(20, gt=1)
+    # For compiled pipelines only: where new spans land and what they are compared with.
+    data_dir: str | None = None
+    baseline: MonitorBaseline | None = None
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -148,6 +172,7 @@ class PipelineConfig(_Strict):
     image: ImageConfig | None = None
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     @field_validator("split_buckets")
     @classmethod
@@ -187,6 +212,11 @@ class PipelineConfig(_Strict):
         return self.output_dir / "pipeline_root"
 
     @property
+    def monitor_pipeline_name(self) -> str:
+        """The monitoring pipeline's name: its runs share the store, not the training pipeline's run list."""
+        return f"{self.pipeline_name}{MONITOR_SUFFIX}"
+
+    @property
     def metadata_path(self) -> Path:
         """The SQLite store's file (for a MySQL store, where a local one would be)."""
         return self.metadata.sqlite_path or self.output_dir / "metadata.sqlite"
@@ -224,6 +254,9 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
             if values.get(key) and not Path(values[key]).is_absolute():
                 values[key] = str(base / values[key])
         store = values.get("metadata")
+        monitor = values.get("monitor")
+        if isinstance(monitor, dict) and monitor.get("policy") and not Path(monitor["policy"]).is_absolute():
+            values["monitor"] = {**monitor, "policy": str(base / monitor["policy"])}
         if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
             values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -18,6 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components.digests import MANIFEST_PROPERTY
 from pipeline import metadata
+from pipeline.config import MONITOR_SUFFIX
 
 Event = metadata_store_pb2.Event
 _INPUTS = (Event.INPUT, Event.DECLARED_INPUT)
@@ -25,6 +26,8 @@ _OUTPUTS = (Event.OUTPUT, Event.DECLARED_OUTPUT)
 # Inputs that compare against an earlier model or audit: following them would walk into other runs' models.
 BASELINE_KEYS = ("baseline_model", "baseline_audit")
 _HIDDEN = {"tfx_version", "is_external", "stats_dashboard_link"}
+# What a MonitorReport says in MLMD, shown for each monitoring run of a model.
+MONITOR_FIGURES = ("alerts", "block_alerts", "warn_alerts", "alert_checks", "drifted_features", "examples")
 # Written by the Trainer into its model_run artifact: the strategy a model was actually trained with.
 TRAINING_RECORD = "glassbox_training.json"
 
@@ -59,10 +62,12 @@ class Execution:
     started_ms: int
     seconds: float
     properties: Dict[str, object]
+    monitoring: bool = False  # an execution of the monitoring pipeline
 
     def to_json(self) -> dict:
         return {"id": self.id, "component": self.component, "run": self.run_id, "state": self.state,
-                "started_ms": self.started_ms, "seconds": round(self.seconds, 3), "properties": self.properties}
+                "started_ms": self.started_ms, "seconds": round(self.seconds, 3), "properties": self.properties,
+                "monitoring": self.monitoring}
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class Edge:
 
 @dataclass
 class Graph:
-    """A piece of the lineage graph, with a role for each execution ('upstream', 'check', 'downstream')."""
+    """A piece of the lineage graph, with a role for each execution ('upstream', 'check', 'downstream', or
+    'monitoring' for a monitoring run's step that read the model)."""
 
     focus: int | None = None
     artifacts: Dict[int, Artifact] = field(default_factory=dict)
@@ -96,9 +102,21 @@ class Graph:
     def producers(self, artifact_id: int) -> List[int]:
         return sorted(e.execution_id for e in self.edges if not e.is_input and e.artifact_id == artifact_id)
 
+    def monitoring_runs(self) -> List[dict]:
+        """Each monitoring run that watched the focus: its MonitorReport's alert counts, oldest first."""
+        runs = []
+        for x in sorted(i for i, role in self.roles.items() if role == "monitoring"):
+            for edge in self.outputs(x):
+                report = self.artifacts.get(edge.artifact_id)
+                if report is not None and report.type == "glassbox.MonitorReport":
+                    runs.append({"run": self.executions[x].run_id, "execution": x, "monitor_report": report.id,
+                                 "uri": report.uri, **{k: report.properties.get(k) for k in MONITOR_FIGURES}})
+        return runs
+
     def to_json(self) -> dict:
         return {
             "focus": self.focus,
+            "monitoring": self.monitoring_runs(),
             "artifacts": [a.to_json() for _, a in sorted(self.artifacts.items())],
             "executions": [{**x.to_json(), "role": self.roles.get(i)} for i, x in sorted(self.executions.items())],
             "events": [{"artifact": e.artifact_id, "execution": e.execution_id, "key": e.key,
@@ -135,18 +153,23 @@ class Lineage:
     def executions(self, ids: Iterable[int]) -> Dict[int, Execution]:
         missing = [i for i in set(ids) if i not in self._executions]
         for x in self.store.get_executions_by_id(missing) if missing else []:
-            node, run_id = None, "?"
+            node, run_id, monitoring = None, "?", False
             for context in self.store.get_contexts_by_execution(x.id):
                 kind = self._context_types.get(context.type_id)
-                if kind == metadata.NODE_CONTEXT and context.name.startswith(f"{self.pipeline_name}."):
-                    node = context.name[len(self.pipeline_name) + 1:]
+                if kind == metadata.NODE_CONTEXT:
+                    for pipeline in (self.pipeline_name, self.pipeline_name + MONITOR_SUFFIX):
+                        if context.name.startswith(f"{pipeline}."):
+                            node, monitoring = context.name[len(pipeline) + 1:], pipeline != self.pipeline_name
                 elif kind in metadata.RUN_CONTEXTS:
                     run_id = context.name
+            classic_pipeline = x.properties.get("pipeline_name")  # the classic launcher's (Airflow) record
+            if node is None and classic_pipeline is not None:
+                monitoring = classic_pipeline.string_value == self.pipeline_name + MONITOR_SUFFIX
             self._executions[x.id] = Execution(
                 x.id, metadata.component_of(x, node), run_id, metadata.State.Name(x.last_known_state),
                 x.create_time_since_epoch,
                 max(0.0, (x.last_update_time_since_epoch - x.create_time_since_epoch) / 1000.0),
-                _plain(x.custom_properties))
+                _plain(x.custom_properties), monitoring)
         return {i: self._executions[i] for i in ids if i in self._executions}
 
     # --- events ------------------------------------------------------------------------------------
@@ -200,20 +223,29 @@ class Lineage:
         return graph
 
     def _original_producers(self, edges: List[Edge]) -> List[Edge]:
-        """Of an artifact's producers, the execution that made it: a later run that reused it from the cache
-        records an output event too, which is history, not origin."""
-        states = {i: x.state for i, x in self.executions({e.execution_id for e in edges}).items()}
-        made = {e.artifact_id for e in edges if states.get(e.execution_id) != "CACHED"}
-        return [e for e in edges if states.get(e.execution_id) != "CACHED" or e.artifact_id not in made]
+        """Of an artifact's producers, the execution that made it: a later run that reused it from the cache, or
+        an Importer that registered it again (a monitoring run importing the model), records an output event too,
+        which is history, not origin."""
+        executions = self.executions({e.execution_id for e in edges})
+        created = {i: a.created_ms for i, a in self.artifacts({e.artifact_id for e in edges}).items()}
+
+        def reused(e: Edge) -> bool:
+            x = executions.get(e.execution_id)
+            return x is not None and (x.state == "CACHED" or x.started_ms > created.get(e.artifact_id, x.started_ms))
+
+        made = {e.artifact_id for e in edges if not reused(e)}
+        return [e for e in edges if not reused(e) or e.artifact_id not in made]
 
     def model_lineage(self, model_id: int) -> Graph:
         """Everything upstream of a model, the data checks made on its training data in the same run, and what
-        consumed the model directly (explanations, evaluation, blessing, audit, push), in every run."""
+        consumed the model directly (explanations, evaluation, blessing, audit, push), in every run, with the
+        monitoring runs that watched it."""
         model = self.artifact(model_id)
         if model.type != "Model":
             raise LineageError(f"Artifact {model_id} is a {model.type}, not a Model.")
         graph = self.walk(model_id, upstream=True, downstream=False)
         below = self.walk(model_id, upstream=False, downstream=True, hops=1)
+        below.roles.update({i: "monitoring" for i, x in below.executions.items() if x.monitoring})
         self._merge(graph, below)
         self._add_checks(graph, model_id)
         return graph
@@ -414,10 +446,18 @@ def render_tree(graph: Graph) -> str:
         lines.append("Downstream:")
         for x in consumers:
             execution(x, 1, "▸ ")
+    runs = graph.monitoring_runs()
+    if runs:
+        lines.append("Monitoring:")
+    for run in runs:
+        lines.append(f"  ▸ run {run['run']}: {run['alerts']} alert(s) ({run['block_alerts']} block, "
+                     f"{run['warn_alerts']} warn) on {run['examples']} examples"
+                     + (f"; {run['alert_checks'].replace(',', ', ')}" if run["alert_checks"] else "")
+                     + f"; MonitorReport #{run['monitor_report']} {run['uri']}/report.html")
     return "\n".join(lines)
 
 
-_COLOURS = {"upstream": "#dbe9f6", "check": "#e8f3df", "downstream": "#fbe8d3"}
+_COLOURS = {"upstream": "#dbe9f6", "check": "#e8f3df", "downstream": "#fbe8d3", "monitoring": "#f3e0f7"}
 
 
 def _dot_id(kind: str, i: int) -> str:

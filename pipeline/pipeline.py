@@ -75,20 +75,22 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+def ingest(config: PipelineConfig, input_base: str, output_config: tfx.proto.Output):
+    """ExampleGen and, when the config has a privacy policy, the Privacy step after it (else None)."""
+    example_gen = EXAMPLE_GENS[config.data_format](input_base=input_base, output_config=output_config)
+    if config.privacy_policy is None:
+        return example_gen, None
+    return example_gen, Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
+
+
 def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
     """The Glassbox DAG. `for_kubeflow` builds it for containers on Kubeflow / Vertex AI Pipelines:
     storage from `config.kubeflow`, user code imported from the installed project rather than
     packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
     kubeflow = config.kubeflow if for_kubeflow else None
-    example_gen = EXAMPLE_GENS[config.data_format](
-        input_base=(kubeflow and kubeflow.data_dir) or str(config.data_dir), output_config=_split_config(config)
-    )
-    if config.privacy_policy is not None:
-        privacy = Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
-        examples = privacy.outputs["deidentified_examples"]
-    else:
-        privacy = None
-        examples = example_gen.outputs["examples"]
+    example_gen, privacy = ingest(config, (kubeflow and kubeflow.data_dir) or str(config.data_dir),
+                                  _split_config(config))
+    examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     if config.schema_file is not None:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=str(config.schema_file))

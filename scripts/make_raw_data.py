@@ -12,6 +12,10 @@ are plain text (some with amounts and durations, which must not look like PII) o
 
 Without --rows every source row is written once, in order; with --rows N, N rows are drawn from
 the source with replacement (seeded), for benchmarks on large data.
+
+With --drift the drawn rows are shifted before their PII is invented, as a new span that monitoring must flag:
+credit amounts are 2.5 times larger, applicants 12 years older (at most 100), and 60% of the radio/TV loans are
+business loans; every other column keeps the source's distribution.
 """
 
 from __future__ import annotations
@@ -115,17 +119,29 @@ def with_pii(row: dict[str, str], fake: Faker, rng: random.Random) -> dict[str, 
     return out
 
 
-def raw_rows(source: list[dict[str, str]], seed: int, rows: int | None = None) -> Iterator[dict[str, str]]:
+def drifted(row: dict[str, str], rng: random.Random) -> dict[str, str]:
+    """The row with the --drift shifts: larger credit, older applicant, radio/TV loans turned business loans."""
+    out = dict(row)
+    out["credit_amount"] = str(round(int(row["credit_amount"]) * 2.5))
+    out["age"] = str(min(int(row["age"]) + 12, 100))
+    if row["purpose"] == "radio/TV" and rng.random() < 0.6:
+        out["purpose"] = "business"
+    return out
+
+
+def raw_rows(source: list[dict[str, str]], seed: int, rows: int | None = None, drift: bool = False
+             ) -> Iterator[dict[str, str]]:
     """Every source row once (rows=None) or `rows` rows drawn with replacement, each with its PII."""
     fake = Faker("de_DE")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     base_rows = source if rows is None else (rng.choice(source) for _ in range(rows))
     for row in base_rows:
-        yield with_pii(row, fake, rng)
+        yield with_pii(drifted(row, rng) if drift else row, fake, rng)
 
 
-def write_raw_csv(source_path: Path, out_path: Path, seed: int, rows: int | None = None) -> None:
+def write_raw_csv(source_path: Path, out_path: Path, seed: int, rows: int | None = None, drift: bool = False
+                  ) -> None:
     """Writes to a temporary name first, so an interrupted run never leaves a complete-looking file."""
     with open(source_path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -136,7 +152,7 @@ def write_raw_csv(source_path: Path, out_path: Path, seed: int, rows: int | None
     with open(partial, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns + PII_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(raw_rows(source, seed, rows))
+        writer.writerows(raw_rows(source, seed, rows, drift))
     os.replace(partial, out_path)
 
 
@@ -146,8 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--drift", action="store_true", help="shift credit amount, age and purpose (a drifted span)")
     args = parser.parse_args(argv)
-    write_raw_csv(args.source, args.out, args.seed, args.rows)
+    write_raw_csv(args.source, args.out, args.seed, args.rows, args.drift)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,14 @@ from tfx.types import artifact_utils
 
 from components.data_gate.component import contract_violations
 from components.digests import directory_digest, file_digest, seal_artifact
-from components.explainer.explain import SLICE_PREFIX, example_digest
+from components.explainer.explain import example_digest
 from components.explainer.model import ExplainedModel, raw_values
 from components.files import split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.challengers import ChallengerData, Comparison, compare
 from components.model_audit.checks.result import Evidence
 from components.model_audit.image_evidence import image_evidence, report_figures, sensitivity_figures
-from components.model_audit.inputs import AuditInputs, Explanations, Predictions
+from components.model_audit.inputs import AuditInputs, Explanations, Predictions, labelled_predictions
 from components.model_audit.policy import load_policy
 from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
 from components.model_audit.report.charts import fairness_charts, surrogate_tree_chart
@@ -54,7 +54,7 @@ def _read_json(path: str) -> Any:
         return json.load(f)
 
 
-def _split_statistics(statistics, split: str):
+def split_statistics(statistics, split: str):
     return tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb"))
 
 
@@ -76,13 +76,7 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
     split = rows["split"].iloc[0]
     global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
     feature_names = list(global_importance[method]["overall"]["mean_abs"])
-    predictions = Predictions(
-        labels=rows["label"].to_numpy().astype(int),
-        scores=rows["prediction"].to_numpy(),
-        groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
-                if name.startswith(SLICE_PREFIX)},
-        decision_threshold=decision_threshold,
-    )
+    predictions = labelled_predictions(rows, decision_threshold)
     explained = Explanations(
         global_importance=global_importance,
         quality=_read_json(os.path.join(explanations.uri, "quality.json")),
@@ -157,8 +151,8 @@ class Executor(BaseExecutor):
         inputs = AuditInputs(
             predictions=predictions,
             explanations=explained,
-            train_statistics=_split_statistics(statistics, "train"),
-            eval_statistics=_split_statistics(statistics, split),
+            train_statistics=split_statistics(statistics, "train"),
+            eval_statistics=split_statistics(statistics, split),
             anomalies=len(contract_violations(anomalies.uri, anomalies.split_names)),
             privacy_report=_read_json(os.path.join(privacy.uri, "privacy_report.json")) if privacy else {},
             model_card=model_card,

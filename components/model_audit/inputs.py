@@ -12,6 +12,8 @@ from components.model_audit.checks.result import Evidence
 from components.model_audit.policy import AuditPolicy
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from components.model_audit.challengers import Comparison
 
 
@@ -80,6 +82,19 @@ class AuditInputs:
     evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
     classes: ClassPredictions | None = None
     challengers: Comparison | None = None
+
+
+def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predictions:
+    """The scores, labels and slicing columns of the Explainer's attribution rows of one method (all labelled)."""
+    from components.explainer.explain import SLICE_PREFIX
+
+    return Predictions(
+        labels=rows["label"].to_numpy().astype(int),
+        scores=rows["prediction"].to_numpy(),
+        groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
+                if name.startswith(SLICE_PREFIX)},
+        decision_threshold=decision_threshold,
+    )
 
 
 class InputError(ValueError):

@@ -23,6 +23,7 @@ from tfx.orchestration.portable import data_types as portable_data_types
 from tfx.types import channel_utils
 
 from pipeline.config import PipelineConfig
+from pipeline.monitor import scheduled_monitor_pipeline
 from pipeline.pipeline import create_pipeline
 
 
@@ -55,7 +56,9 @@ def _launch_if(launch: functools.partial, predicates: Sequence[ph.Predicate], ta
     return run
 
 
-def create_dag(config: PipelineConfig) -> models.DAG:
+def create_dag(config: PipelineConfig, monitor: bool = False) -> models.DAG:
+    """The training pipeline's DAG, or with `monitor` the monitoring pipeline's (span and baseline from
+    `config.monitor`); each DAG is named after its pipeline."""
     airflow = config.airflow
     dag_config = {
         "schedule": airflow.schedule,
@@ -63,7 +66,7 @@ def create_dag(config: PipelineConfig) -> models.DAG:
         "catchup": False,
         "default_args": {"retries": airflow.retries, "retry_delay": timedelta(minutes=airflow.retry_delay_minutes)},
     }
-    pipeline = create_pipeline(config)
+    pipeline = scheduled_monitor_pipeline(config) if monitor else create_pipeline(config)
     dag = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config)).run(pipeline)
     for node in pipeline.components:
         predicates = conditional.get_predicates(node, pipeline.dsl_context_registry)

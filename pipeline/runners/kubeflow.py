@@ -14,6 +14,7 @@ from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from pipeline.config import REPO_ROOT, PipelineConfig
+from pipeline.monitor import scheduled_monitor_pipeline
 from pipeline.pipeline import create_pipeline
 
 # Every task runs TFX's V2 entrypoint through ours, which knows Glassbox's artifact types.
@@ -56,17 +57,19 @@ def node_selector_platform_spec(config: PipelineConfig) -> dict:
     }}}}}
 
 
-def compile_kubeflow(config: PipelineConfig, output: Path) -> Path:
-    """Writes the pipeline to `output`: a PipelineJob (.json, Vertex AI) or a KFP package (.yaml); returns it."""
+def compile_kubeflow(config: PipelineConfig, output: Path, monitor: bool = False) -> Path:
+    """Writes the pipeline (the monitoring pipeline if `monitor`) to `output`: a PipelineJob (.json, Vertex AI) or a
+    KFP package (.yaml); returns it."""
     output = Path(output)
-    node_selector = config.kubeflow.trainer_node_selector
+    node_selector = {} if monitor else config.kubeflow.trainer_node_selector
     if node_selector and output.suffix not in (".yaml", ".yml"):
         raise ValueError(f"kubeflow.trainer_node_selector needs a KFP package (an --output ending in .yaml), not "
                          f"{output.name}; Vertex AI picks the machine from kubeflow.trainer_accelerator instead.")
-    pipeline = create_pipeline(config, for_kubeflow=True)
+    pipeline = scheduled_monitor_pipeline(config, for_kubeflow=True) if monitor else create_pipeline(config,
+                                                                                                   for_kubeflow=True)
     rebase_into_image(pipeline, config.kubeflow.image_root)
     resources = trainer_resources(config)
-    if resources is not None:
+    if resources is not None and not monitor:
         next(node for node in pipeline.components if node.id == TRAINER).with_platform_config(resources)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(

@@ -11,7 +11,7 @@ from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 
 from components import artifacts
 
-for artifact_class in (artifacts.Explanations, artifacts.PrivacyReport, artifacts.AuditReport):
+for artifact_class in (artifacts.Explanations, artifacts.PrivacyReport, artifacts.AuditReport, artifacts.MonitorReport):
     compiler_utils.TITLE_TO_CLASS_PATH[artifact_class.TYPE_NAME] = (
         f"{artifact_class.__module__}.{artifact_class.__name__}"
     )

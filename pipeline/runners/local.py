@@ -13,6 +13,8 @@ from tfx import v1 as tfx
 from pipeline import metadata
 from pipeline.config import PipelineConfig
 from pipeline.integrity import seal_run
+from pipeline.lineage import Lineage
+from pipeline.monitor import create_monitor_pipeline, resolve_baseline
 from pipeline.pipeline import create_pipeline
 
 # LocalDagRunner logs these two lines around every component (tfx/orchestration/local/local_dag_runner.py).
@@ -59,6 +61,22 @@ def _component_progress(on_event: OnEvent) -> Iterator[None]:
 def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
     """Runs the whole pipeline, sealing each component's outputs as it finishes; raises the failing component's
     exception (or MetadataStoreBusyError, before anything runs, when another run holds the store)."""
+    _run(config, create_pipeline(config), on_event)
+
+
+def run_monitor(config: PipelineConfig, data_dir: str, model_id: int | None = None,
+                on_event: OnEvent | None = None) -> int:
+    """Runs the monitoring pipeline on the span in `data_dir` against model `model_id` (default: the latest pushed
+    model) and its training run's artifacts, found in the store; returns the model's id."""
+    lineage = Lineage(metadata.open_store(config), config.pipeline_name)
+    model_id = lineage.pushed_model() if model_id is None else model_id
+    pipeline = create_monitor_pipeline(config, str(data_dir), resolve_baseline(lineage, model_id))
+    _run(config.model_copy(update={"pipeline_name": config.monitor_pipeline_name}), pipeline, on_event)
+    return model_id
+
+
+def _run(config: PipelineConfig, pipeline: tfx.dsl.Pipeline, on_event: OnEvent | None) -> None:
+    """Runs `pipeline` (named `config.pipeline_name`) holding the store, sealing outputs as components finish."""
 
     def event(kind: str, component: str, seconds: float) -> None:
         if kind == "finish":
@@ -71,4 +89,4 @@ def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
     with metadata.exclusive_use(config), _component_progress(event):
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(config))
+        tfx.orchestration.LocalDagRunner().run(pipeline)

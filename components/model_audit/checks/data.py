@@ -69,7 +69,13 @@ def jensen_shannon_divergence(train: FeatureStatistics, evaluation: FeatureStati
     buckets = [b for h in histograms for b in h.buckets]
     edges = np.unique([v for b in buckets if b.high_value > b.low_value for v in (b.low_value, b.high_value)])
     points = np.unique([b.low_value for b in buckets if b.high_value <= b.low_value])
-    p, q = (_spread_over(h, edges, points) for h in histograms)
+    return divergence(*(_spread_over(h, edges, points) for h in histograms))
+
+
+def divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) between two histograms of counts on the same buckets; NaN when
+    either is empty."""
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if p.sum() == 0 or q.sum() == 0:
         return float("nan")
     p, q = p / p.sum(), q / q.sum()

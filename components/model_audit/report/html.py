@@ -48,8 +48,10 @@ def attention_order(checks: Sequence[Mapping]) -> list[Mapping]:
     return sorted(checks, key=lambda c: (STATUS_ORDER[c["status"]], c["severity"] != "block"))
 
 
-def _environment() -> Environment:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+def _environment(*templates: Path) -> Environment:
+    """Jinja with the report filters; `templates` are searched first, then the audit's (for its shared parts)."""
+    environment = Environment(loader=FileSystemLoader([*templates, TEMPLATES]), autoescape=True,
+                              undefined=StrictUndefined)
     environment.filters.update(number=_number, data_uri=_data_uri, symbol=lambda c: SYMBOLS.get(c, ""),
                                pretty=lambda value: json.dumps(_rounded(value), indent=1, sort_keys=True))
     return environment
@@ -71,6 +73,11 @@ def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importanc
         fairness_charts=fairness_charts, importance_png=importance_png, figures=figures or {},
         surrogate_png=surrogate_png,
     )
+
+
+def render_page(template: Path, **context: Any) -> str:
+    """Another page in the audit's style: `template` may include `_style.html.j2` and import `_checks.html.j2`."""
+    return _environment(template.parent).get_template(template.name).render(**context)
 
 
 def write_report_html(path: str, html: str) -> None:

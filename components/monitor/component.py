@@ -1,0 +1,58 @@
+"""Monitor: a new span of data against the model that serves and what it was trained on."""
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.artifacts import Explanations, MonitorReport
+from components.model_audit.policy import load_policy
+from components.monitor import executor
+from components.monitor.policy import load_monitor_policy
+
+
+class MonitorSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "policy_file": ExecutionParameter(type=str),
+        # The audit policy whose performance and fairness thresholds apply to a labelled span ('' for none).
+        "audit_policy_file": ExecutionParameter(type=str),
+        "decision_threshold": ExecutionParameter(type=float),
+    }
+    INPUTS = {
+        # The watched model and its training-time evidence (the training split's statistics, the explanations).
+        "model": ChannelParameter(type=standard_artifacts.Model),
+        "baseline_statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        "baseline_explanations": ChannelParameter(type=Explanations),
+        # The span: its statistics, its anomalies against the training schema, the model's scores, explanations.
+        "statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        "anomalies": ChannelParameter(type=standard_artifacts.ExampleAnomalies),
+        "inference_result": ChannelParameter(type=standard_artifacts.InferenceResult),
+        "explanations": ChannelParameter(type=Explanations),
+    }
+    OUTPUTS = {"monitor_report": ChannelParameter(type=MonitorReport)}
+
+
+class Monitor(base_component.BaseComponent):
+    """Checks a span against `policy_file` (components/monitor/policy.py): data drift per feature, prediction drift,
+    attribution drift and, on labelled data, the audit's performance and fairness checks.
+
+    The `monitor_report` artifact holds monitor.json and report.html, with `alerts`, `block_alerts`,
+    `drifted_features` and the headline drift figures as MLMD properties.
+    """
+
+    SPEC_CLASS = MonitorSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, *, model: types.BaseChannel, baseline_statistics: types.BaseChannel,
+                 baseline_explanations: types.BaseChannel, statistics: types.BaseChannel,
+                 anomalies: types.BaseChannel, inference_result: types.BaseChannel, explanations: types.BaseChannel,
+                 policy_file: str, audit_policy_file: str | None = None, decision_threshold: float = 0.5):
+        # Bad policies fail when the pipeline is built, not after the span has been processed.
+        load_monitor_policy(policy_file)
+        if audit_policy_file:
+            load_policy(audit_policy_file)
+        super().__init__(spec=MonitorSpec(
+            model=model, baseline_statistics=baseline_statistics, baseline_explanations=baseline_explanations,
+            statistics=statistics, anomalies=anomalies, inference_result=inference_result, explanations=explanations,
+            policy_file=policy_file, audit_policy_file=audit_policy_file or "", decision_threshold=decision_threshold,
+            monitor_report=types.Channel(type=MonitorReport)))

@@ -1,0 +1,120 @@
+"""Monitor executor: reads the span's and the training's artifacts, runs the monitoring checks, and writes
+monitor.json and report.html with the alert counts in MLMD."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+import pandas as pd
+from tfx.dsl.components.base.base_executor import BaseExecutor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.data_gate.component import contract_violations
+from components.digests import directory_digest, seal_artifact
+from components.files import write_json
+from components.model_audit.checks.result import Evidence
+from components.model_audit.executor import split_statistics
+from components.model_audit.inputs import labelled_predictions
+from components.model_audit.policy import load_policy
+from components.model_audit.report.html import write_report_html
+from components.monitor import checks
+from components.monitor.policy import load_monitor_policy
+from components.monitor.report import monitor_report, render_monitor_html
+
+MONITOR_FILE, REPORT_FILE = "monitor.json", "report.html"
+
+
+def inference_scores(inference_uri: str) -> np.ndarray:
+    """The predicted probability of every example in a BulkInferrer's PredictionLogs (gzipped TFRecords)."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    files = sorted(fileio.glob(os.path.join(inference_uri, "*.gz")))
+    scores = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
+        log = prediction_log_pb2.PredictionLog.FromString(record)
+        outputs = log.predict_log.response.outputs
+        if len(outputs) != 1:
+            raise ValueError(f"Monitor: a prediction log in {inference_uri} has outputs {sorted(outputs)}; one "
+                             "probability was expected")
+        scores.extend(tf.make_ndarray(next(iter(outputs.values()))).reshape(-1).tolist())
+    return np.asarray(scores)
+
+
+def _attributions(explanations) -> tuple[str, dict, pd.DataFrame]:
+    """(primary method, its mean |attribution| per feature, its attribution rows) of an Explanations artifact."""
+    method = explanations.get_string_custom_property("primary_method")
+    with open(os.path.join(explanations.uri, "global.json")) as f:
+        mean_abs = json.load(f)[method]["overall"]["mean_abs"]
+    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
+    return method, mean_abs, table[table["method"] == method].reset_index(drop=True)
+
+
+def _only_split(artifact) -> str:
+    splits = artifact_utils.decode_split_names(artifact.split_names)
+    if len(splits) != 1:
+        raise ValueError(f"Monitor: the span's statistics have splits {splits}; the span must be one split.")
+    return splits[0]
+
+
+class Executor(BaseExecutor):
+    def Do(  # noqa: N802 - the TFX executor interface
+        self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
+    ) -> None:
+        policy = load_monitor_policy(exec_properties["policy_file"])
+        audit_file = exec_properties.get("audit_policy_file") or ""
+        audit_policy = load_policy(audit_file) if audit_file else None
+        single = {key: artifact_utils.get_single_instance(artifacts) for key, artifacts in input_dict.items()}
+        model, statistics, anomalies = single["model"], single["statistics"], single["anomalies"]
+
+        training_method, training_importance, training_rows = _attributions(single["baseline_explanations"])
+        span_method, span_importance, span_rows = _attributions(single["explanations"])
+        if span_method != training_method:
+            raise ValueError(f"Monitor: the span is explained with {span_method}, the training with "
+                             f"{training_method}; attributions of different methods cannot be compared.")
+        span_scores = inference_scores(single["inference_result"].uri)
+        labelled = bool(len(span_rows)) and span_rows["label"].notna().all()
+        predictions = (labelled_predictions(span_rows, exec_properties["decision_threshold"]) if labelled else None)
+
+        results = [
+            checks.schema_anomalies(policy.schema_anomalies, contract_violations(anomalies.uri, anomalies.split_names)),
+            *checks.data_drift(split_statistics(single["baseline_statistics"], "train"),
+                               split_statistics(statistics, _only_split(statistics)),
+                               sorted(training_importance), policy.data_drift),
+            checks.prediction_drift(policy.prediction_drift, training_rows["prediction"].to_numpy(), span_scores,
+                                    policy.score_bins),
+            *checks.attribution_drift(training_importance, span_importance, policy.attribution_drift),
+            *(checks.span_checks(policy.audit_checks, audit_policy, predictions) if audit_policy else []),
+        ]
+        lineage = [Evidence(role=key, artifact_id=a.id, uri=a.uri, sha256=directory_digest(a.uri))
+                   for key, a in sorted(single.items())]
+        report = monitor_report(
+            results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": labelled},
+            policy={"source": exec_properties["policy_file"], "audit_source": audit_file or None}, lineage=lineage)
+
+        out = artifact_utils.get_single_instance(output_dict["monitor_report"])
+        importance_plot = Path(single["explanations"].uri, "plots", "global_importance.png")
+        write_json(os.path.join(out.uri, MONITOR_FILE), report)
+        write_report_html(os.path.join(out.uri, REPORT_FILE), render_monitor_html(
+            report, f"Monitoring of model {model.id}",
+            importance_png=importance_plot.read_bytes() if importance_plot.exists() else None))
+
+        by_id = {c["id"]: c for c in report["checks"]}
+        out.set_int_custom_property("watched_model_id", model.id)
+        out.set_int_custom_property("alerts", len(report["alerts"]))
+        out.set_int_custom_property("block_alerts", report["counts"]["block"])
+        out.set_int_custom_property("warn_alerts", report["counts"]["warn"])
+        out.set_string_custom_property("alert_checks", ",".join(a["id"] for a in report["alerts"]))
+        out.set_string_custom_property("drifted_features", ",".join(report["drifted_features"]))
+        out.set_int_custom_property("examples", len(span_scores))
+        for name, check_id in (("prediction_drift", "prediction_drift"),
+                               ("attribution_rank_correlation", "attribution_drift.rank"),
+                               ("span_auc", "overall_auc")):
+            if by_id.get(check_id, {}).get("measured") is not None:
+                out.set_float_custom_property(name, by_id[check_id]["measured"])
+        seal_artifact(out)

@@ -1,0 +1,106 @@
+"""The monitoring pipeline: a new span of data through the training pipeline's first steps, the pushed model's
+predictions and explanations on it, and a Monitor that compares all of it with the model's training.
+
+The watched model and its training-time statistics, schema and explanations enter through Importers with
+`reimport=False`: TFX then reuses the artifact already registered at that URI (tfx/dsl/components/common/importer.py,
+`_prepare_artifact`), so the Monitor's inputs are the training run's own MLMD artifacts, and lineage leads from the
+model to every monitoring run that watched it.
+"""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+from tfx.types import standard_artifacts
+
+from components.artifacts import Explanations
+from components.explainer.component import Explainer
+from components.monitor.component import Monitor
+from pipeline import metadata
+from pipeline.config import MonitorBaseline, PipelineConfig
+from pipeline.lineage import Lineage, LineageError
+from pipeline.pipeline import ingest
+
+SPAN_SPLIT = "span"
+# What the Monitor compares the span with: the node that made each artifact in the model's training run.
+BASELINE_OUTPUTS = {"statistics_uri": (("StatisticsGen",), "statistics"),
+                    "schema_uri": (("ImportSchemaGen", "SchemaGen"), "schema"),
+                    "explanations_uri": (("Explainer",), "explanations")}
+IMPORTED_TYPES = {"model_uri": standard_artifacts.Model, "statistics_uri": standard_artifacts.ExampleStatistics,
+                  "schema_uri": standard_artifacts.Schema, "explanations_uri": Explanations}
+
+
+def resolve_baseline(lineage: Lineage, model_id: int) -> MonitorBaseline:
+    """The model's URI and those of the statistics, schema and explanations of the run that trained it."""
+    model = lineage.artifact(model_id)
+    trainers = [e.execution_id for e in lineage.events_of_artifacts([model_id]) if not e.is_input]
+    runs = {x.run_id for x in lineage.executions(trainers).values() if x.component == "Trainer"}
+    if not runs:
+        raise LineageError(f"Model {model_id} was not trained by {lineage.pipeline_name}'s Trainer.")
+    nodes = metadata.run_executions(lineage.store, lineage.pipeline_name, runs.pop())
+    uris = {}
+    for field, (node_ids, key) in BASELINE_OUTPUTS.items():
+        found = [a for n in nodes if n.node_id in node_ids
+                 for a in metadata.output_artifacts(lineage.store, n.execution.id).get(key, [])]
+        if not found:
+            raise LineageError(f"The run that trained model {model_id} has no {key} from {' or '.join(node_ids)}.")
+        uris[field] = found[-1].uri
+    return MonitorBaseline(model_uri=model.uri, **uris)
+
+
+def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: MonitorBaseline,
+                            for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+    """The monitoring DAG of the span in `data_dir` against `baseline` (one split, all of it, named 'span');
+    `for_kubeflow` puts its artifacts under `config.kubeflow.pipeline_root`."""
+    imported = {field: tfx.dsl.Importer(source_uri=getattr(baseline, field), artifact_type=artifact_type,
+                                        reimport=False).with_id(f"{field[:-len('_uri')]}_importer")
+                for field, artifact_type in IMPORTED_TYPES.items()}
+    model, schema = imported["model_uri"].outputs["result"], imported["schema_uri"].outputs["result"]
+    example_gen, privacy = ingest(config, data_dir, tfx.proto.Output(split_config=tfx.proto.SplitConfig(
+        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)])))
+    examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema)
+    bulk_inferrer = tfx.components.BulkInferrer(examples=examples, model=model)
+    explained = config.explainer
+    explainer = Explainer(model=model, examples=examples, schema=schema, config=explained.model_copy(update={
+        # The span's attributions with the training's method, against the span's own background as training's were
+        # against its own; no partial dependence curves.
+        "methods": [explained.primary_method], "split": SPAN_SPLIT, "background_split": SPAN_SPLIT,
+        "max_examples": config.monitor.explain_examples, "quality_examples": config.monitor.quality_examples,
+        "sensitivity_features": 0}))
+    monitor = Monitor(
+        model=model, baseline_statistics=imported["statistics_uri"].outputs["result"],
+        baseline_explanations=imported["explanations_uri"].outputs["result"],
+        statistics=statistics_gen.outputs["statistics"], anomalies=example_validator.outputs["anomalies"],
+        inference_result=bulk_inferrer.outputs["inference_result"], explanations=explainer.outputs["explanations"],
+        policy_file=str(config.monitor.policy), audit_policy_file=str(config.audit_policy or ""),
+        decision_threshold=explained.decision_threshold,
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.monitor_pipeline_name,
+        pipeline_root=config.kubeflow.pipeline_root if for_kubeflow else str(config.pipeline_root),
+        components=[*imported.values(), example_gen, *([privacy] if privacy else []), statistics_gen,
+                    example_validator, bulk_inferrer, explainer, monitor],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata.connection_config(config),
+        beam_pipeline_args=config.beam_pipeline_args,
+    )
+
+
+def scheduled_monitor_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+    """The monitoring pipeline that an orchestrator runs on a schedule: span and baseline from `config.monitor`."""
+    monitor = config.monitor
+    missing = [name for name in ("data_dir", "baseline") if getattr(monitor, name) is None]
+    if missing:
+        raise ValueError(f"A compiled monitoring pipeline needs monitor.{' and monitor.'.join(missing)} in the "
+                         "config (README, \"Monitoring\"): it is built before any run, so it cannot look them up.")
+    return create_monitor_pipeline(config, monitor.data_dir, monitor.baseline, for_kubeflow=for_kubeflow)
+
+
+def latest_monitor_report(store, config: PipelineConfig) -> str:
+    """The URI of the MonitorReport of the latest monitoring run."""
+    for node in reversed(metadata.run_executions(store, config.monitor_pipeline_name)):
+        reports = metadata.output_artifacts(store, node.execution.id).get("monitor_report")
+        if reports:
+            return reports[0].uri
+    raise LineageError(f"No monitoring run of {config.pipeline_name} has a report yet.")
