@@ -197,15 +197,16 @@ class PipelineConfig(_Strict):
 
     @property
     def input_bytes(self) -> int | None:
-        """The size of the files in `data_dir` (None when it is not a local directory)."""
-        if not self.data_dir.is_dir():
-            return None
-        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return input_bytes(self.data_dir)
 
     @property
     def beam_pipeline_args(self) -> List[str]:
         """The Beam flags of every Beam step; the direct profile runs small local inputs in memory (beam.py)."""
-        return beam_pipeline_args(self.beam_profile, self.beam_args, self.input_bytes)
+        return self.beam_pipeline_args_for(self.data_dir)
+
+    def beam_pipeline_args_for(self, data_dir: str | Path | None) -> List[str]:
+        """The Beam flags of a pipeline reading `data_dir` (None or remote: sized as data at scale)."""
+        return beam_pipeline_args(self.beam_profile, self.beam_args, input_bytes(data_dir))
 
     @property
     def pipeline_root(self) -> Path:
@@ -232,6 +233,13 @@ class PipelineConfig(_Strict):
     @property
     def module_file_trainer(self) -> Path:
         return MODULES_DIR / ("image_training.py" if self.image else "training.py")
+
+
+def input_bytes(data_dir: str | Path | None) -> int | None:
+    """The size of the files in a local directory (None when `data_dir` is not one, e.g. a bucket)."""
+    if data_dir is None or not Path(data_dir).is_dir():
+        return None
+    return sum(p.stat().st_size for p in Path(data_dir).rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:

@@ -83,7 +83,7 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
                     example_validator, bulk_inferrer, explainer, monitor],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
-        beam_pipeline_args=config.beam_pipeline_args,
+        beam_pipeline_args=config.beam_pipeline_args_for(data_dir),
     )
 
 

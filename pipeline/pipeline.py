@@ -15,7 +15,6 @@ from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
 from pipeline import image, metadata
-from pipeline.beam import beam_pipeline_args
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
 from pipeline.modules import preprocessing
@@ -88,8 +87,8 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     storage from `config.kubeflow`, user code imported from the installed project rather than
     packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
     kubeflow = config.kubeflow if for_kubeflow else None
-    example_gen, privacy = ingest(config, (kubeflow and kubeflow.data_dir) or str(config.data_dir),
-                                  _split_config(config))
+    data_dir = (kubeflow and kubeflow.data_dir) or str(config.data_dir)
+    example_gen, privacy = ingest(config, data_dir, _split_config(config))
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     if config.schema_file is not None:
@@ -221,7 +220,5 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
-        # Data in a bucket has no size known here: the profile's defaults for data at scale.
-        beam_pipeline_args=(beam_pipeline_args(config.beam_profile, config.beam_args) if kubeflow and kubeflow.data_dir
-                            else config.beam_pipeline_args),
+        beam_pipeline_args=config.beam_pipeline_args_for(data_dir),
     )
