@@ -129,11 +129,13 @@ class PipelineConfig(_Strict):
     audit_policy: Path | None = REPO_ROOT / "schemas" / "german_credit" / "audit_policy.yaml"
     model_card: Path = REPO_ROOT / "schemas" / "german_credit" / "model_card.yaml"
     label: str = "risk"
+    # The label value the model predicts as 1 (the favourable outcome); every other value is 0.
+    positive_label: str = "1"
     # Columns the model must not read: identifiers and free text.
     non_features: List[str] = Field(default_factory=lambda: ["applicant_id", "notes"])
-    # Age bands used as an evaluation slice: [18, 25), [25, 35), [35, 50), [50, ...).
-    age_feature: str = "age"
-    age_band_edges: List[int] = Field(default_factory=lambda: [25, 35, 50])
+    # Numeric columns sliced in bands (Transform adds `<column>_band`, never a model input), by interior edges:
+    # age [25, 35, 50] gives the slices <25, 25-34, 35-49, 50+.
+    band_features: Dict[str, List[float]] = Field(default_factory=lambda: {"age": [25, 35, 50]})
     # csv: CsvExampleGen; tfrecord: ImportExampleGen (gzipped TFRecords of tf.Examples).
     data_format: Literal["csv", "tfrecord"] = "csv"
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
@@ -158,11 +160,12 @@ class PipelineConfig(_Strict):
             raise ValueError("split_buckets values must be positive integers")
         return value
 
-    @field_validator("age_band_edges")
+    @field_validator("band_features")
     @classmethod
-    def _edges_increase(cls, value: List[int]) -> List[int]:
-        if sorted(set(value)) != list(value):
-            raise ValueError("age_band_edges must be strictly increasing")
+    def _edges_increase(cls, value: Dict[str, List[float]]) -> Dict[str, List[float]]:
+        for column, edges in value.items():
+            if not edges or sorted(set(edges)) != list(edges):
+                raise ValueError(f"the band edges of '{column}' must be strictly increasing")
         return value
 
     @model_validator(mode="after")
