@@ -148,6 +148,10 @@ class PipelineConfig(_Strict):
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
     metadata: MetadataConfig = MetadataConfig()
     image: ImageConfig | None = None
+    # Module files of your own instead of the schema-driven ones in pipeline/modules/ (local and Airflow runs;
+    # a Kubeflow image imports its modules from the installed project).
+    transform_module: Path | None = None
+    trainer_module: Path | None = None
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
 
@@ -192,11 +196,11 @@ class PipelineConfig(_Strict):
 
     @property
     def module_file_transform(self) -> Path:
-        return MODULES_DIR / ("image_preprocessing.py" if self.image else "preprocessing.py")
+        return self.transform_module or MODULES_DIR / ("image_preprocessing.py" if self.image else "preprocessing.py")
 
     @property
     def module_file_trainer(self) -> Path:
-        return MODULES_DIR / ("image_training.py" if self.image else "training.py")
+        return self.trainer_module or MODULES_DIR / ("image_training.py" if self.image else "training.py")
 
 
 def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:
@@ -215,7 +219,8 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
         if not isinstance(values, dict):
             raise ConfigError(f"Config file {path} must hold a mapping at the top level.")
         base = path.resolve().parent
-        for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card"):
+        for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card",
+                    "transform_module", "trainer_module"):
             if values.get(key) and not Path(values[key]).is_absolute():
                 values[key] = str(base / values[key])
         store = values.get("metadata")

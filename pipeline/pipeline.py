@@ -104,6 +104,9 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     # Module files are packaged into a wheel under the pipeline root at compile time (so a cached step
     # reruns when its code changes); in an image the project is installed and imported instead.
     if kubeflow:
+        if config.transform_module or config.trainer_module:
+            raise ValueError("transform_module and trainer_module apply to local and Airflow runs; on Kubeflow the "
+                             "image imports pipeline.modules, so add your module there")
         transform_code = {"preprocessing_fn": f"pipeline.modules.{config.module_file_transform.stem}.preprocessing_fn"}
         trainer_code = {"run_fn": f"pipeline.modules.{config.module_file_trainer.stem}.run_fn"}
     else:
