@@ -35,6 +35,7 @@ IDENTIFIER_UNIQUE_RATIO = 0.95
 PII_DROP_RATE = 0.5
 DETECTOR_RATE_THRESHOLD = 0.01
 BAND_QUANTILES = (0.25, 0.5, 0.75)
+BAND_MIN_DISTINCT = 10  # a numeric protected attribute with fewer values is sliced by value, not in bands
 
 
 class OnboardError(ValueError):
@@ -468,7 +469,8 @@ def onboard(csv_path: Path, label: str, out: Path, protected: Sequence[str] = ()
             usable = ", ".join(c.name for c in columns if c.is_feature)
             raise OnboardError(f"{csv_path}: protected attribute '{attribute}' is not a model feature of the data "
                                f"({usable})")
-    bands = {p: band_edges(table.column(p)) for p in protected if by_name[p].kind == "numeric"}
+    bands = {p: band_edges(table.column(p)) for p in protected
+             if by_name[p].kind == "numeric" and by_name[p].distinct > BAND_MIN_DISTINCT}
     slices = {f"{p}_band" if p in bands else p: p for p in protected}
     with_privacy = any(c.action != "keep" for c in columns)
     identifiers = [c.name for c in columns if c.kind == "identifier" and c.action != "drop"]

@@ -103,10 +103,12 @@ def test_onboard_writes_a_config_that_loads(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     rows = "\n".join(f"{i % 7 + 0.5},{['u', 'v', ''][i % 3]},{['no', 'yes'][i % 2]}" for i in range(40))
     csv_path = _csv(tmp_path / "data", "x,kind,label\n" + rows + "\n")
-    done = onboard(csv_path, "label", tmp_path / "configs" / "toy.yaml", positive_label="yes",
+    done = onboard(csv_path, "label", tmp_path / "configs" / "toy.yaml", protected=["x"], positive_label="yes",
                    schemas_root=tmp_path / "schemas")
     config = load_config(done.config)
     assert (config.label, config.positive_label, config.non_features) == ("label", "yes", [])
+    # x has 7 values: sliced by value, not in bands
+    assert config.band_features == {} and config.evaluation.slice_features == config.explainer.slice_features == ["x"]
     assert config.schema_file.resolve() == tmp_path / "schemas" / "toy" / "schema.pbtxt"
     assert config.schema_file.is_file() and config.data_dir.resolve() == tmp_path / "data"
     assert config.privacy_policy is None
