@@ -390,6 +390,25 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from pipeline.onboard import OnboardError, onboard
+
+    protected = [p.strip() for p in (args.protected or "").split(",") if p.strip()]
+    try:
+        done = onboard(args.data, args.label, args.out, protected, args.positive_label, args.schemas)
+    except OnboardError as e:
+        return _fail(str(e), 2)
+    written = ", ".join(sorted(p.name for p in done.schema_dir.iterdir()))
+    print(f"Wrote {done.config} and, under {done.schema_dir}: {written}")
+    for column in done.columns:
+        pii = f", PII {column.action} ({', '.join(f'{k} {n}' for k, n in column.pii.items())})" if column.pii else ""
+        missing = f", {column.missing} missing" if column.missing else ""
+        print(f"  {column.name:<28} {column.kind}{missing}{pii}")
+    print(f"Review them (the model card's empty fields block the audit until filled), then:\n"
+          f"  glassbox run --config {done.config}")
+    return 0
+
+
 def _add_beam_arguments(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument("--beam-profile", choices=PROFILES,
                         help="Beam runner of the Beam steps (default: direct, a worker process per core)")
@@ -410,6 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_beam_arguments(run, example="--direct_num_workers=1")
     run.add_argument("--no-cache", action="store_true", help="re-run every component even when inputs are unchanged")
     run.set_defaults(func=cmd_run)
+
+    init = commands.add_parser("init", help="draft a config, schema and policies for a new tabular CSV to review")
+    init.add_argument("--data", type=Path, required=True, help="the CSV file (in a directory of its own)")
+    init.add_argument("--label", required=True, help="the column to predict (two classes)")
+    init.add_argument("--positive-label", help="the label value predicted as 1 (needed unless the classes are 0, 1)")
+    init.add_argument("--protected", help="protected attributes the audit compares groups on, comma-separated")
+    init.add_argument("--out", type=Path, required=True, help="the config file to write, e.g. configs/NAME.yaml")
+    init.add_argument("--schemas", type=Path, default=Path("schemas"),
+                      help="where NAME/ with the schema and policies goes (default: schemas)")
+    init.set_defaults(func=cmd_init)
 
     def store_options(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
         command.add_argument("--config", type=Path, help="the config file the run used")

@@ -153,11 +153,13 @@ class PipelineConfig(_Strict):
     audit_policy: Path | None = REPO_ROOT / "schemas" / "german_credit" / "audit_policy.yaml"
     model_card: Path = REPO_ROOT / "schemas" / "german_credit" / "model_card.yaml"
     label: str = "risk"
+    # The label value the model predicts as 1 (the favourable outcome); every other value is 0.
+    positive_label: str = "1"
     # Columns the model must not read: identifiers and free text.
     non_features: List[str] = Field(default_factory=lambda: ["applicant_id", "notes"])
-    # Age bands used as an evaluation slice: [18, 25), [25, 35), [35, 50), [50, ...).
-    age_feature: str = "age"
-    age_band_edges: List[int] = Field(default_factory=lambda: [25, 35, 50])
+    # Numeric columns sliced in bands (Transform adds `<column>_band`, never a model input), by interior edges:
+    # age [25, 35, 50] gives the slices <25, 25-34, 35-49, 50+.
+    band_features: Dict[str, List[float]] = Field(default_factory=lambda: {"age": [25, 35, 50]})
     # csv: CsvExampleGen; tfrecord: ImportExampleGen (gzipped TFRecords of tf.Examples).
     data_format: Literal["csv", "tfrecord"] = "csv"
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
@@ -170,6 +172,10 @@ class PipelineConfig(_Strict):
     explainer: ExplainerConfig = ExplainerConfig(key_feature="applicant_id")
     metadata: MetadataConfig = MetadataConfig()
     image: ImageConfig | None = None
+    # Module files of your own instead of the schema-driven ones in pipeline/modules/ (local and Airflow runs;
+    # a Kubeflow image imports its modules from the installed project).
+    transform_module: Path | None = None
+    trainer_module: Path | None = None
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
     monitor: MonitorConfig = MonitorConfig()
@@ -183,11 +189,12 @@ class PipelineConfig(_Strict):
             raise ValueError("split_buckets values must be positive integers")
         return value
 
-    @field_validator("age_band_edges")
+    @field_validator("band_features")
     @classmethod
-    def _edges_increase(cls, value: List[int]) -> List[int]:
-        if sorted(set(value)) != list(value):
-            raise ValueError("age_band_edges must be strictly increasing")
+    def _edges_increase(cls, value: Dict[str, List[float]]) -> Dict[str, List[float]]:
+        for column, edges in value.items():
+            if not edges or sorted(set(edges)) != list(edges):
+                raise ValueError(f"the band edges of '{column}' must be strictly increasing")
         return value
 
     @model_validator(mode="after")
@@ -228,11 +235,11 @@ class PipelineConfig(_Strict):
 
     @property
     def module_file_transform(self) -> Path:
-        return MODULES_DIR / ("image_preprocessing.py" if self.image else "preprocessing.py")
+        return self.transform_module or MODULES_DIR / ("image_preprocessing.py" if self.image else "preprocessing.py")
 
     @property
     def module_file_trainer(self) -> Path:
-        return MODULES_DIR / ("image_training.py" if self.image else "training.py")
+        return self.trainer_module or MODULES_DIR / ("image_training.py" if self.image else "training.py")
 
 
 def input_bytes(data_dir: str | Path | None) -> int | None:
@@ -258,7 +265,8 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
         if not isinstance(values, dict):
             raise ConfigError(f"Config file {path} must hold a mapping at the top level.")
         base = path.resolve().parent
-        for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card"):
+        for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card",
+                    "transform_module", "trainer_module"):
             if values.get(key) and not Path(values[key]).is_absolute():
                 values[key] = str(base / values[key])
         store = values.get("metadata")

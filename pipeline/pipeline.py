@@ -44,8 +44,9 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             tfma.ModelSpec(
                 signature_name="serving_default",
                 label_key=config.label,
-                # Adds slice keys computed by the Transform graph (the age band).
-                preprocessing_function_names=["slice_features"],
+                # Adds slice keys computed by the Transform graph (the bands), and the label as 0/1: transformed
+                # features take precedence over raw ones in TFMA, so a text label such as "approved" is read as 1.
+                preprocessing_function_names=["slice_features", "binary_label"],
             )
         ],
         slicing_specs=slicing_specs(evaluation),
@@ -105,6 +106,9 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     # Module files are packaged into a wheel under the pipeline root at compile time (so a cached step
     # reruns when its code changes); in an image the project is installed and imported instead.
     if kubeflow:
+        if config.transform_module or config.trainer_module:
+            raise ValueError("transform_module and trainer_module apply to local and Airflow runs; on Kubeflow the "
+                             "image imports pipeline.modules, so add your module there")
         transform_code = {"preprocessing_fn": f"pipeline.modules.{config.module_file_transform.stem}.preprocessing_fn"}
         trainer_code = {"run_fn": f"pipeline.modules.{config.module_file_trainer.stem}.run_fn"}
     else:
@@ -119,9 +123,9 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         disable_statistics=True,
         custom_config=image.transform_config(config) if config.image else {
             preprocessing.LABEL_KEY: config.label,
+            preprocessing.POSITIVE_LABEL_KEY: config.positive_label,
             preprocessing.NON_FEATURES_KEY: list(config.non_features),
-            preprocessing.AGE_FEATURE_KEY: config.age_feature,
-            preprocessing.AGE_BAND_EDGES_KEY: list(config.age_band_edges),
+            preprocessing.BAND_FEATURES_KEY: dict(config.band_features),
         },
     )
     transform.add_upstream_node(data_gate)

@@ -115,13 +115,14 @@ def explain_records(
     """One output row per (example, per-example method): what the Parquet output holds."""
     records = list(records)
     dense = model.dense(records)
-    raw_names = [s for s in config.slice_features if s in model.feature_names] + [model.label]
+    raw_names = [s for s in config.slice_features if s in model.feature_names]
     if config.key_feature:
         raw_names.append(config.key_feature)
     values = raw_values(records, list(dict.fromkeys(model.feature_names + raw_names)))
     slices = {name: values[name] for name in config.slice_features if name in values}
     slices.update({k: list(v) for k, v in model.slice_keys(records).items() if k in config.slice_features})
     keys = [example_digest(r)[:16] for r in records]
+    labels = model.labels(records)
 
     rows = []
     for method in config.per_example_methods:
@@ -135,7 +136,7 @@ def explain_records(
                 "key": keys[i],
                 "split": config.split,
                 "method": method,
-                "label": float(values[model.label][i]) if values[model.label][i] else None,
+                "label": float(labels[i]),
                 "prediction": float(result.prediction[i]),
                 "baseline_prediction": float(result.baseline_prediction[i]),
                 "completeness_error": float(result.completeness_error[i]),

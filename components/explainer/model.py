@@ -20,7 +20,7 @@ from components.explainer.methods.predict import predict_in_chunks, row_scores
 PREDICT_BATCH_ROWS = 1 << 16
 FEATURE_MAP_ASSET = "glassbox_feature_map.json"
 OOV = "<OOV>"  # the feature map's name of a categorical's out-of-vocabulary column
-CONTRACT_SIGNATURES = ("transform_features", "predict_from_features")
+CONTRACT_SIGNATURES = ("transform_features", "predict_from_features", "binary_label")
 
 
 class ContractError(ValueError):
@@ -48,6 +48,7 @@ class ExplainedModel:
         self._transform = self._loaded.signatures["transform_features"]
         self._predict = self._loaded.signatures["predict_from_features"]
         self._slices = self._loaded.signatures.get("slice_features")
+        self._label = self._loaded.signatures["binary_label"]
         # One function object for the model's life: the methods cache their traced graphs per function.
         self.predict_fn = lambda dense: tf.reshape(self._predict(dense=dense)["probability"], [-1])
 
@@ -60,6 +61,10 @@ class ExplainedModel:
             return {}
         out = self._slices(examples=tf.constant(list(serialized)))
         return {k: np.array([v.decode("utf-8") for v in t.numpy().reshape(-1)]) for k, t in out.items()}
+
+    def labels(self, serialized: Sequence[bytes]) -> np.ndarray:
+        """Each example's label as the model learnt it: 1 for the positive value, 0 for any other."""
+        return self._label(examples=tf.constant(list(serialized)))[self.label].numpy().reshape(-1)
 
     @property
     def slice_key_names(self) -> List[str]:

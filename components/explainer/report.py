@@ -87,13 +87,12 @@ def measure_quality(
         }
     importances = {m: quality.global_importance(r.values) for m, r in sample.items()}
     if "permutation_importance" in config.methods:
-        labels = labels_of(records, model.label)
-        known = ~np.isnan(labels)
-        if len(set(labels[known])) == 2:
-            pi = permutation_importance(model.predict_fn, dense[known], labels[known], model.blocks,
+        labels = model.labels(records)
+        if len(set(labels)) == 2:
+            pi = permutation_importance(model.predict_fn, dense, labels, model.blocks,
                                         repeats=config.permutation_repeats, seed=config.seed)
             report["permutation_importance"] = {
-                "examples": int(known.sum()), "auc": pi.auc, "log_loss": pi.log_loss,
+                "examples": len(labels), "auc": pi.auc, "log_loss": pi.log_loss,
                 "features": {
                     name: {"auc_drop": float(pi.auc_drop.mean[j]), "auc_drop_ci": [float(pi.auc_drop.low[j]),
                                                                                    float(pi.auc_drop.high[j])],

@@ -4,7 +4,9 @@ Transform emits z-scored numerics and vocabulary indices. The model reads a sing
 vector: each numeric as one column, each categorical as a one-hot block (vocabulary plus
 one out-of-vocabulary column). Training and every exported signature encode through the
 same `encode`, so they cannot drift apart; the layout travels with the SavedModel as a
-JSON asset so attributions on dense columns can be summed back to raw features.
+JSON asset so attributions on dense columns can be summed back to raw features. It also records
+which features Transform imputed (optional in the schema): `"imputed": "mean"` for a numeric,
+`"imputed": "<MISSING>"` for a categorical whose missing values are a category of their own.
 """
 
 import json
@@ -12,6 +14,8 @@ from typing import Dict, List, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
+
+from pipeline.modules.preprocessing import MISSING
 
 FEATURE_MAP_ASSET = "glassbox_feature_map.json"
 
@@ -21,6 +25,7 @@ def feature_layout(
 ) -> List[Dict]:
     """One entry per raw model feature: name, kind, dense column range, vocabulary."""
     spec = tf_transform_output.transformed_feature_spec()
+    raw_spec = tf_transform_output.raw_feature_spec()
     layout, start = [], 0
     for name in sorted(spec):
         if name in exclude:
@@ -35,6 +40,8 @@ def feature_layout(
         else:
             entry = {"feature": name, "kind": "numeric"}
             width = 1
+        if not isinstance(raw_spec.get(name), tf.io.FixedLenFeature):
+            entry["imputed"] = MISSING if entry["kind"] == "categorical" else "mean"
         entry["columns"] = [start, start + width]
         layout.append(entry)
         start += width

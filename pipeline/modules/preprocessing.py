@@ -2,9 +2,11 @@
 
 Feature handling derives from the raw data's types, not from a per-dataset list:
 string columns get a vocabulary (index, one out-of-vocabulary bucket), numeric columns
-are z-scored. The label passes through untouched, the configured non-features (identifiers,
-free text) are left out, and an `age_band` string is added as an evaluation slice (it is
-never a model input).
+are z-scored. A column with missing values (optional in the schema, so a SparseTensor here)
+is imputed first: numerics with their mean, strings with the MISSING token, which then has its
+own vocabulary entry. The label becomes 1 where it equals the configured positive value and
+0 elsewhere, the configured non-features (identifiers, free text) are left out, and each
+configured band feature adds a `<column>_band` string as an evaluation slice (never a model input).
 """
 
 import tensorflow as tf
@@ -12,28 +14,46 @@ import tensorflow_transform as tft
 
 # Keys of the Transform component's custom_config (set in pipeline/pipeline.py).
 LABEL_KEY = "label"
+POSITIVE_LABEL_KEY = "positive_label"
 NON_FEATURES_KEY = "non_features"
-AGE_FEATURE_KEY = "age_feature"
-AGE_BAND_EDGES_KEY = "age_band_edges"
-AGE_BAND_FEATURE = "age_band"
+BAND_FEATURES_KEY = "band_features"
+BAND_SUFFIX = "_band"
+MISSING = "<MISSING>"  # what a missing string value becomes
 
 
-def age_band_names(edges):
-    """['<25', '25-34', '35-49', '50+'] for edges [25, 35, 50]."""
-    names = [f"<{edges[0]}"]
-    names += [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])]
-    names.append(f"{edges[-1]}+")
+def band_names(edges):
+    """['<25', '25-34', '35-49', '50+'] for integer edges [25, 35, 50]; ['<0.5', '0.5 to <2', '2+'] otherwise."""
+    whole = all(float(edge).is_integer() for edge in edges)
+    edges = [int(edge) if whole else float(edge) for edge in edges]
+    names = [f"<{edges[0]:g}"]
+    names += [f"{lo}-{hi - 1}" if whole else f"{lo:g} to <{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
+    names.append(f"{edges[-1]:g}+")
     return names
 
 
-def age_band(age, edges):
-    """Maps ages (any numeric tensor) to band names; works inside and outside tf.Transform."""
-    index = tf.searchsorted(
-        tf.constant(edges, dtype=tf.float32),
-        tf.cast(tf.reshape(age, [-1]), tf.float32),
-        side="right",
-    )
-    return tf.gather(tf.constant(age_band_names(edges)), index)
+def band(values, edges):
+    """Maps numbers (any numeric tensor, dense or with missing values) to band names, inside and outside
+    tf.Transform; a missing value is the band MISSING."""
+    values = _dense_column(tf.cast(values, tf.float32), float("nan"))
+    index = tf.searchsorted(tf.constant(edges, dtype=tf.float32), values, side="right")
+    names = tf.gather(tf.constant(band_names(edges)), index)
+    return tf.where(tf.math.is_nan(values), MISSING, names)
+
+
+def _dense_column(tensor, default):
+    """One value per example: a dense [batch, 1] column as is, an optional one with `default` where missing."""
+    if isinstance(tensor, tf.SparseTensor):
+        tensor = tf.sparse.to_dense(
+            tf.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]), default_value=default
+        )
+    return tf.reshape(tensor, [-1])
+
+
+def binary_label(tensor, positive: str):
+    """1 where the raw label equals the positive value (compared as text or as a number), else 0."""
+    if tensor.dtype == tf.string:
+        return tf.cast(tf.equal(_dense_column(tensor, ""), positive), tf.int64)
+    return tf.cast(tf.equal(tf.cast(_dense_column(tensor, 0), tf.float64), float(positive)), tf.int64)
 
 
 def preprocessing_fn(inputs, custom_config):
@@ -44,14 +64,16 @@ def preprocessing_fn(inputs, custom_config):
         if name in skipped:
             continue
         if name == label:
-            outputs[name] = tf.reshape(tensor, [-1])
+            outputs[name] = binary_label(tensor, custom_config[POSITIVE_LABEL_KEY])
         elif tensor.dtype == tf.string:
             outputs[name] = tft.compute_and_apply_vocabulary(
-                tf.reshape(tensor, [-1]), num_oov_buckets=1, vocab_filename=name
+                _dense_column(tensor, MISSING), num_oov_buckets=1, vocab_filename=name
             )
         else:
-            outputs[name] = tft.scale_to_z_score(tf.cast(tf.reshape(tensor, [-1]), tf.float32))
-    age_feature = custom_config.get(AGE_FEATURE_KEY)
-    if age_feature in inputs:
-        outputs[AGE_BAND_FEATURE] = age_band(inputs[age_feature], custom_config[AGE_BAND_EDGES_KEY])
+            values = tensor.values if isinstance(tensor, tf.SparseTensor) else tensor
+            mean = tft.mean(tf.cast(values, tf.float32))
+            outputs[name] = tft.scale_to_z_score(_dense_column(tf.cast(tensor, tf.float32), mean))
+    for name, edges in custom_config.get(BAND_FEATURES_KEY, {}).items():
+        if name in inputs:
+            outputs[name + BAND_SUFFIX] = band(inputs[name], edges)
     return outputs

@@ -6,6 +6,7 @@ contract of DESIGN.md besides `serving_default`:
   transform_features     serialized tf.Example -> {'dense': [batch, width]}
   predict_from_features  {'dense'} -> {'probability'}  (differentiable)
   slice_features         serialized tf.Example -> evaluation slice keys (TFMA)
+  binary_label           serialized tf.Example -> {label: 0/1} (TFMA, the Explainer), whatever the raw label's type
 and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
 """
 
@@ -23,7 +24,6 @@ from tfx_bsl.public import tfxio
 
 from pipeline.lineage import TRAINING_RECORD
 from pipeline.modules import dense_features, distribution
-from pipeline.modules.preprocessing import AGE_BAND_FEATURE
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
@@ -57,19 +57,21 @@ def _dataset(files, data_accessor, tf_transform_output, layout, label, batch_siz
 class ExplainableModel(tf.Module):
     """What the Trainer exports: the model, the Transform graph and the signatures."""
 
-    def __init__(self, model, tf_transform_output, layout, label, non_features, feature_map_path):
+    def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path):
         super().__init__()
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
         self._layout = layout
+        self._label = label
+        self._slice_names = slice_names
         # Serving needs only what the model reads: not the label, not identifiers or free text.
-        self._raw_spec = {
-            k: v for k, v in tf_transform_output.raw_feature_spec().items() if k != label and k not in non_features
-        }
+        raw_spec = tf_transform_output.raw_feature_spec()
+        self._raw_spec = {k: v for k, v in raw_spec.items() if k != label and k not in non_features}
+        self._label_spec = {**self._raw_spec, label: raw_spec[label]}
 
-    def _transformed(self, serialized):
-        return self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
+    def _transformed(self, serialized, spec=None):
+        return self.tft_layer(tf.io.parse_example(serialized, spec or self._raw_spec))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, serialized):
@@ -86,7 +88,11 @@ class ExplainableModel(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def slice_features(self, serialized):
         transformed = self._transformed(serialized)
-        return {k: transformed[k] for k in (AGE_BAND_FEATURE,) if k in transformed}
+        return {k: transformed[k] for k in self._slice_names}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def binary_label(self, serialized):
+        return {self._label: tf.cast(self._transformed(serialized, self._label_spec)[self._label], tf.float32)}
 
     def signatures(self):
         return {
@@ -94,6 +100,7 @@ class ExplainableModel(tf.Module):
             "transform_features": self.transform_features,
             "predict_from_features": self.predict_from_features,
             "slice_features": self.slice_features,
+            "binary_label": self.binary_label,
         }
 
 
@@ -103,7 +110,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
     label = config["label"]
     keras.utils.set_random_seed(config["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    layout = dense_features.feature_layout(tf_transform_output, exclude=(label, AGE_BAND_FEATURE))
+    # The Transform output's only strings are the bands: slice keys, not model inputs.
+    slice_names = sorted(k for k, v in tf_transform_output.transformed_feature_spec().items() if v.dtype == tf.string)
+    layout = dense_features.feature_layout(tf_transform_output, exclude=(label, *slice_names))
 
     logging.info("Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync)
     batch_size = config["batch_size"] * strategy.num_replicas_in_sync
@@ -137,7 +146,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
                    "global_batch_size": batch_size}, f)
     feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
-    export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []),
+    export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,
                               feature_map_path)
     tf.saved_model.save(export, serving_model_dir, signatures=export.signatures())
     if scratch:

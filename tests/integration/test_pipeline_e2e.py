@@ -87,7 +87,7 @@ def test_exported_signatures_agree(pipeline_run):
     store, executions = _first_run(config)
     model_dir = os.path.join(_output(store, executions, "Trainer", "model").uri, "Format-Serving")
     model = tf.saved_model.load(model_dir)
-    assert {"serving_default", "transform_features", "predict_from_features", "slice_features"} <= set(
+    assert {"serving_default", "transform_features", "predict_from_features", "slice_features", "binary_label"} <= set(
         model.signatures
     )
     serialized = _eval_examples(store, executions)

@@ -25,6 +25,14 @@ def test_yaml_paths_are_relative_to_the_file_and_overrides_win(tmp_path):
     assert config.output_dir == tmp_path / "out"
 
 
+def test_custom_modules_replace_the_schema_driven_ones(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("transform_module: my_transform.py\n")
+    config = load_config(path)
+    assert config.module_file_transform == tmp_path / "my_transform.py"
+    assert config.module_file_trainer.name == "training.py"
+
+
 @pytest.mark.parametrize(
     "text, field",
     [
@@ -32,6 +40,7 @@ def test_yaml_paths_are_relative_to_the_file_and_overrides_win(tmp_path):
         ("trainig: {}\n", "trainig"),
         ("training:\n  strategy: gpu-please\n", "training.strategy"),
         ("split_buckets: {train: 9}\n", "split_buckets"),
+        ("band_features: {age: [30, 20]}\n", "band_features"),
     ],
 )
 def test_bad_config_names_file_and_field(tmp_path, text, field):

@@ -112,6 +112,13 @@ def test_user_code_and_files_are_the_images(compiled, spec):
     assert "gs://my-bucket/glassbox/serving" in constant("Pusher", "push_destination")
 
 
+def test_custom_modules_are_refused_for_an_image_that_imports_its_own(tmp_path):
+    config = load_config(beam_profile="dataflow", extra_beam_args=DATAFLOW, kubeflow={**KUBEFLOW, "image": IMAGE},
+                         transform_module=tmp_path / "my_transform.py")
+    with pytest.raises(ValueError, match="transform_module and trainer_module apply to local and Airflow runs"):
+        compile_kubeflow(config, tmp_path / "pipeline.json")
+
+
 def test_compiling_twice_gives_the_same_bytes(compiled, tmp_path):
     assert compile_kubeflow(_config(), tmp_path / "again.json").read_text() == compiled
 
