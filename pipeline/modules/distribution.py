@@ -76,3 +76,12 @@ def make_strategy(requested: str = "auto", tpu_address: str | None = None) -> tf
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices=devices)
     return tf.distribute.get_strategy()
+
+
+def shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """The dataset sharded across workers by example rather than by file. tf.distribute's default, FILE sharding,
+    needs at least as many files as workers, and how many files Transform writes is Beam's choice (one from a single
+    in-memory worker, which is how small inputs run: pipeline/beam.py)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)

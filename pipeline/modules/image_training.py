@@ -51,7 +51,8 @@ def _dataset(files, data_accessor, tf_transform_output, label, feature, shape, b
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label, shuffle_seed=seed),
         tf_transform_output.transformed_metadata.schema,
     )
-    return raw.map(lambda features, y: (tf.reshape(features[feature], [-1, *shape]), tf.reshape(y, [-1]))).repeat()
+    return distribution.shard_by_example(
+        raw.map(lambda features, y: (tf.reshape(features[feature], [-1, *shape]), tf.reshape(y, [-1]))).repeat())
 
 
 class ExplainableImageModel(tf.Module):

@@ -49,9 +49,9 @@ def _dataset(files, data_accessor, tf_transform_output, layout, label, batch_siz
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label, shuffle_seed=seed),
         tf_transform_output.transformed_metadata.schema,
     )
-    return raw.map(
+    return distribution.shard_by_example(raw.map(
         lambda features, y: (dense_features.encode(features, layout), tf.cast(tf.reshape(y, [-1, 1]), tf.float32))
-    ).repeat()
+    ).repeat())
 
 
 class ExplainableModel(tf.Module):
