@@ -26,7 +26,7 @@ FAIRNESS_METRICS = (
 EXAMPLE_GENS = {"csv": tfx.components.CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
 
 
-def _split_config(config: PipelineConfig) -> tfx.proto.Output:
+def split_config(config: PipelineConfig) -> tfx.proto.Output:
     return tfx.proto.Output(
         split_config=tfx.proto.SplitConfig(
             splits=[
@@ -35,6 +35,22 @@ def _split_config(config: PipelineConfig) -> tfx.proto.Output:
             ]
         )
     )
+
+
+def transform_custom_config(config: PipelineConfig) -> dict:
+    """What the Transform module reads besides its inputs: the label, the non-features, the age bands."""
+    return image.transform_config(config) if config.image else {
+        preprocessing.LABEL_KEY: config.label,
+        preprocessing.NON_FEATURES_KEY: list(config.non_features),
+        preprocessing.AGE_FEATURE_KEY: config.age_feature,
+        preprocessing.AGE_BAND_EDGES_KEY: list(config.age_band_edges),
+    }
+
+
+def trainer_custom_config(config: PipelineConfig) -> dict:
+    """What the Trainer module reads: the label, the columns that are no features, and the training settings."""
+    return {"label": config.label, "non_features": list(config.non_features), **config.training.model_dump(),
+            **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
@@ -80,7 +96,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
     kubeflow = config.kubeflow if for_kubeflow else None
     example_gen = EXAMPLE_GENS[config.data_format](
-        input_base=(kubeflow and kubeflow.data_dir) or str(config.data_dir), output_config=_split_config(config)
+        input_base=(kubeflow and kubeflow.data_dir) or str(config.data_dir), output_config=split_config(config)
     )
     if config.privacy_policy is not None:
         privacy = Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
@@ -115,12 +131,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         # StatisticsGen already describes the data; Transform's own pre/post statistics
         # would double the Beam work of this step.
         disable_statistics=True,
-        custom_config=image.transform_config(config) if config.image else {
-            preprocessing.LABEL_KEY: config.label,
-            preprocessing.NON_FEATURES_KEY: list(config.non_features),
-            preprocessing.AGE_FEATURE_KEY: config.age_feature,
-            preprocessing.AGE_BAND_EDGES_KEY: list(config.age_band_edges),
-        },
+        custom_config=transform_custom_config(config),
     )
     transform.add_upstream_node(data_gate)
 
@@ -132,8 +143,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config={"label": config.label, "non_features": list(config.non_features), **training.model_dump(),
-                       **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})},
+        custom_config=trainer_custom_config(config),
     )
 
     explainer = Explainer(
