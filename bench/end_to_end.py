@@ -105,32 +105,62 @@ def create_plain_pipeline(config):
     )
 
 
-def bench_config(csv_path: Path, out_dir: Path, explain: int, beam_args: List[str]):
-    """The default configuration on the generated CSV, without the cache, the Explainer capped at `explain`."""
+def split_csv(csv_path: Path, files: int) -> List[Path]:
+    """The CSV's rows in `files` files of consecutive rows, each with the header (cached beside the CSV)."""
+    if files == 1:
+        return [csv_path]
+    directory = csv_path.with_name(f"{csv_path.stem}-in-{files}")
+    paths = [directory / f"part-{i:02d}-of-{files:02d}.csv" for i in range(files)]
+    if not all(p.exists() for p in paths):
+        directory.mkdir(exist_ok=True)
+        with open(csv_path, encoding="utf-8") as f:
+            header, lines = f.readline(), f.readlines()  # the generator writes one line per row
+        per_file = -(-len(lines) // files)
+        for i, path in enumerate(paths):
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(header + "".join(lines[i * per_file:(i + 1) * per_file]), encoding="utf-8")
+            temporary.rename(path)
+    return paths
+
+
+def bench_config(csv_paths: List[Path], out_dir: Path, explain: int, beam_args: List[str]):
+    """The default configuration on the generated CSV file(s), without the cache, the Explainer capped at `explain`."""
     from pipeline.config import load_config
 
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True)
-    (data_dir / csv_path.name).symlink_to(csv_path)
+    for path in csv_paths:
+        (data_dir / path.name).symlink_to(path)
     return load_config(data_dir=data_dir, output_dir=out_dir / "outputs", enable_cache=False,
                        extra_beam_args=beam_args, explainer={"key_feature": "applicant_id", "max_examples": explain})
 
 
-def child_main(side: str, csv_path: Path, out_dir: Path, explain: int, beam_args: List[str]) -> None:
+def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, beam_args: List[str],
+               last_step: str | None) -> None:
     from tfx import v1 as tfx
+    from tfx.orchestration.pipeline import RunOptions
 
     from pipeline.pipeline import create_pipeline
 
-    config = bench_config(csv_path, out_dir, explain, beam_args)
-    built = create_plain_pipeline(plain_config(config, csv_path)) if side == "plain" else create_pipeline(config)
-    tfx.orchestration.LocalDagRunner().run(built)
+    config = bench_config(csv_paths, out_dir, explain, beam_args)
+    built = create_plain_pipeline(plain_config(config, csv_paths[0])) if side == "plain" else create_pipeline(config)
+    tfx.orchestration.LocalDagRunner().run(built, run_options=RunOptions(to_nodes=[last_step]) if last_step else None)
 
 
-def measure(side: str, rows: int, csv_path: Path, explain: int, beam_args: List[str], log_path: Path) -> Dict:
+def variant(beam_args: List[str], csv_files: int, last_step: str | None) -> str:
+    """What a run changes from the default: its extra Beam flags, its input files, where it stops."""
+    parts = [*beam_args, *([f"{csv_files} CSV files"] if csv_files > 1 else []),
+             *([f"up to {last_step}"] if last_step else [])]
+    return ", ".join(parts) or "default"
+
+
+def measure(side: str, rows: int, csv_paths: List[Path], explain: int, beam_args: List[str],
+            last_step: str | None, log_path: Path) -> Dict:
     """One run of one side in a fresh process: wall, CPU seconds and peak RSS of the tree, and per-step figures."""
     with tempfile.TemporaryDirectory(prefix=f"bench-pipeline-{side}-") as out:
-        command = [sys.executable, __file__, "--child", side, "--csv", str(csv_path), "--out", out,
-                   "--explain", str(explain), *(f"--beam-arg={a}" for a in beam_args)]
+        command = [sys.executable, __file__, "--child", side, *(f"--csv={p}" for p in csv_paths), "--out", out,
+                   "--explain", str(explain), *(f"--beam-arg={a}" for a in beam_args),
+                   *([f"--last-step={last_step}"] if last_step else [])]
         load_before = load_line()
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.time()
@@ -149,7 +179,8 @@ def measure(side: str, rows: int, csv_path: Path, explain: int, beam_args: List[
                "peak_rss": max((rss for t, rss in sampler.samples if begin <= t <= end), default=0)}
         for step, (begin, end) in windows.items()
     }
-    return {"side": side, "rows": rows, "beam_args": beam_args, "explain": explain, "wall": round(wall, 2),
+    return {"side": side, "rows": rows, "variant": variant(beam_args, len(csv_paths), last_step), "explain": explain,
+            "wall": round(wall, 2),
             "cpu": round(cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 2),
             "peak_rss": sampler.peak_rss, "steps": steps, "load_before": load_before, "load_after": load_line(),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
@@ -164,14 +195,14 @@ def median_run(runs: List[Dict]) -> Dict:
 def group(results: List[Dict]) -> Dict[tuple, List[Dict]]:
     grouped: Dict[tuple, List[Dict]] = {}
     for result in results:
-        grouped.setdefault((result["rows"], tuple(result["beam_args"]), result["side"]), []).append(result)
+        grouped.setdefault((result["rows"], result["variant"], result["side"]), []).append(result)
     return grouped
 
 
 def markdown(results: List[Dict]) -> str:
     grouped = group(results)
     configurations = sorted({(rows, args) for rows, args, _ in grouped})
-    lines = ["| rows | Beam args | side | runs | total wall (s) | CPU (s) | peak RSS (MiB) | rows/s | "
+    lines = ["| rows | variant | side | runs | total wall (s) | CPU (s) | peak RSS (MiB) | rows/s | "
              "wall Glassbox/plain | CPU Glassbox/plain | load before/after |",
              "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for rows, args in configurations:
@@ -184,12 +215,12 @@ def markdown(results: List[Dict]) -> str:
                 ratio = f"{run['wall'] / medians['plain']['wall']:.2f}x"
                 cpu_ratio = f"{run['cpu'] / medians['plain']['cpu']:.2f}x"
             lines.append(
-                f"| {rows:,} | {' '.join(args) or 'profile default'} | {side} | {len(runs)} | {run['wall']:.1f}"
+                f"| {rows:,} | {args} | {side} | {len(runs)} | {run['wall']:.1f}"
                 f"{f' ({walls})' if walls else ''} | {run['cpu']:.0f} | {mib(run['peak_rss'])} | "
                 f"{rows / run['wall']:,.0f} | {ratio} | {cpu_ratio} | {run['load_before']} / {run['load_after']} |")
     lines += ["", "Per step (the median run of each side; seconds, then peak RSS of the process tree in MiB):", ""]
     columns = [(rows, args, side) for rows, args in configurations for side in SIDES if (rows, args, side) in grouped]
-    header = [f"{rows:,} {side}{' ' + ' '.join(args) if args else ''}" for rows, args, side in columns]
+    header = [f"{rows:,} {side}{'' if args == 'default' else f' ({args})'}" for rows, args, side in columns]
     lines += ["| step | " + " | ".join(header) + " |", "|---|" + "---:|" * len(columns)]
     for step in (*STANDARD_STEPS, *GLASSBOX_STEPS):
         cells = []
@@ -212,25 +243,27 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--explain", type=int, default=2_000, help="eval examples the Explainer explains at most")
     parser.add_argument("--beam-arg", action="append", default=[], dest="beam_args",
                         help="an extra Beam flag for both sides (repeatable)")
+    parser.add_argument("--csv-files", type=int, default=1, help="the rows in this many CSV files (both sides)")
+    parser.add_argument("--last-step", help="run up to this step only (e.g. CsvExampleGen)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--report", action="store_true", help="print the tables of the recorded results and exit")
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
-    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, action="append", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child_main(args.child, args.csv, args.out, args.explain, args.beam_args)
+        child_main(args.child, args.csv, args.out, args.explain, args.beam_args, args.last_step)
         return 0
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     results_path = args.cache_dir / RESULTS_FILE
     if not args.report:
         for rows in args.sizes:
-            csv_path, _ = ensure_csv(rows, args.seed, args.cache_dir)
+            csv_paths = split_csv(ensure_csv(rows, args.seed, args.cache_dir)[0], args.csv_files)
             for repeat in range(args.repeats if rows <= 10_000 else 1):
                 for side in SIDES:
-                    log_path = args.cache_dir / f"pipeline-{rows}-{side}-{repeat}.log"
-                    result = measure(side, rows, csv_path, args.explain, args.beam_args, log_path)
+                    log_path = args.cache_dir / f"pipeline-{rows}-{side}-{args.csv_files}f-{repeat}.log"
+                    result = measure(side, rows, csv_paths, args.explain, args.beam_args, args.last_step, log_path)
                     with open(results_path, "a") as f:
                         f.write(json.dumps(result) + "\n")
                     print(f"  {rows:,} rows, {side}: {result['wall']:.1f} s wall, {result['cpu']:.0f} CPU s, "
