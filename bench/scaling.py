@@ -49,11 +49,12 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
     tfx.orchestration.LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
 
 
-def step_windows(metadata_path: Path, pipeline_name: str) -> Dict[str, tuple]:
-    """Each step's (start, end) in seconds since the epoch, from its MLMD execution."""
+def step_windows(output_dir: Path, pipeline_name: str) -> Dict[str, tuple]:
+    """Each step's (start, end) in seconds since the epoch, from its MLMD execution in the run's output directory."""
     from pipeline import metadata
+    from pipeline.config import load_config
 
-    store = metadata.open_store(metadata_path)
+    store = metadata.open_store(load_config(output_dir=output_dir))
     return {
         node.node_id: (e.create_time_since_epoch / 1000, e.last_update_time_since_epoch / 1000)
         for node in metadata.run_executions(store, pipeline_name)
@@ -71,7 +72,7 @@ def measure(csv_path: Path, workers: int, explain: int, log_path: Path) -> Dict[
                 code = child.wait()
         if code:
             raise SystemExit(f"{workers} worker(s) failed with exit code {code}; see {log_path}")
-        windows = step_windows(Path(out) / "outputs" / "metadata.sqlite", "glassbox-german-credit")
+        windows = step_windows(Path(out) / "outputs", "glassbox-german-credit")
     return {
         step: {"seconds": end - start,
                "peak_rss": max((rss for t, rss in sampler.samples if start <= t <= end), default=0)}

@@ -27,3 +27,22 @@ def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:
     files = sorted(fileio.glob(os.path.join(split_uri, "*")))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
     return list((dataset.take(limit) if limit is not None else dataset).as_numpy_iterator())
+
+
+def sample_records(split_uri: str, size: int, seed: int) -> List[bytes]:
+    """A seeded uniform sample of at most `size` serialized examples of one split, read in one pass that holds only
+    the sample (reservoir sampling): the same split and seed always give the same sample."""
+    import numpy as np
+    import tensorflow as tf
+
+    files = sorted(fileio.glob(os.path.join(split_uri, "*")))
+    rng = np.random.default_rng(seed)
+    sample: List[bytes] = []
+    for seen, record in enumerate(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()):
+        if seen < size:
+            sample.append(record)
+        else:
+            slot = rng.integers(seen + 1)
+            if slot < size:
+                sample[slot] = record
+    return sample

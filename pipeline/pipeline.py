@@ -26,7 +26,7 @@ FAIRNESS_METRICS = (
 EXAMPLE_GENS = {"csv": tfx.components.CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
 
 
-def _split_config(config: PipelineConfig) -> tfx.proto.Output:
+def split_config(config: PipelineConfig) -> tfx.proto.Output:
     return tfx.proto.Output(
         split_config=tfx.proto.SplitConfig(
             splits=[
@@ -35,6 +35,23 @@ def _split_config(config: PipelineConfig) -> tfx.proto.Output:
             ]
         )
     )
+
+
+def transform_custom_config(config: PipelineConfig) -> dict:
+    """What the Transform module reads besides its inputs: the label and its positive value, the non-features, the
+    banded slices."""
+    return image.transform_config(config) if config.image else {
+        preprocessing.LABEL_KEY: config.label,
+        preprocessing.POSITIVE_LABEL_KEY: config.positive_label,
+        preprocessing.NON_FEATURES_KEY: list(config.non_features),
+        preprocessing.BAND_FEATURES_KEY: dict(config.band_features),
+    }
+
+
+def trainer_custom_config(config: PipelineConfig) -> dict:
+    """What the Trainer module reads: the label, the columns that are no features, and the training settings."""
+    return {"label": config.label, "non_features": list(config.non_features), **config.training.model_dump(),
+            **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
@@ -89,7 +106,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
     kubeflow = config.kubeflow if for_kubeflow else None
     data_dir = (kubeflow and kubeflow.data_dir) or str(config.data_dir)
-    example_gen, privacy = ingest(config, data_dir, _split_config(config))
+    example_gen, privacy = ingest(config, data_dir, split_config(config))
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     if config.schema_file is not None:
@@ -121,12 +138,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         # StatisticsGen already describes the data; Transform's own pre/post statistics
         # would double the Beam work of this step.
         disable_statistics=True,
-        custom_config=image.transform_config(config) if config.image else {
-            preprocessing.LABEL_KEY: config.label,
-            preprocessing.POSITIVE_LABEL_KEY: config.positive_label,
-            preprocessing.NON_FEATURES_KEY: list(config.non_features),
-            preprocessing.BAND_FEATURES_KEY: dict(config.band_features),
-        },
+        custom_config=transform_custom_config(config),
     )
     transform.add_upstream_node(data_gate)
 
@@ -138,8 +150,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config={"label": config.label, "non_features": list(config.non_features), **training.model_dump(),
-                       **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})},
+        custom_config=trainer_custom_config(config),
     )
 
     explainer = Explainer(

@@ -19,7 +19,7 @@ from components.data_gate.component import contract_violations
 from components.digests import directory_digest, file_digest, seal_artifact
 from components.explainer.explain import example_digest
 from components.explainer.model import ExplainedModel, raw_values
-from components.files import split_records
+from components.files import sample_records, split_records
 from components.model_audit.audit import run_checks
 from components.model_audit.challengers import ChallengerData, Comparison, compare
 from components.model_audit.checks.result import Evidence
@@ -57,6 +57,11 @@ def _read_json(path: str) -> Any:
 def split_statistics(statistics, split: str):
     return tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb"))
 
+# The challengers are fitted on at most this many train rows and judged on at most this many eval rows: enough for
+# AUCs and a bootstrap far tighter than any margin a policy sets, and bounded at any data size (at 1,000,000 rows,
+# a bootstrap of 1,000 resamples over all 200,000 eval rows alone would need several GiB).
+CHALLENGER_ROWS = {"train": 100_000, "eval": 20_000}
+
 
 def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> Dict[str, np.ndarray]:
     """Raw feature values of the explained examples, in the order of the Explainer's rows."""
@@ -86,12 +91,14 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
     return predictions, explained, split
 
 
-def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec, split: str
+def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec, split: str, seed: int
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(dense rows, labels) of one split of the Transform output, as the Trainer read it."""
+    """(dense rows, labels) of one split of the Transform output, as the Trainer read it: every row up to
+    CHALLENGER_ROWS[split], beyond that a seeded uniform sample of that many."""
     import tensorflow as tf
 
-    records = split_records(artifact_utils.get_split_uri([transformed_examples], split))
+    records = sample_records(artifact_utils.get_split_uri([transformed_examples], split),
+                             CHALLENGER_ROWS["train" if split == "train" else "eval"], seed)
     parsed = {k: v.numpy() for k, v in tf.io.parse_example(records, feature_spec).items()}
     return model.encode_transformed(parsed), parsed[model.label].reshape(-1)
 
@@ -109,7 +116,8 @@ def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, deci
 
     model = ExplainedModel(path_utils.serving_model_path(_single(input_dict, "model").uri))
     spec = tft.TFTransformOutput(graph.uri).transformed_feature_spec()
-    (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s) for s in ("train", split))
+    (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s, policy.bootstrap.seed)
+                                              for s in ("train", split))
     example = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split), limit=1)[0]
     data = ChallengerData(columns=model.raw_column_names, train_x=train_x, train_labels=train_y,
                           train_scores=model.predict(train_x), eval_x=eval_x, eval_labels=eval_y,

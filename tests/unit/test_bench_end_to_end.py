@@ -1,0 +1,37 @@
+"""bench/end_to_end.py's plain TFX side: TFX's eight standard components with Glassbox's own settings."""
+
+import sys
+from pathlib import Path
+
+from pipeline.config import REPO_ROOT, load_config
+from pipeline.pipeline import create_pipeline
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from end_to_end import STANDARD_STEPS, create_plain_pipeline, plain_config  # noqa: E402
+
+DATA = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
+SHARED_SETTINGS = {
+    "CsvExampleGen": ["output_config"],
+    "Transform": ["module_file", "disable_statistics"],
+    "Trainer": ["module_file", "train_args", "eval_args"],
+    "Evaluator": ["eval_config"],
+}
+
+
+def test_the_plain_side_is_the_standard_components_with_the_same_settings(tmp_path: Path):
+    config = load_config(output_dir=tmp_path, extra_beam_args=["--direct_num_workers=1"])
+    plain = {c.id: c for c in create_plain_pipeline(plain_config(config, DATA)).components}
+    glassbox = create_pipeline(config)
+    assert set(plain) == {*STANDARD_STEPS, "latest_blessed_model_resolver"}
+    assert create_plain_pipeline(config).beam_pipeline_args == glassbox.beam_pipeline_args
+    ours = {c.id: c for c in glassbox.components}
+    for step, names in SHARED_SETTINGS.items():
+        for name in names:
+            assert plain[step].exec_properties[name] == ours[step].exec_properties[name], (step, name)
+
+
+def test_the_plain_model_skips_every_column_the_privacy_policy_does_not_keep():
+    non_features = plain_config(load_config(), DATA).non_features
+    assert set(non_features) == {"applicant_id", "notes", "applicant_name", "email", "phone", "iban",
+                                 "street_address", "date_of_birth"}
+    assert len(non_features) == len(set(non_features))
