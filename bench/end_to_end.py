@@ -64,7 +64,13 @@ def create_plain_pipeline(config):
     from tfx import v1 as tfx
 
     from pipeline import metadata
-    from pipeline.pipeline import eval_config, split_config, trainer_custom_config, transform_custom_config
+    from pipeline.pipeline import (
+        eval_config,
+        latest_blessed_model_resolver,
+        split_config,
+        trainer_custom_config,
+        transform_custom_config,
+    )
 
     example_gen = tfx.components.CsvExampleGen(input_base=str(config.data_dir), output_config=split_config(config))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -82,11 +88,7 @@ def create_plain_pipeline(config):
         train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps),
         custom_config=trainer_custom_config(config))
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    model_resolver = latest_blessed_model_resolver()
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"], eval_config=eval_config(config))

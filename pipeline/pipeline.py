@@ -54,6 +54,15 @@ def trainer_custom_config(config: PipelineConfig) -> dict:
             **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
 
 
+def latest_blessed_model_resolver() -> tfx.dsl.Resolver:
+    """The Evaluator's baseline: the latest model the Evaluator blessed."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     evaluation = config.evaluation
     return tfma.EvalConfig(
@@ -160,11 +169,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         config=config.image.explainer if config.image else config.explainer,
     )
 
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    model_resolver = latest_blessed_model_resolver()
 
     evaluator = tfx.components.Evaluator(
         examples=examples,
