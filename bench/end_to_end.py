@@ -8,7 +8,8 @@ The plain side (`create_plain_pipeline`) wires TFX's CsvExampleGen, StatisticsGe
 Transform, Trainer, Evaluator and Pusher with the Glassbox configuration's module files, Beam arguments, split,
 training steps and EvalConfig; its Transform leaves out the columns the privacy policy does not keep, so both
 models read the same nine features. The difference between the sides is Glassbox's own steps: Privacy, DataGate,
-Explainer and ModelAudit, and ImportSchemaGen instead of SchemaGen.
+Explainer and ModelAudit, ImportSchemaGen instead of SchemaGen, and the executor of CsvExampleGen: Glassbox's is
+batched (components/csv_example_gen), the plain side's is TFX's; both write the same examples in the same splits.
 
 Each run is a fresh process (LocalDagRunner, no cache) on bench/privacy.py's generated German-credit-shaped rows
 (scripts/make_raw_data.py, seeded, cached); its whole process tree, Beam workers included, is sampled for resident
@@ -242,7 +243,8 @@ def read_results(path: Path) -> List[Dict]:
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side at sizes up to 10,000 rows")
+    parser.add_argument("--repeats", type=int,
+                        help="runs per side at every size (default: 3 up to 10,000 rows, 1 above)")
     parser.add_argument("--explain", type=int, default=2_000, help="eval examples the Explainer explains at most")
     parser.add_argument("--beam-arg", action="append", default=[], dest="beam_args",
                         help="an extra Beam flag for both sides (repeatable)")
@@ -263,7 +265,7 @@ def main(argv: List[str] | None = None) -> int:
     if not args.report:
         for rows in args.sizes:
             csv_paths = split_csv(ensure_csv(rows, args.seed, args.cache_dir)[0], args.csv_files)
-            for repeat in range(args.repeats if rows <= 10_000 else 1):
+            for repeat in range(args.repeats or (3 if rows <= 10_000 else 1)):
                 for side in SIDES:
                     log_path = args.cache_dir / f"pipeline-{rows}-{side}-{args.csv_files}f-{repeat}.log"
                     result = measure(side, rows, csv_paths, args.explain, args.beam_args, args.last_step, log_path)

@@ -34,7 +34,7 @@ PROFILES: Dict[str, BeamProfile] = {
 # import TensorFlow, which costs more than a second core saves on small data. The default pipeline on the
 # 1,000-row German-credit data (200 KB): 114 s in memory against 149 s with two worker processes, and 116 CPU-s
 # against 191 (same machine, one after the other). The boundary, about 40,000 German-credit rows, is a cautious
-# guess below the 100,000 rows where bench/pipeline.py measures both modes.
+# guess, not a measurement; bench/end_to_end.py compares the modes at any size with --beam-arg.
 SMALL_INPUT_BYTES = 8 * 2**20
 IN_MEMORY = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 

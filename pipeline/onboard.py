@@ -73,7 +73,7 @@ class Column:
 
 
 def read_table(path: Path) -> Table:
-    """The CSV, checked for what CsvExampleGen cannot read or would read wrongly."""
+    """The CSV, checked for what CsvExampleGen or TFDV's CSV reader cannot read or would read wrongly."""
     path = Path(path)
     if not path.is_file():
         raise OnboardError(f"{path}: no such file")
@@ -93,8 +93,8 @@ def read_table(path: Path) -> Table:
     rows, line = [], reader.line_num
     for row in reader:
         if reader.line_num != line + 1:
-            raise OnboardError(f"{path}: line {line + 1}: a quoted field spans several lines, which CsvExampleGen "
-                               f"cannot read; replace the line breaks inside fields")
+            raise OnboardError(f"{path}: line {line + 1}: a quoted field spans several lines, which TFDV's CSV "
+                               f"reader (the schema inference) cannot read; replace the line breaks inside fields")
         line = reader.line_num
         if not row:
             continue

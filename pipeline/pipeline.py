@@ -9,6 +9,7 @@ from tfx import v1 as tfx
 from tfx.dsl.placeholder import placeholder as ph
 
 from components.artifacts import AuditReport
+from components.csv_example_gen.component import CsvExampleGen
 from components.data_gate.component import DataGate
 from components.explainer.component import Explainer
 from components.model_audit.baseline import LatestAuditStrategy
@@ -23,7 +24,7 @@ from pipeline.modules import preprocessing
 FAIRNESS_METRICS = (
     "TPR", "FPR", "FNR", "TNR", "Precision", "PredictedPositiveRate", "FalseDiscoveryRate", "FalseOmissionRate",
 )
-EXAMPLE_GENS = {"csv": tfx.components.CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
+EXAMPLE_GENS = {"csv": CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
 
 
 def split_config(config: PipelineConfig) -> tfx.proto.Output:

@@ -1,0 +1,1 @@
+"""CsvExampleGen with a batched executor that writes the same tf.Examples as TFX's (executor.py)."""

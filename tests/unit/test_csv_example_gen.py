@@ -1,0 +1,110 @@
+"""The batched CsvExampleGen executor against TFX's own, on the same files, on Beam: same splits, same examples."""
+
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import tensorflow as tf
+from google.protobuf import json_format
+from tfx import v1 as tfx
+from tfx.components.example_gen.csv_example_gen import executor as tfx_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import standard_artifacts
+
+from components.csv_example_gen import executor
+from components.csv_example_gen.component import CsvExampleGen
+from tests.helpers import GERMAN_CREDIT_CSV
+
+IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+SPLITS = {"train": 7, "eval": 2, "test": 1}
+
+# Every type TFX infers (int, float, string, a column with no value), and what moves a column up the order:
+# an int beyond int64, a float in an int column, words in a float column; empty cells, quoted commas and quotes,
+# a blank line, a quoted line break, non-ASCII names and values, and names out of order.
+EDGE_CSV = (
+    'zeta,id,score,amount,big,empty,note,ünï\n'
+    '1,-7,0.5,10,1,,"a, b",é\n'
+    '2,0,,20,9223372036854775808,,"say ""hi""",x\n'
+    '\n'
+    '3,12,1e5,,3,,"two\nlines",\n'
+    '4,5,nan,30.5,4,,plain,ß\n'
+    ',6,-inf,forty,5,, spaced ,y\n'
+)
+
+
+def run_executor(executor_class, input_dir: Path, out_dir: Path) -> Dict[str, List[bytes]]:
+    """The executor's output splits, each a sorted list of the examples' deterministic serializations."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(out_dir)
+    split_config = example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets) for name, buckets in SPLITS.items()])
+    properties = {
+        "input_base": str(input_dir),
+        "input_config": json_format.MessageToJson(example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name="single_split", pattern="*")])),
+        "output_config": json_format.MessageToJson(example_gen_pb2.Output(split_config=split_config)),
+        "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
+        "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+    }
+    context = executor_class.Context(beam_pipeline_args=IN_MEMORY, tmp_dir=str(out_dir / ".tmp"))
+    executor_class(context).Do({}, {"examples": [examples]}, properties)
+    return {
+        split: sorted(
+            tf.train.Example.FromString(record.numpy()).SerializeToString(deterministic=True)
+            for record in tf.data.TFRecordDataset(
+                sorted(map(str, (out_dir / f"Split-{split}").iterdir())), compression_type="GZIP"))
+        for split in SPLITS
+    }
+
+
+def both(input_dir: Path, tmp_path: Path):
+    return (run_executor(tfx_executor.Executor, input_dir, tmp_path / "tfx"),
+            run_executor(executor.Executor, input_dir, tmp_path / "ours"))
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def test_the_edge_cases_give_tfx_executors_examples(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(executor, "BATCH_RECORDS", 2)  # several batches, one of them with the blank line
+    theirs, ours = both(write(tmp_path / "in", "edge.csv", EDGE_CSV).parent, tmp_path)
+    assert ours == theirs
+    assert sum(map(len, ours.values())) == 5
+    example = tf.train.Example.FromString(next(e for split in ours.values() for e in split))
+    kinds = {name: feature.WhichOneof("kind") for name, feature in example.features.feature.items()}
+    assert kinds == {"zeta": "int64_list", "id": "int64_list", "score": "float_list", "amount": "bytes_list",
+                     "big": "bytes_list", "empty": None, "note": "bytes_list", "ünï": "bytes_list"}
+
+
+def test_the_german_credit_data_in_two_files_gives_tfx_executors_splits(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(executor, "BATCH_RECORDS", 64)
+    header, *rows = GERMAN_CREDIT_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    half = len(rows) // 2
+    write(tmp_path / "in", "a.csv", header + "".join(rows[:half]))
+    write(tmp_path / "in", "b.csv", header + "".join(rows[half:]))
+    theirs, ours = both(tmp_path / "in", tmp_path)
+    assert ours == theirs
+    assert sum(map(len, ours.values())) == len(rows)
+    assert all(ours.values())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b\n1,2\n3\n", r"bad\.csv: line 3: 1 fields where the header names 2"),
+    ("a,b\n1,2\n3,\"open\n4,5\n", r"bad\.csv: line 3: a quote is never closed"),
+    (b"a,b\n1,2\n3,\xe9t\xe9\n", r"bad\.csv: line 3 is not UTF-8 \(byte 0xe9\)"),
+])
+def test_unreadable_rows_are_named_by_file_and_line(tmp_path: Path, text, message):
+    input_dir = write(tmp_path / "in", "bad.csv", text).parent
+    with pytest.raises(ValueError, match=message):
+        run_executor(executor.Executor, input_dir, tmp_path / "ours")
+
+
+def test_the_component_is_tfxs_with_the_batched_executor():
+    component = CsvExampleGen(input_base="/data")
+    assert component.id == "CsvExampleGen"
+    assert component.executor_spec.executor_class is executor.Executor
+    assert CsvExampleGen.SPEC_CLASS is tfx.components.CsvExampleGen.SPEC_CLASS
