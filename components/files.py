@@ -20,29 +20,38 @@ def write_json(path: str, value: Any) -> None:
     write_atomically(path, json.dumps(value, indent=2, sort_keys=True, default=float).encode("utf-8"))
 
 
+# Records read per step: one at a time, TensorFlow's iterator costs more than what is done with them
+# (1,000,000 German-credit records: 67 s one by one against 2.7 s in batches of 4,096).
+READ_BATCH = 4096
+
+
 def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:
     """The serialized examples of one split of an Examples artifact (gzipped TFRecords), in file order."""
     import tensorflow as tf  # only the readers of examples pay for TensorFlow's import
 
     files = sorted(fileio.glob(os.path.join(split_uri, "*")))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    return list((dataset.take(limit) if limit is not None else dataset).as_numpy_iterator())
+    dataset = dataset.take(limit) if limit is not None else dataset
+    return [record for records in dataset.batch(READ_BATCH).as_numpy_iterator() for record in records]
 
 
 def sample_records(split_uri: str, size: int, seed: int) -> List[bytes]:
-    """A seeded uniform sample of at most `size` serialized examples of one split, read in one pass that holds only
-    the sample (reservoir sampling): the same split and seed always give the same sample."""
+    """A seeded uniform sample of at most `size` serialized examples of one split, in file order, read in one pass
+    that holds only the sample and one batch: each record draws a random key and the `size` smallest keys are kept
+    (bottom-k sampling), so the same split and seed always give the same sample."""
     import numpy as np
     import tensorflow as tf
 
     files = sorted(fileio.glob(os.path.join(split_uri, "*")))
     rng = np.random.default_rng(seed)
-    sample: List[bytes] = []
-    for seen, record in enumerate(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()):
-        if seen < size:
-            sample.append(record)
-        else:
-            slot = rng.integers(seen + 1)
-            if slot < size:
-                sample[slot] = record
-    return sample
+    keys, positions, kept = np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    seen = 0
+    for records in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH).as_numpy_iterator():
+        keys = np.concatenate([keys, rng.random(len(records))])
+        positions = np.concatenate([positions, np.arange(seen, seen + len(records))])
+        kept = np.concatenate([kept, records])
+        seen += len(records)
+        if len(keys) > size:
+            smallest = np.argpartition(keys, size)[:size]
+            keys, positions, kept = keys[smallest], positions[smallest], kept[smallest]
+    return list(kept[np.argsort(positions)])

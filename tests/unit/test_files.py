@@ -1,4 +1,4 @@
-"""Reading the examples of a split: every record, or a seeded sample that never holds more than its size."""
+"""Reading the examples of a split: every record, or a seeded sample read in one pass."""
 
 import tensorflow as tf
 
