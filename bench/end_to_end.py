@@ -144,10 +144,13 @@ def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, be
     from tfx.orchestration.pipeline import RunOptions
 
     from pipeline.pipeline import create_pipeline
+    from pipeline.scratch import scratch_tempdir
 
     config = bench_config(csv_paths, out_dir, explain, beam_args)
     built = create_plain_pipeline(plain_config(config, csv_paths[0])) if side == "plain" else create_pipeline(config)
-    tfx.orchestration.LocalDagRunner().run(built, run_options=RunOptions(to_nodes=[last_step]) if last_step else None)
+    run_options = RunOptions(to_nodes=[last_step]) if last_step else None
+    with scratch_tempdir():
+        tfx.orchestration.LocalDagRunner().run(built, run_options=run_options)
 
 
 def variant(beam_args: List[str], csv_files: int, last_step: str | None) -> str:

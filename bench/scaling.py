@@ -39,6 +39,7 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
 
     from pipeline.config import load_config
     from pipeline.pipeline import create_pipeline
+    from pipeline.scratch import scratch_tempdir
 
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True)
@@ -46,7 +47,8 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
     config = load_config(data_dir=data_dir, output_dir=out_dir / "outputs", enable_cache=False,
                          extra_beam_args=[f"--direct_num_workers={workers}"],
                          explainer={"key_feature": "applicant_id", "max_examples": explain})
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
+    with scratch_tempdir():
+        tfx.orchestration.LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
 
 
 def step_windows(output_dir: Path, pipeline_name: str) -> Dict[str, tuple]:

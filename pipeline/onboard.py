@@ -25,6 +25,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from components.privacy.detectors import hits_by_kind
+from pipeline.scratch import scratch_tempdir
 
 # A string column is free text when most values are distinct and long; an identifier when (nearly) all values
 # are distinct and short. Neither is a model input: one category per row teaches the model nothing.
@@ -183,7 +184,8 @@ def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence
     domain for text the Privacy step rewrites (redacted notes must not violate a domain of their raw values)."""
     import tensorflow_data_validation as tfdv
 
-    statistics = tfdv.generate_statistics_from_csv(str(csv_path))
+    with scratch_tempdir():  # TFDV writes the statistics to a temporary file and leaves it there
+        statistics = tfdv.generate_statistics_from_csv(str(csv_path))
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
     for name in dropped:
         schema.feature.remove(tfdv.get_feature(schema, name))

@@ -17,13 +17,22 @@ os.environ.setdefault("AIRFLOW_HOME", os.path.join(tempfile.gettempdir(), "glass
 
 
 @pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory):
+def run_tempdir(tmp_path_factory):
+    """The system temporary folder as the `pipeline_run` run saw it (Python's and its child processes')."""
+    return tmp_path_factory.mktemp("system-tmp")
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory, run_tempdir):
     """The default pipeline on the embedded data, run once; returns (config, seconds)."""
     from pipeline.runners.local import run_local
 
     config = load_config(output_dir=tmp_path_factory.mktemp("e2e") / "outputs")
     started = time.monotonic()
-    run_local(config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(run_tempdir))
+        patch.setenv("TMPDIR", str(run_tempdir))
+        run_local(config)
     return config, time.monotonic() - started
 
 

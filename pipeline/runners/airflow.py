@@ -25,6 +25,7 @@ from tfx.types import channel_utils
 from pipeline.config import PipelineConfig
 from pipeline.monitor import scheduled_monitor_pipeline
 from pipeline.pipeline import create_pipeline
+from pipeline.scratch import in_scratch_tempdir, scratch_tempdir
 
 
 def predicates_hold(
@@ -67,10 +68,12 @@ def create_dag(config: PipelineConfig, monitor: bool = False) -> models.DAG:
         "default_args": {"retries": airflow.retries, "retry_delay": timedelta(minutes=airflow.retry_delay_minutes)},
     }
     pipeline = scheduled_monitor_pipeline(config) if monitor else create_pipeline(config)
-    dag = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config)).run(pipeline)
+    with scratch_tempdir():  # the module wheels are built here, at every parse of the DAG file
+        dag = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config)).run(pipeline)
     for node in pipeline.components:
+        task = dag.get_task(node.id)
         predicates = conditional.get_predicates(node, pipeline.dsl_context_registry)
         if predicates:
-            task = dag.get_task(node.id)
             task.python_callable = _launch_if(task.python_callable, predicates, node.id)
+        task.python_callable = in_scratch_tempdir(task.python_callable)
     return dag

@@ -10,6 +10,7 @@ from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 
 from components import artifacts
+from pipeline.scratch import scratch_tempdir
 
 for artifact_class in (artifacts.Explanations, artifacts.PrivacyReport, artifacts.AuditReport, artifacts.MonitorReport):
     compiler_utils.TITLE_TO_CLASS_PATH[artifact_class.TYPE_NAME] = (
@@ -17,4 +18,5 @@ for artifact_class in (artifacts.Explanations, artifacts.PrivacyReport, artifact
     )
 
 if __name__ == "__main__":
-    app.run(kubeflow_v2_run_executor.main, flags_parser=kubeflow_v2_run_executor._parse_flags)  # noqa: SLF001
+    with scratch_tempdir():
+        app.run(kubeflow_v2_run_executor.main, flags_parser=kubeflow_v2_run_executor._parse_flags)  # noqa: SLF001

@@ -16,6 +16,7 @@ from pipeline.integrity import seal_run
 from pipeline.lineage import Lineage
 from pipeline.monitor import create_monitor_pipeline, resolve_baseline
 from pipeline.pipeline import create_pipeline
+from pipeline.scratch import scratch_tempdir
 
 # LocalDagRunner logs these two lines around every component (tfx/orchestration/local/local_dag_runner.py).
 _STARTED = "Component %s is running."
@@ -88,5 +89,5 @@ def _run(config: PipelineConfig, pipeline: tfx.dsl.Pipeline, on_event: OnEvent |
             on_event(kind, component, seconds)
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    with metadata.exclusive_use(config), _component_progress(event):
+    with metadata.exclusive_use(config), _component_progress(event), scratch_tempdir():
         tfx.orchestration.LocalDagRunner().run(pipeline)

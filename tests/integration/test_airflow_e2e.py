@@ -50,10 +50,13 @@ def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path, 
         # Importing TFX and building the DAG takes longer than Airflow's default 30 s on a busy machine.
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
         "GLASSBOX_CONFIG": str(config_file),
+        "TMPDIR": str(tmp_path / "tmp"),
     }
+    (tmp_path / "tmp").mkdir()
     _airflow(env, "db", "migrate", timeout=300)
     log = _airflow(env, "dags", "test", local_config.pipeline_name, "2024-01-02", timeout=1800)
     assert "DagRun Finished: dag_id=glassbox-german-credit" in log and ", state=success," in log, log[-3000:]
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []  # each task's scratch folder went with it
 
     airflow, local = _first_run(load_config(output_dir=outputs)), _first_run(local_config)
     # TFX's classic launcher records a resolver's execution as CACHED; the local (portable) launcher as COMPLETE.

@@ -37,7 +37,10 @@ def test_every_compiled_task_runs_from_its_own_command(tmp_path):
     config = config.model_copy(update={"kubeflow": config.kubeflow.model_copy(update=kubeflow)})
     job = compile_kubeflow(config, tmp_path / "pipeline.json")
 
-    states = run_pipeline_job(job, tmp_path / "tasks", env=dict(os.environ))
+    system_tmp = tmp_path / "tmp"
+    system_tmp.mkdir()
+    states = run_pipeline_job(job, tmp_path / "tasks", env={**os.environ, "TMPDIR": str(system_tmp)})
+    assert sorted(p.name for p in system_tmp.iterdir()) == []  # each task's scratch folder went with it
 
     resolvers = {"latest_blessed_model_resolver-model-blessing-resolver",
                  "latest_blessed_model_resolver-model-resolver", "latest_audit_resolver"}

@@ -118,6 +118,11 @@ def test_trainer_logs_tensorboard_into_model_run(pipeline_run):
     assert glob.glob(os.path.join(model_run.uri, "**", "events.out.tfevents.*"), recursive=True)
 
 
+def test_run_leaves_no_temporary_files(pipeline_run, run_tempdir):
+    # TFX packages itself (49 MB) for every Beam step, and the module files, into the temporary folder.
+    assert sorted(p.name for p in run_tempdir.iterdir()) == []
+
+
 def test_unchanged_rerun_is_served_from_cache(pipeline_run):
     config, first_seconds = pipeline_run
     started = time.monotonic()

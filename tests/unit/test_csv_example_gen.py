@@ -13,6 +13,7 @@ from tfx.types import standard_artifacts
 
 from components.csv_example_gen import executor
 from components.csv_example_gen.component import CsvExampleGen
+from pipeline.scratch import scratch_tempdir
 from tests.helpers import GERMAN_CREDIT_CSV
 
 IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -47,7 +48,8 @@ def run_executor(executor_class, input_dir: Path, out_dir: Path) -> Dict[str, Li
         "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
     }
     context = executor_class.Context(beam_pipeline_args=IN_MEMORY, tmp_dir=str(out_dir / ".tmp"))
-    executor_class(context).Do({}, {"examples": [examples]}, properties)
+    with scratch_tempdir():  # the package of TFX that each Beam executor builds for remote workers
+        executor_class(context).Do({}, {"examples": [examples]}, properties)
     return {
         split: sorted(
             tf.train.Example.FromString(record.numpy()).SerializeToString(deterministic=True)
