@@ -11,6 +11,15 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/glassbo
   exit 0
 fi
 
+# The installed stack takes about 3.7 GB: stop before pip runs out of disk half-way through.
+need_mb=4096
+free_mb=$(( $(df -Pk . | awk 'NR == 2 {print $4}') / 1024 ))
+[ -d "$venv" ] && free_mb=$(( free_mb + $(du -sk "$venv" | cut -f1) / 1024 ))
+if [ "$free_mb" -lt "$need_mb" ]; then
+  echo "setup: $venv needs about $need_mb MB of disk and only $free_mb MB is free here ($(pwd)); free some space and run it again." >&2
+  exit 1
+fi
+
 python=$(scripts/find_python.sh)
 if [ -x "$venv/bin/python" ] && ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then
   echo "setup: $venv is not Python 3.10; recreating it"
