@@ -10,7 +10,9 @@ TFX writes to the system temporary folder and never cleans up after itself:
 
 One default run left 14 folders (293 MB). A day of test runs on one machine left 61 GB and filled its disk.
 Inside `scratch_tempdir()`, Python's `tempfile` and the `TMPDIR` of child processes (Beam's workers, the wheel
-builds) point at a fresh folder, and that folder is deleted on the way out, whether the run failed or not.
+builds) point at a fresh folder, and that folder is deleted on the way out, whether the run failed or not. A
+process killed outright (SIGKILL, the OOM killer) cannot delete its folder. Each folder is named after its
+process id, and the next scratch folder made in the same place removes the folders of processes that are gone.
 """
 
 from __future__ import annotations
@@ -18,17 +20,45 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import tempfile
+from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 F = TypeVar("F", bound=Callable)
 
+PREFIX = "glassbox-run-"
+_OWNER = re.compile(re.escape(PREFIX) + r"(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_orphans(parent: str | Path) -> list[Path]:
+    """Deletes the scratch folders in `parent` whose process no longer exists; returns them."""
+    orphans = []
+    for entry in Path(parent).iterdir():
+        owner = _OWNER.match(entry.name)
+        if owner and entry.is_dir() and not _alive(int(owner.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            orphans.append(entry)
+    return orphans
+
 
 @contextlib.contextmanager
-def scratch_tempdir(prefix: str = "glassbox-run-") -> Iterator[str]:
-    """Sends temporary files to a new folder inside the current temporary folder, and deletes that folder on exit."""
-    scratch = tempfile.mkdtemp(prefix=prefix)
+def scratch_tempdir() -> Iterator[str]:
+    """Sends temporary files to a new folder inside the current temporary folder, and deletes that folder on exit
+    (and any folder left there by a process that was killed)."""
+    remove_orphans(tempfile.gettempdir())
+    scratch = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
     saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
     tempfile.tempdir = scratch
     os.environ["TMPDIR"] = scratch

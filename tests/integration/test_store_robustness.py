@@ -33,8 +33,11 @@ def _wait_for(process, text: str, seen: list) -> None:
 def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_path):
     output = tmp_path / "outputs"
     config = load_config(output_dir=output)
+    system_tmp = tmp_path / "tmp"
+    system_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(system_tmp)}
     first = subprocess.Popen(_glassbox("run", "--output", str(output)), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
     seen: list = []
     try:
         _wait_for(first, "▸ CsvExampleGen", seen)
@@ -58,9 +61,13 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_p
     assert states["Trainer"] != "COMPLETE" and "Evaluator" not in states
     assert all(states[c] == "COMPLETE" for c in UPSTREAM), states
     assert not metadata.in_use(config)  # the kill released the store
+    # The killed run could not remove its temporary files; the next run removes them.
+    assert [p.name.startswith(f"glassbox-run-{first.pid}-") for p in system_tmp.iterdir()] == [True]
 
-    resumed = subprocess.run(_glassbox("run", "--output", str(output)), capture_output=True, text=True, timeout=900)
+    resumed = subprocess.run(_glassbox("run", "--output", str(output)), capture_output=True, text=True, timeout=900,
+                             env=env)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert list(system_tmp.iterdir()) == []
     store = metadata.open_store(config)
     killed, resume_run = metadata.run_ids(store, config.pipeline_name)
     states = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, resume_run)}

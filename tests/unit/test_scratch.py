@@ -56,3 +56,18 @@ def test_wrapped_callable_runs_in_its_own_scratch_folder(system_tmp):
     scratch, context = wrapped(ti="instance")
     assert os.path.dirname(scratch) == str(system_tmp) and context == {"ti": "instance"}
     assert wrapped.__doc__ == "An Airflow task." and list(system_tmp.iterdir()) == []
+
+
+def test_folders_of_killed_processes_are_removed_by_the_next_run(system_tmp):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    orphan = system_tmp / f"glassbox-run-{gone}-abc123"
+    (orphan / "tmpx" / "build").mkdir(parents=True)
+    running = system_tmp / f"glassbox-run-{os.getpid()}-def456"  # a run of a live process: left alone
+    running.mkdir()
+    unrelated = system_tmp / "glassbox-run-notes"
+    unrelated.mkdir()
+    with scratch_tempdir() as scratch:
+        assert os.path.basename(scratch).startswith(f"glassbox-run-{os.getpid()}-")
+        assert not orphan.exists()
+    assert sorted(p.name for p in system_tmp.iterdir()) == sorted([running.name, unrelated.name])
