@@ -38,26 +38,23 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
-        return True
+        pass
     return True
 
 
-def remove_orphans(parent: str | Path) -> list[Path]:
-    """Deletes the scratch folders in `parent` whose process no longer exists; returns them."""
-    orphans = []
+def _remove_orphans(parent: str | Path) -> None:
+    """Deletes the scratch folders in `parent` whose process no longer exists."""
     for entry in Path(parent).iterdir():
         owner = _OWNER.match(entry.name)
         if owner and entry.is_dir() and not _alive(int(owner.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-            orphans.append(entry)
-    return orphans
 
 
 @contextlib.contextmanager
 def scratch_tempdir() -> Iterator[str]:
     """Sends temporary files to a new folder inside the current temporary folder, and deletes that folder on exit
     (and any folder left there by a process that was killed)."""
-    remove_orphans(tempfile.gettempdir())
+    _remove_orphans(tempfile.gettempdir())
     scratch = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
     saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
     tempfile.tempdir = scratch
