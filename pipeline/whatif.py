@@ -13,7 +13,7 @@ from typing import List, Mapping
 from tfx.utils import path_utils
 
 from components.explainer.explain import Background, attribute, example_digest, reason_codes
-from components.explainer.model import ExplainedModel, raw_values, with_values
+from components.explainer.model import ExplainedModel, feature_kinds, raw_values, with_values
 from components.files import split_records
 from pipeline import metadata
 from pipeline.config import PipelineConfig
@@ -67,7 +67,7 @@ def what_if(config: PipelineConfig, key: str, assignments: List[str]) -> WhatIf:
     unknown = sorted(set(changes) - set(model.feature_names))
     if unknown:
         raise ValueError(f"--set {unknown[0]}: not a model feature (features: {', '.join(model.feature_names)})")
-    changed = with_values(record, changes)
+    changed = with_values(record, changes, feature_kinds(records, list(changes)))
     before, after = raw_values([record], list(changes)), raw_values([changed], list(changes))
     background_records = sorted(split_records(split_uri(settings.background_split)),
                                 key=example_digest)[:settings.background_size]  # the Explainer's background

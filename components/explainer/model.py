@@ -100,12 +100,15 @@ class ExplainedModel:
     def numeric_columns(self) -> List[int]:
         return [f["columns"][0] for f in self.features if f["kind"] == "numeric"]
 
-    def numeric_scales(self, record: bytes) -> Dict[int, tuple]:
+    def numeric_scales(self, records: Sequence[bytes]) -> Dict[int, tuple]:
         """Each numeric column's affine map from its raw feature, column -> (slope, intercept) with
-        dense = slope * raw + intercept, read off the Transform graph itself: `record` encoded with every numeric
-        feature set to 0, then to 1 (z-scoring treats each feature on its own, so one pair of rows does all)."""
+        dense = slope * raw + intercept, read off the Transform graph itself: the first of `records` encoded with
+        every numeric feature set to 0, then to 1 (z-scoring treats each feature on its own, so one pair of rows
+        does all); the others give the types of the features it lacks a value for."""
         names = [f["feature"] for f in self.features if f["kind"] == "numeric"]
-        at_zero, at_one = self.dense([with_values(record, dict.fromkeys(names, value)) for value in (0, 1)])
+        kinds = feature_kinds(records, names)
+        at_zero, at_one = self.dense([with_values(records[0], dict.fromkeys(names, value), kinds)
+                                      for value in (0, 1)])
         return {c: (float(at_one[c] - at_zero[c]), float(at_zero[c])) for c in self.numeric_columns}
 
 
@@ -123,15 +126,33 @@ def raw_values(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, L
     return values
 
 
-def with_values(record: bytes, changes: Mapping[str, object]) -> bytes:
-    """The serialized example with the named features set to new values, each in the feature's own type."""
+def with_values(record: bytes, changes: Mapping[str, object], kinds: Mapping[str, str] | None = None) -> bytes:
+    """The serialized example with the named features set to new values, each in the feature's own type: the
+    example's, or where its value is missing (an empty feature, which has no type) the one `kinds` gives, as
+    `feature_kinds` reads it off other examples."""
     example = tf.train.Example.FromString(record)
     features = example.features.feature
     for name, value in changes.items():
         if name not in features:
             raise KeyError(f"the example has no feature '{name}' (it has {', '.join(sorted(features))})")
-        kind = features[name].WhichOneof("kind") or "bytes_list"
+        kind = features[name].WhichOneof("kind") or (kinds or {}).get(name)
+        if kind is None:
+            raise ValueError(f"feature '{name}' is missing in the example, and no other example gives its type")
         convert = {"int64_list": lambda v: int(round(float(v))), "float_list": float,
                    "bytes_list": lambda v: str(v).encode("utf-8")}[kind]
         getattr(features[name], kind).value[:] = [convert(value)]
     return example.SerializeToString()
+
+
+def feature_kinds(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, str]:
+    """Each named feature's value type (int64_list, float_list or bytes_list), from the first example that has a
+    value for it; a feature no example has a value for is left out."""
+    kinds: Dict[str, str] = {}
+    for record in serialized:
+        features = tf.train.Example.FromString(record).features.feature
+        for name in names:
+            if name not in kinds and name in features and features[name].WhichOneof("kind"):
+                kinds[name] = features[name].WhichOneof("kind")
+        if len(kinds) == len(names):
+            break
+    return kinds

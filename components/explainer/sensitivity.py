@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from components.explainer.model import OOV, ExplainedModel, raw_values, with_values
+from components.explainer.model import OOV, ExplainedModel, feature_kinds, raw_values, with_values
 
 
 def ice_curves(predict: Callable[[np.ndarray], np.ndarray], dense: np.ndarray, columns: tuple[int, int],
@@ -47,12 +47,13 @@ def partial_dependence(model: ExplainedModel, records: Sequence[bytes], features
     dense = model.dense(records)
     observed = raw_values(records, features)
     by_name = {f["feature"]: (f, block) for f, block in zip(model.features, model.blocks)}
+    kinds = feature_kinds(records, features)  # the grid's examples are records[0], whose value may be missing
     curves = {}
     for name in features:
         feature, (start, end) = by_name[name]
         grid = feature_grid(feature, observed[name], grid_points)
         # The grid's dense columns, through the Transform graph: one example per grid value.
-        grid_columns = model.dense([with_values(records[0], {name: value}) for value in grid])[:, start:end]
+        grid_columns = model.dense([with_values(records[0], {name: value}, kinds) for value in grid])[:, start:end]
         ice = ice_curves(model.predict, dense, (start, end), grid_columns)
         curves[name] = {"kind": feature["kind"], "grid": grid, "pdp": ice.mean(axis=0).tolist(),
                         "ice": ice.tolist(), "observed": observed[name]}

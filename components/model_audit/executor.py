@@ -118,10 +118,10 @@ def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, deci
     spec = tft.TFTransformOutput(graph.uri).transformed_feature_spec()
     (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s, policy.bootstrap.seed)
                                               for s in ("train", split))
-    example = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split), limit=1)[0]
+    examples = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split), limit=100)
     data = ChallengerData(columns=model.raw_column_names, train_x=train_x, train_labels=train_y,
                           train_scores=model.predict(train_x), eval_x=eval_x, eval_labels=eval_y,
-                          eval_scores=model.predict(eval_x), scales=model.numeric_scales(example))
+                          eval_scores=model.predict(eval_x), scales=model.numeric_scales(examples))
     return compare(data, check, policy.bootstrap, decision_threshold)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.explainer.model import raw_values, with_values
+from components.explainer.model import feature_kinds, raw_values, with_values
 from components.explainer.sensitivity import feature_grid, ice_curves, numeric_grid
 
 
@@ -60,3 +60,16 @@ def test_with_values_changes_features_in_their_own_types():
                                                                  "housing": ["rent"]}
     with pytest.raises(KeyError, match="no feature 'income'"):
         with_values(changed, {"income": 1})
+
+
+def test_a_missing_value_is_set_in_the_type_other_examples_give():
+    # CsvExampleGen writes an empty cell as an empty feature, which has no type of its own.
+    missing, present = tf.train.Example(), tf.train.Example()
+    missing.features.feature["income"].Clear()
+    present.features.feature["income"].float_list.value.append(1200.5)
+    records = [missing.SerializeToString(), present.SerializeToString()]
+    assert feature_kinds(records, ["income", "absent"]) == {"income": "float_list"}
+    changed = with_values(records[0], {"income": 3000}, feature_kinds(records, ["income"]))
+    assert tf.train.Example.FromString(changed).features.feature["income"].float_list.value == [3000.0]
+    with pytest.raises(ValueError, match="'income' is missing in the example"):
+        with_values(records[0], {"income": 3000})
