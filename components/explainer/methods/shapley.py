@@ -63,8 +63,11 @@ def all_coalitions(players: int) -> np.ndarray:
 def shapley_from_values(values: np.ndarray, players: int) -> np.ndarray:
     """[N, M] phi_i = sum over S without i of |S|!(M-|S|-1)!/M! (v(S + i) - v(S)), for v indexed as `all_coalitions`.
 
-    Differences first, then the weighted sum (float64): a feature the model ignores has all differences
-    exactly zero, so it gets exactly zero, not a rounding residue.
+    Differences first, then the weighted sum (float64). A feature the model ignores gets zero up to the rounding
+    of the model's own float32 outputs, not exactly zero: v(S + i) and v(S) score rows that differ only in
+    columns the model ignores, but at other places in the batch, and TensorFlow's CPU kernels may round a row
+    differently by where it sits. Each difference is then a few float32 units in the last place of the model's
+    output, and so is their weighted average (the weights sum to one).
     """
     weight = np.array([factorial(k) * factorial(players - k - 1) / factorial(players) for k in range(players)])
     coalitions = np.arange(1 << players)

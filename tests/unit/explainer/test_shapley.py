@@ -30,7 +30,7 @@ def test_efficiency_base_plus_attributions_is_the_prediction():
     np.testing.assert_allclose(result.prediction, predict(x).numpy().ravel(), atol=1e-5)
 
 
-def test_a_feature_the_model_ignores_gets_exactly_zero():
+def test_a_feature_the_model_ignores_gets_zero_to_float32_rounding():
     mlp = random_mlp(seed=2, scale=1.5)
     ignored_start, ignored_end = BLOCKS[1]
 
@@ -40,8 +40,11 @@ def test_a_feature_the_model_ignores_gets_exactly_zero():
                               dense[:, ignored_end:]], axis=1))
 
     result = exact_shapley(ignores_purpose, dense_rows(25, seed=5), dense_rows(10, seed=6), BLOCKS)
-    assert (result.attributions[:, 1] == 0).all()
-    assert np.abs(result.attributions[:, [0, 2, 3]]).min() > 0
+    # The same rows scored at other places in a batch may round differently (see shapley_from_values): a few
+    # float32 units in the last place of the largest output, far below any attribution the model makes.
+    rounding = 4 * np.finfo(np.float32).eps * np.abs(result.prediction).max()
+    assert np.abs(result.attributions[:, 1]).max() <= rounding
+    assert np.abs(result.attributions[:, [0, 2, 3]]).min() > 100 * rounding
 
 
 def test_exchangeable_features_with_equal_values_get_equal_attributions():
@@ -55,7 +58,8 @@ def test_exchangeable_features_with_equal_values_get_equal_attributions():
     background = dense_rows(8, seed=8)
     background = np.concatenate([background, background[:, [4, 1, 2, 3, 0, 5]]])  # every row and its swap
     result = exact_shapley(symmetric_in_amount_and_age, x, background, BLOCKS)
-    np.testing.assert_allclose(result.attributions[:, 0], result.attributions[:, 2], atol=1e-7)
+    # Equal up to the rounding of the float32 outputs (a sigmoid, at most 1), as for an ignored feature above.
+    np.testing.assert_allclose(result.attributions[:, 0], result.attributions[:, 2], atol=4 * np.finfo(np.float32).eps)
 
 
 def brute_force_shapley(model, x, background, blocks):
