@@ -14,6 +14,15 @@ from pipeline.config import REPO_ROOT
 GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
 
 
+def copy_of_store(config, directory):
+    """`config` with its SQLite store copied into `directory`: runs there leave the original store as it was, while
+    the pipeline root (and so TFX's cache of the original run's outputs) stays the same."""
+    metadata = config.metadata.model_copy(update={"sqlite_path": directory / "metadata.sqlite"})
+    copied = config.model_copy(update={"metadata": metadata})
+    shutil.copy(config.metadata_path, copied.metadata_path)
+    return copied
+
+
 def read_rows(path: Path):
     with path.open(newline="") as f:
         return list(csv.DictReader(f))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _unseen_category(rows, columns):
-    rows[3]["purpose"] = "spaceship"
+    rows[3]["checking_account"] = "spaceship"
     return rows, columns
 
 
@@ -35,19 +35,20 @@ def _nan_and_inf(rows, columns):
     return rows, columns
 
 
-@pytest.mark.parametrize(
-    "corrupt, feature, kind",
-    [
-        (_unseen_category, "purpose", "ENUM_TYPE_UNEXPECTED_STRING_VALUES"),
-        (_missing_column, "purpose", "SCHEMA_MISSING_COLUMN"),
-        (_string_in_numeric_column, "credit_amount", "UNEXPECTED_DATA_TYPE"),
-        (_nan_and_inf, "duration", "UNEXPECTED_DATA_TYPE"),
-    ],
-    ids=["unseen-category", "missing-column", "string-in-numeric", "nan-and-inf"],
-)
-def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature, kind):
+# Each break in its own column, so that one run shows the gate names every one of them.
+BREAKS = [
+    (_unseen_category, "checking_account", "ENUM_TYPE_UNEXPECTED_STRING_VALUES"),
+    (_missing_column, "purpose", "SCHEMA_MISSING_COLUMN"),
+    (_string_in_numeric_column, "credit_amount", "UNEXPECTED_DATA_TYPE"),
+    (_nan_and_inf, "duration", "UNEXPECTED_DATA_TYPE"),
+]
+
+
+def test_corrupted_data_stops_at_the_gate_with_every_break_named(data_copy, tmp_path):
     rows = read_rows(data_copy)
-    rows, columns = corrupt(rows, list(rows[0]))
+    columns = list(rows[0])
+    for corrupt, _, _ in BREAKS:
+        rows, columns = corrupt(rows, columns)
     write_rows(data_copy, rows, columns)
     output = tmp_path / "outputs"
     # The privacy policy must match the data's columns (else it is refused before the run, see below).
@@ -64,7 +65,8 @@ def test_corrupted_data_stops_at_the_gate(data_copy, tmp_path, corrupt, feature,
     assert result.returncode == 1, result.stdout + result.stderr
     error_lines = result.stderr.strip().splitlines()
     assert len(error_lines) == 1 and error_lines[0].startswith("glassbox: The data breaks its schema"), result.stderr
-    assert f"{feature} [" in error_lines[0] and kind in error_lines[0], error_lines[0]
+    for _, feature, kind in BREAKS:
+        assert f"{feature} [" in error_lines[0] and kind in error_lines[0], (feature, kind, error_lines[0])
 
     config = load_config(output_dir=output)
     store = metadata.open_store(config)

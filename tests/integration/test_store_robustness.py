@@ -11,6 +11,7 @@ import time
 import pytest
 
 from pipeline import metadata
+from pipeline.cli import main as glassbox
 from pipeline.config import load_config
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,7 @@ def _wait_for(process, text: str, seen: list) -> None:
     raise AssertionError(f"the run ended before {text!r}:\n{''.join(seen)}")
 
 
-def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_path):
+def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_path, capsys):
     output = tmp_path / "outputs"
     config = load_config(output_dir=output)
     system_tmp = tmp_path / "tmp"
@@ -74,16 +75,15 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_p
     assert all(states[c] == "CACHED" for c in UPSTREAM), states
     assert states["Trainer"] == "COMPLETE" and states["Pusher"] == "COMPLETE"
 
-    runs = subprocess.run(_glassbox("lineage", "runs", "--json", "--output", str(output)), capture_output=True,
-                          text=True, timeout=300)
-    status = {r["run"]: r["status"] for r in json.loads(runs.stdout)}
+    # The records of both runs, read in this process (the runs themselves went through the CLI above).
+    assert glassbox(["lineage", "runs", "--json", "--output", str(output)]) == 0
+    status = {r["run"]: r["status"] for r in json.loads(capsys.readouterr().out)}
     assert status == {killed: "INTERRUPTED", resume_run: "COMPLETE"}
     for run in (killed, resume_run):  # the killed run's finished work was sealed when the next run reused it
-        verify = subprocess.run(_glassbox("lineage", "verify", "--run", run, "--output", str(output)),
-                                capture_output=True, text=True, timeout=300)
-        assert verify.returncode == 0, verify.stdout + verify.stderr
-    diff = subprocess.run(_glassbox("lineage", "diff", killed, resume_run, "--json", "--output", str(output)),
-                          capture_output=True, text=True, timeout=300)
-    changed = {c["what"] for c in json.loads(diff.stdout)["changes"]}
+        code = glassbox(["lineage", "verify", "--run", run, "--output", str(output)])
+        assert code == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert glassbox(["lineage", "diff", killed, resume_run, "--json", "--output", str(output)]) == 0
+    changed = {c["what"] for c in json.loads(capsys.readouterr().out)["changes"]}
     assert "metrics.auc.Overall" in changed and "results.ModelAudit.verdict" in changed
     assert not {c for c in changed if c.startswith(("data.", "code.", "schema."))}, changed
