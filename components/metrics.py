@@ -2,6 +2,9 @@
 
 Plain numpy functions, no TFX and no policy. Each works along the last axis, so one call scores the data ([N]) or
 all bootstrap resamples ([resamples, N]) at once.
+
+For the fairness rates, `decisions` is 1 where the favourable outcome (label 1, a good credit risk) is granted and
+`groups` [N] holds each example's group.
 """
 
 from __future__ import annotations
@@ -49,3 +52,40 @@ def reliability_table(labels: np.ndarray, scores: np.ndarray, bins: int) -> list
          "mean_score": float(scores[slot == b].mean()), "positive_rate": float(labels[slot == b].mean())}
         for b in range(bins) if (slot == b).any()
     ]
+
+
+def rate_by_group(decisions: np.ndarray, condition: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """[G, ...]: the share of favourable decisions among each group's examples where `condition` holds; NaN
+    where a group has none (a TPR without positives is undefined, not zero)."""
+    rates = []
+    for value in np.unique(groups):
+        member = groups == value
+        count = condition[..., member].sum(axis=-1)
+        granted = (decisions[..., member] * condition[..., member]).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates.append(np.where(count > 0, granted / count, np.nan))
+    return np.stack(rates)
+
+
+def _spread(rates: np.ndarray) -> np.ndarray:
+    """Largest minus smallest rate over groups; NaN when any group's rate is undefined."""
+    return rates.max(axis=0) - rates.min(axis=0)
+
+
+def disparate_impact_ratio(decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Lowest over highest group selection rate (1 = parity); the four-fifths rule asks for at least 0.8."""
+    selection = rate_by_group(decisions, np.ones_like(decisions, dtype=bool), groups)
+    highest = selection.max(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(highest > 0, selection.min(axis=0) / highest, np.nan)
+
+
+def equal_opportunity_difference(labels: np.ndarray, decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The largest gap in true positive rate between groups: how unequally creditworthy applicants are accepted."""
+    return _spread(rate_by_group(decisions, labels == 1, groups))
+
+
+def equalized_odds_difference(labels: np.ndarray, decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The larger of the TPR gap and the false positive rate gap between groups (fairlearn's definition)."""
+    return np.maximum(equal_opportunity_difference(labels, decisions, groups),
+                      _spread(rate_by_group(decisions, labels == 0, groups)))

@@ -1,13 +1,21 @@
-"""The shared metrics as plain functions: against sklearn, on hand-computed cases, on resample batches."""
+"""The shared metrics as plain functions: against sklearn and fairlearn, on hand-computed cases, on resample batches."""
 
 import warnings
 
 import numpy as np
 import pytest
+from fairlearn.metrics import MetricFrame, demographic_parity_ratio, true_positive_rate
+from fairlearn.metrics import equalized_odds_difference as fairlearn_equalized_odds_difference
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_auc_score
 
-from components.metrics import expected_calibration_error, roc_auc
+from components.metrics import (
+    disparate_impact_ratio,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+    expected_calibration_error,
+    roc_auc,
+)
 
 
 def test_auc_matches_sklearn_with_ties_and_on_every_resample():
@@ -62,3 +70,55 @@ def test_calibration_error_scores_every_resample_row_on_its_own():
     labels = (rng.random((4, 300)) < scores ** 3).astype(int)
     expected = [expected_calibration_error(y, s, 8) for y, s in zip(labels, scores)]
     np.testing.assert_allclose(expected_calibration_error(labels, scores, 8), expected)
+
+
+def applicants(seed: int, n: int = 180) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Labels, decisions that favour label 1, and two protected attributes with uneven groups."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.7).astype(int)
+    decisions = (rng.random(n) < 0.35 + 0.4 * labels).astype(int)
+    groups = {"sex": rng.choice(["female", "male"], size=n, p=[1 / 3, 2 / 3]),
+              "age_band": rng.choice(["<25", "25-34", "35-49", "50+"], size=n, p=[0.15, 0.4, 0.3, 0.15])}
+    return labels, decisions, groups
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fairness_rates_match_fairlearn(seed):
+    labels, decisions, attributes = applicants(seed)
+    for groups in attributes.values():
+        assert disparate_impact_ratio(decisions, groups) == pytest.approx(
+            demographic_parity_ratio(labels, decisions, sensitive_features=groups))
+        tpr = MetricFrame(metrics=true_positive_rate, y_true=labels, y_pred=decisions, sensitive_features=groups)
+        assert equal_opportunity_difference(labels, decisions, groups) == pytest.approx(tpr.difference())
+        assert equalized_odds_difference(labels, decisions, groups) == pytest.approx(
+            fairlearn_equalized_odds_difference(labels, decisions, sensitive_features=groups))
+
+
+def test_fairness_rates_on_a_hand_computed_example():
+    groups = np.array(["a"] * 4 + ["b"] * 4)
+    labels = np.array([1, 1, 0, 0, 1, 1, 1, 0])
+    decisions = np.array([1, 1, 1, 1, 1, 0, 0, 0])
+    # selection: a 4/4, b 1/4; TPR: a 2/2, b 1/3; FPR: a 2/2, b 0/1
+    assert disparate_impact_ratio(decisions, groups) == pytest.approx(0.25)
+    assert equal_opportunity_difference(labels, decisions, groups) == pytest.approx(2 / 3)
+    assert equalized_odds_difference(labels, decisions, groups) == pytest.approx(1.0)  # the FPR gap is larger
+
+
+def test_a_rate_without_its_examples_is_undefined_not_zero():
+    groups = np.array(["a", "a", "b", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(equal_opportunity_difference(np.array([1, 0, 0, 0]), np.array([1, 0, 1, 0]), groups))
+        assert np.isnan(disparate_impact_ratio(np.zeros(4, dtype=int), groups))  # nobody selected: no ratio
+
+
+def test_fairness_rates_score_every_resample_at_once():
+    labels, decisions, attributes = applicants(4)
+    groups = attributes["sex"]
+    batch = np.stack([decisions, 1 - decisions, np.roll(decisions, 7)])
+    stacked_labels = np.stack([labels] * 3)
+    for metric in (equal_opportunity_difference, equalized_odds_difference):
+        expected = [metric(labels, row, groups) for row in batch]
+        np.testing.assert_allclose(metric(stacked_labels, batch, groups), expected)
+    np.testing.assert_allclose(disparate_impact_ratio(batch, groups),
+                               [disparate_impact_ratio(row, groups) for row in batch])
