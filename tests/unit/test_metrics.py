@@ -28,6 +28,13 @@ def test_auc_matches_sklearn_with_ties_and_on_every_resample():
     np.testing.assert_allclose(roc_auc(labels, batch), expected)
 
 
+def test_auc_is_the_share_of_correctly_ordered_pairs_ties_counting_half():
+    rng = np.random.default_rng(4)
+    labels, scores = rng.random(60) < 0.4, rng.integers(0, 5, 60).astype(float)
+    pairs = scores[labels][:, None] - scores[~labels][None, :]
+    assert roc_auc(labels, scores) == pytest.approx(np.mean((pairs > 0) + 0.5 * (pairs == 0)))
+
+
 @pytest.mark.parametrize("labels", [np.ones(10), np.zeros(10, dtype=bool)])
 def test_auc_of_a_single_class_is_undefined_without_dividing_by_zero(labels):
     with warnings.catch_warnings():
