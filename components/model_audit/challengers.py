@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
+from components.metrics import roc_auc
 from components.model_audit.checks.bootstrap import bootstrap_interval
-from components.model_audit.checks.performance import roc_auc
 from components.model_audit.checks.result import Interval
 from components.model_audit.policy import Bootstrap, ChallengerCheck
 

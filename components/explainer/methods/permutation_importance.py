@@ -11,6 +11,7 @@ from scipy import stats
 
 from components.explainer.methods.blocks import Blocks, column_owners
 from components.explainer.methods.predict import PredictFn, predict_in_chunks, row_scores
+from components.metrics import roc_auc
 
 LOG_LOSS_CLIP = 1e-7
 
@@ -63,14 +64,6 @@ def permutation_importance(
         auc_drop=_with_interval(auc - roc_auc(labels, shuffled_scores)),
         log_loss_increase=_with_interval(log_loss(labels, shuffled_scores) - loss),
     )
-
-
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """AUC along the last axis, ties counted half (the Mann-Whitney statistic)."""
-    ranks = stats.rankdata(scores, axis=-1)
-    positives = labels.sum()
-    negatives = labels.size - positives
-    return (ranks[..., labels].sum(axis=-1) - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:

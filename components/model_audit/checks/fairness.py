@@ -1,8 +1,8 @@
 """Fairness per protected attribute: disparate impact, equal opportunity and equalized odds, with bootstrap CIs.
 
 The favourable outcome is label 1 (good credit risk) and a decision grants it when the score reaches the decision
-threshold. Every metric works along the last axis, so one call scores the data ([N]) or all bootstrap resamples
-([resamples, N]) of an attribute at once; `groups` [N] stays fixed because the resampling is stratified by group.
+threshold. The metrics (components.metrics) score the data or all bootstrap resamples of an attribute in one call;
+`groups` [N] stays fixed because the resampling is stratified by group.
 """
 
 from __future__ import annotations
@@ -13,49 +13,18 @@ from typing import Callable
 
 import numpy as np
 
+from components.metrics import (
+    disparate_impact_ratio,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+    rate_by_group,
+)
 from components.model_audit.checks.bootstrap import bootstrap_interval, percentile_interval, stratified_resamples
 from components.model_audit.checks.result import CheckResult, Comparison, judged
 from components.model_audit.inputs import AuditInputs
 from components.model_audit.policy import AuditPolicy, Bootstrap, EstimatedCheck
 
 FAMILY = "fairness"
-
-
-def _rate_by_group(decisions: np.ndarray, condition: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """[G, ...]: the share of favourable decisions among each group's examples where `condition` holds; NaN
-    where a group has none (a TPR without positives is undefined, not zero)."""
-    rates = []
-    for value in np.unique(groups):
-        member = groups == value
-        count = condition[..., member].sum(axis=-1)
-        granted = (decisions[..., member] * condition[..., member]).sum(axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates.append(np.where(count > 0, granted / count, np.nan))
-    return np.stack(rates)
-
-
-def _spread(rates: np.ndarray) -> np.ndarray:
-    """Largest minus smallest rate over groups; NaN when any group's rate is undefined."""
-    return rates.max(axis=0) - rates.min(axis=0)
-
-
-def disparate_impact_ratio(decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Lowest over highest group selection rate (1 = parity); the four-fifths rule asks for at least 0.8."""
-    selection = _rate_by_group(decisions, np.ones_like(decisions, dtype=bool), groups)
-    highest = selection.max(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(highest > 0, selection.min(axis=0) / highest, np.nan)
-
-
-def equal_opportunity_difference(labels: np.ndarray, decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The largest gap in true positive rate between groups: how unequally creditworthy applicants are accepted."""
-    return _spread(_rate_by_group(decisions, labels == 1, groups))
-
-
-def equalized_odds_difference(labels: np.ndarray, decisions: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The larger of the TPR gap and the false positive rate gap between groups (fairlearn's definition)."""
-    return np.maximum(equal_opportunity_difference(labels, decisions, groups),
-                      _spread(_rate_by_group(decisions, labels == 0, groups)))
 
 
 @dataclass(frozen=True)
@@ -83,8 +52,8 @@ def group_rates(labels: np.ndarray, decisions: np.ndarray, groups: np.ndarray, s
     }
     conditions = {"selection_rate": np.ones_like(labels, dtype=bool), "tpr": labels == 1, "fpr": labels == 0}
     for name, condition in conditions.items():
-        points = _rate_by_group(decisions, condition, groups)
-        resampled = _rate_by_group(decisions[index], condition[index], groups)
+        points = rate_by_group(decisions, condition, groups)
+        resampled = rate_by_group(decisions[index], condition[index], groups)
         for row, entry in enumerate(table.values()):
             interval = percentile_interval(resampled[row], points[row], settings.confidence)
             entry[name] = float(points[row]) if np.isfinite(points[row]) else None

@@ -6,55 +6,14 @@ from dataclasses import replace
 from typing import Iterator, Mapping
 
 import numpy as np
-from scipy.stats import rankdata
 
+from components.metrics import expected_calibration_error, reliability_table, roc_auc
 from components.model_audit.checks.bootstrap import bootstrap_interval
 from components.model_audit.checks.result import CheckResult, Interval, judged, not_applicable
 from components.model_audit.inputs import AuditInputs
 from components.model_audit.policy import AuditPolicy, CalibrationCheck, EstimatedCheck, ThresholdCheck
 
 FAMILY = "performance"
-
-
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """AUC along the last axis of `scores` ([..., N]) for fixed `labels` [N], by the rank-sum formula.
-
-    Ties count one half, as in sklearn. NaN when the labels hold one class only: AUC is undefined there.
-    """
-    positive = np.asarray(labels).astype(bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    scores = np.asarray(scores, dtype=np.float64)
-    if n_pos == 0 or n_neg == 0:
-        return np.full(scores.shape[:-1], np.nan)
-    ranks = rankdata(scores, axis=-1)
-    return (ranks[..., positive].sum(axis=-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def _score_bins(scores: np.ndarray, bins: int) -> np.ndarray:
-    return np.clip((np.asarray(scores) * bins).astype(int), 0, bins - 1)
-
-
-def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> np.ndarray:
-    """Σ_b (n_b / N) |mean label_b − mean score_b| over equal-width score bins, along the last axis.
-
-    Written as Σ_b |Σ_{i in b} (y_i − s_i)| / N so that all resamples share one bincount.
-    """
-    labels, scores = np.broadcast_arrays(np.asarray(labels, dtype=np.float64), np.asarray(scores, dtype=np.float64))
-    n = scores.shape[-1]
-    rows = scores.reshape(-1, n)
-    slot = _score_bins(rows, bins) + bins * np.arange(len(rows))[:, None]
-    gaps = np.bincount(slot.ravel(), weights=(labels.reshape(-1, n) - rows).ravel(), minlength=bins * len(rows))
-    return (np.abs(gaps.reshape(-1, bins)).sum(axis=1) / n).reshape(scores.shape[:-1])
-
-
-def reliability_table(labels: np.ndarray, scores: np.ndarray, bins: int) -> list[dict]:
-    """Per non-empty bin: its score range, size, mean score and positive rate (the reliability diagram)."""
-    slot = _score_bins(scores, bins)
-    return [
-        {"low": b / bins, "high": (b + 1) / bins, "examples": int((slot == b).sum()),
-         "mean_score": float(scores[slot == b].mean()), "positive_rate": float(labels[slot == b].mean())}
-        for b in range(bins) if (slot == b).any()
-    ]
 
 
 def _auc_with_interval(labels: np.ndarray, scores: np.ndarray, policy: AuditPolicy) -> tuple[float, Interval | None]:
