@@ -14,6 +14,11 @@ DIGEST_PROPERTY = "sha256"
 MANIFEST_PROPERTY = "sha256_manifest"
 
 
+def text_digest(text: str) -> str:
+    """sha256 of a text's UTF-8 bytes (e.g. a policy's canonical JSON)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

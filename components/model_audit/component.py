@@ -8,13 +8,20 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import AuditReport, Explanations, PrivacyReport
 from components.model_audit import executor
-from components.model_audit.policy import load_policy
+from components.model_audit.inputs import read_model_card
+from components.model_audit.policy import load_policy, policy_json
+from components.validation import canonical_json
 
 
 class ModelAuditSpec(types.ComponentSpec):
     PARAMETERS = {
-        "policy_file": ExecutionParameter(type=str),
-        "model_card_file": ExecutionParameter(type=str),
+        # The validated policy and model card as canonical JSON, not their paths: TFX's cache key hashes execution
+        # parameters, so editing either file in place reruns the audit, and unchanged files still hit the cache.
+        "policy": ExecutionParameter(type=str),
+        "model_card": ExecutionParameter(type=str),
+        # The files they were read from, as audit.json names them (the policy's source, the card's evidence).
+        "policy_source": ExecutionParameter(type=str),
+        "model_card_source": ExecutionParameter(type=str),
         "decision_threshold": ExecutionParameter(type=float),
     }
     INPUTS = {
@@ -36,7 +43,8 @@ class ModelAuditSpec(types.ComponentSpec):
 
 
 class ModelAudit(base_component.BaseComponent):
-    """Runs the checks of `policy_file` (see components/model_audit/policy.py) on the evidence.
+    """Runs the checks of `policy_file` (see components/model_audit/policy.py) on the evidence, and documents the
+    model with `model_card_file`. Both are read and validated here, when the pipeline is built.
 
     The `audit_report` artifact carries `verdict` ('pass'/'fail'), `blocking_failures` and the
     policy digest as MLMD properties; the Pusher runs only on a passing verdict.
@@ -64,12 +72,13 @@ class ModelAudit(base_component.BaseComponent):
         transformed_examples: types.BaseChannel | None = None,
         transform_graph: types.BaseChannel | None = None,
     ):
-        load_policy(policy_file)  # a bad policy fails when the pipeline is built, not hours later
+        policy = load_policy(policy_file)  # a bad policy fails when the pipeline is built, not hours later
         spec = ModelAuditSpec(
             model=model, examples=examples, evaluation=evaluation, blessing=blessing, explanations=explanations,
             statistics=statistics, anomalies=anomalies, schema=schema, privacy_report=privacy_report,
             baseline_audit=baseline_audit, transformed_examples=transformed_examples,
-            transform_graph=transform_graph, policy_file=policy_file, model_card_file=model_card_file,
+            transform_graph=transform_graph, policy=policy_json(policy), policy_source=policy.source,
+            model_card=canonical_json(read_model_card(model_card_file)), model_card_source=str(model_card_file),
             decision_threshold=decision_threshold, audit_report=types.Channel(type=AuditReport),
         )
         super().__init__(spec=spec)

@@ -11,12 +11,11 @@ from typing import Any, Dict, List
 import numpy as np
 import pandas as pd
 import tensorflow_data_validation as tfdv
-import yaml
 from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.types import artifact_utils
 
 from components.data_gate.component import contract_violations
-from components.digests import directory_digest, file_digest, seal_artifact
+from components.digests import directory_digest, seal_artifact, text_digest
 from components.explainer.explain import example_digest
 from components.explainer.model import ExplainedModel, raw_values
 from components.files import sample_records, split_records
@@ -25,7 +24,7 @@ from components.model_audit.challengers import ChallengerData, Comparison, compa
 from components.model_audit.checks.result import Evidence
 from components.model_audit.image_evidence import image_evidence, report_figures, sensitivity_figures
 from components.model_audit.inputs import AuditInputs, Explanations, Predictions, labelled_predictions
-from components.model_audit.policy import load_policy
+from components.model_audit.policy import policy_from_json
 from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
 from components.model_audit.report.charts import fairness_charts, surrogate_tree_chart
 from components.model_audit.report.html import render_html, write_report_html
@@ -129,12 +128,8 @@ class Executor(BaseExecutor):
     def Do(  # noqa: N802 - the TFX executor interface
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
     ) -> None:
-        policy = load_policy(exec_properties["policy_file"])
-        card_path = exec_properties["model_card_file"]
-        if not os.path.isfile(card_path):
-            raise FileNotFoundError(f"ModelAudit: model card {card_path} does not exist.")
-        with open(card_path) as f:
-            model_card = yaml.safe_load(f) or {}
+        policy = policy_from_json(exec_properties["policy"], source=exec_properties["policy_source"])
+        model_card = json.loads(exec_properties["model_card"])
 
         explanations = _single(input_dict, "explanations")
         image = explanations.get_string_custom_property("modality") == "image"
@@ -154,8 +149,10 @@ class Executor(BaseExecutor):
                        for key, artifacts in input_dict.items() for a in artifacts[:1]}
         evidence = {family: [evidence_of[k] for k in keys if k in evidence_of]
                     for family, keys in FAMILY_EVIDENCE.items()}
-        evidence["documentation"] = [Evidence(role="model_card", artifact_id="file", uri=card_path,
-                                              sha256=file_digest(card_path))]
+        # The card's digest is of its content as the audit read it, like the policy's: the file is not read here.
+        evidence["documentation"] = [Evidence(role="model_card", artifact_id="file",
+                                              uri=exec_properties["model_card_source"],
+                                              sha256=text_digest(exec_properties["model_card"]))]
         inputs = AuditInputs(
             predictions=predictions,
             explanations=explained,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.model_audit.checks.result import Evidence
 from components.model_audit.policy import AuditPolicy
+from components.validation import read_text, yaml_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,6 +101,15 @@ def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predi
 
 class InputError(ValueError):
     """Inputs the audit cannot read; the message says which and why."""
+
+
+def read_model_card(path: Path | str) -> dict:
+    """The hand-written model card (YAML), read when the pipeline is built: an unreadable file or one that is not a
+    mapping fails naming the file. An empty card is no error here: which fields it must fill is the policy's
+    documentation check, run in the audit."""
+    path = Path(path)
+    return yaml_mapping(read_text(path, "model card", InputError), str(path), InputError, what="model card",
+                        empty_ok=True)
 
 
 # Checks that read a binary model's scores, and those that read a multi-class model's classes.

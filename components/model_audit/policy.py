@@ -4,11 +4,11 @@ A policy is a YAML file validated twice before any evidence is read: against the
 (`schemas/audit_policy.schema.json`, what editors and other tools see) and against the typed model below
 (what the checks read). Either rejection is one sentence naming the file and the field, so a typo in a
 check's name or a threshold written as text fails the audit instead of silently dropping a check.
+The validated content travels into a component as canonical JSON (`policy_json`); `policy_from_json` reads it back.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -16,7 +16,8 @@ from typing import Literal
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from components.validation import describe_validation_error, yaml_mapping
+from components.digests import text_digest
+from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "audit_policy.schema.json"
 
@@ -137,19 +138,19 @@ class AuditPolicy(_Strict):
         return PolicyError(f"{self._source}: field '{field_path}': {message}")
 
 
+def policy_json(policy: AuditPolicy) -> str:
+    """The policy's content as canonical JSON: how it travels into a component (and into its cache key)."""
+    return canonical_json(policy.model_dump(mode="json"))
+
+
 def policy_digest(policy: AuditPolicy) -> str:
     """sha256 of the policy's content, independent of YAML layout and comments: the policy's identity in lineage."""
-    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return text_digest(policy_json(policy))
 
 
 def load_policy(path: Path | str) -> AuditPolicy:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PolicyError(f"{path}: cannot read the policy ({error.strerror})") from None
-    return parse_policy(text, source=str(path))
+    return parse_policy(read_text(path, "policy", PolicyError), source=str(path))
 
 
 def parse_policy(text: str, source: str = "<policy>") -> AuditPolicy:
@@ -159,6 +160,17 @@ def parse_policy(text: str, source: str = "<policy>") -> AuditPolicy:
     schema_error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if schema_error is not None:
         raise PolicyError(describe_schema_error(schema_error, source))
+    return _validated(data, source)
+
+
+def policy_from_json(content: str, source: str) -> AuditPolicy:
+    """The policy as a component carries it (`policy_json`), validated again by the typed model; errors name
+    `source`, the file it was read from. Not by the JSON Schema: that judged the file, and the content written
+    back from the model spells out every default (an absent check as null), which the schema is not about."""
+    return _validated(json.loads(content), source)
+
+
+def _validated(data: dict, source: str) -> AuditPolicy:
     try:
         policy = AuditPolicy.model_validate(data)
     except ValidationError as error:

@@ -6,16 +6,21 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import Explanations, MonitorReport
-from components.model_audit.policy import load_policy
+from components.model_audit.policy import load_policy, policy_json
 from components.monitor import executor
-from components.monitor.policy import load_monitor_policy
+from components.monitor.policy import load_monitor_policy, monitor_policy_json
 
 
 class MonitorSpec(types.ComponentSpec):
     PARAMETERS = {
-        "policy_file": ExecutionParameter(type=str),
+        # The validated policies as canonical JSON, not their paths: TFX's cache key hashes execution parameters, so
+        # editing either file in place reruns the Monitor, and unchanged files still hit the cache.
+        "policy": ExecutionParameter(type=str),
         # The audit policy whose performance and fairness thresholds apply to a labelled span ('' for none).
-        "audit_policy_file": ExecutionParameter(type=str),
+        "audit_policy": ExecutionParameter(type=str),
+        # The files they were read from, as monitor.json names them ('' for no audit policy).
+        "policy_source": ExecutionParameter(type=str),
+        "audit_policy_source": ExecutionParameter(type=str),
         "decision_threshold": ExecutionParameter(type=float),
     }
     INPUTS = {
@@ -34,7 +39,8 @@ class MonitorSpec(types.ComponentSpec):
 
 class Monitor(base_component.BaseComponent):
     """Checks a span against `policy_file` (components/monitor/policy.py): data drift per feature, prediction drift,
-    attribution drift and, on labelled data, the audit's performance and fairness checks.
+    attribution drift and, on labelled data, the performance and fairness checks of `audit_policy_file`. Both are
+    read and validated here, when the pipeline is built.
 
     The `monitor_report` artifact holds monitor.json and report.html, with `alerts`, `block_alerts`,
     `drifted_features` and the headline drift figures as MLMD properties.
@@ -48,11 +54,12 @@ class Monitor(base_component.BaseComponent):
                  anomalies: types.BaseChannel, inference_result: types.BaseChannel, explanations: types.BaseChannel,
                  policy_file: str, audit_policy_file: str | None = None, decision_threshold: float = 0.5):
         # Bad policies fail when the pipeline is built, not after the span has been processed.
-        load_monitor_policy(policy_file)
-        if audit_policy_file:
-            load_policy(audit_policy_file)
+        policy = load_monitor_policy(policy_file)
+        audit_policy = load_policy(audit_policy_file) if audit_policy_file else None
         super().__init__(spec=MonitorSpec(
             model=model, baseline_statistics=baseline_statistics, baseline_explanations=baseline_explanations,
             statistics=statistics, anomalies=anomalies, inference_result=inference_result, explanations=explanations,
-            policy_file=policy_file, audit_policy_file=audit_policy_file or "", decision_threshold=decision_threshold,
-            monitor_report=types.Channel(type=MonitorReport)))
+            policy=monitor_policy_json(policy), policy_source=str(policy_file),
+            audit_policy=policy_json(audit_policy) if audit_policy else "",
+            audit_policy_source=audit_policy.source if audit_policy else "",
+            decision_threshold=decision_threshold, monitor_report=types.Channel(type=MonitorReport)))

@@ -20,10 +20,10 @@ from components.files import write_json
 from components.model_audit.checks.result import Evidence
 from components.model_audit.executor import split_statistics
 from components.model_audit.inputs import labelled_predictions
-from components.model_audit.policy import load_policy
+from components.model_audit.policy import policy_from_json
 from components.model_audit.report.html import write_report_html
 from components.monitor import checks
-from components.monitor.policy import load_monitor_policy
+from components.monitor.policy import monitor_policy_from_json
 from components.monitor.report import monitor_report, render_monitor_html
 
 MONITOR_FILE, REPORT_FILE = "monitor.json", "report.html"
@@ -66,9 +66,10 @@ class Executor(BaseExecutor):
     def Do(  # noqa: N802 - the TFX executor interface
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
     ) -> None:
-        policy = load_monitor_policy(exec_properties["policy_file"])
-        audit_file = exec_properties.get("audit_policy_file") or ""
-        audit_policy = load_policy(audit_file) if audit_file else None
+        policy = monitor_policy_from_json(exec_properties["policy"], source=exec_properties["policy_source"])
+        audit_source = exec_properties.get("audit_policy_source") or ""
+        audit_policy = (policy_from_json(exec_properties["audit_policy"], source=audit_source)
+                        if exec_properties.get("audit_policy") else None)
         single = {key: artifact_utils.get_single_instance(artifacts) for key, artifacts in input_dict.items()}
         model, statistics, anomalies = single["model"], single["statistics"], single["anomalies"]
 
@@ -95,7 +96,7 @@ class Executor(BaseExecutor):
                    for key, a in sorted(single.items())]
         report = monitor_report(
             results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": labelled},
-            policy={"source": exec_properties["policy_file"], "audit_source": audit_file or None}, lineage=lineage)
+            policy={"source": exec_properties["policy_source"], "audit_source": audit_source or None}, lineage=lineage)
 
         out = artifact_utils.get_single_instance(output_dict["monitor_report"])
         importance_plot = Path(single["explanations"].uri, "plots", "global_importance.png")

@@ -1,14 +1,19 @@
-"""The monitoring policy: drift thresholds and the audit checks re-run on a labelled span, validated up front."""
+"""The monitoring policy: drift thresholds and the audit checks re-run on a labelled span, validated up front.
+
+The validated content travels into the Monitor as canonical JSON (`monitor_policy_json`); `monitor_policy_from_json`
+reads it back.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.model_audit.policy import PolicyError, ThresholdCheck
-from components.validation import describe_validation_error, yaml_mapping
+from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
 
 # The audit checks that read nothing but a binary model's labelled scores and groups: they apply to a new span.
 SPAN_CHECKS = ("overall_auc", "worst_slice_auc", "calibration_ece", "disparate_impact_ratio",
@@ -50,16 +55,28 @@ class MonitorPolicy(_Strict):
 def load_monitor_policy(path: Path | str) -> MonitorPolicy:
     """The policy at `path`; a PolicyError names the file and the field when it cannot be applied."""
     path = Path(path)
+    text = read_text(path, "monitoring policy", PolicyError)
+    return _validated(yaml_mapping(text, str(path), PolicyError), str(path))
+
+
+def monitor_policy_json(policy: MonitorPolicy) -> str:
+    """The policy's content as canonical JSON: how it travels into the Monitor (and into its cache key)."""
+    return canonical_json(policy.model_dump(mode="json"))
+
+
+def monitor_policy_from_json(content: str, source: str) -> MonitorPolicy:
+    """The policy as the Monitor carries it (`monitor_policy_json`), validated again; errors name `source`, the file
+    it was read from."""
+    return _validated(json.loads(content), source)
+
+
+def _validated(data: dict, source: str) -> MonitorPolicy:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PolicyError(f"{path}: cannot read the monitoring policy ({error.strerror})") from None
-    try:
-        policy = MonitorPolicy.model_validate(yaml_mapping(text, str(path), PolicyError))
+        policy = MonitorPolicy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(describe_validation_error(error, str(path))) from None
+        raise PolicyError(describe_validation_error(error, source)) from None
     unknown = sorted(set(policy.audit_checks) - set(SPAN_CHECKS))
     if unknown:
-        raise PolicyError(f"{path}: field 'audit_checks': unknown check '{unknown[0]}'; expected one of "
+        raise PolicyError(f"{source}: field 'audit_checks': unknown check '{unknown[0]}'; expected one of "
                           f"{', '.join(SPAN_CHECKS)}")
     return policy

@@ -7,10 +7,17 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import PrivacyReport
 from components.privacy import executor
+from components.privacy.policy import policy_json, read_policy
 
 
 class PrivacySpec(types.ComponentSpec):
-    PARAMETERS = {"policy_file": ExecutionParameter(type=str)}
+    PARAMETERS = {
+        # The validated policy as canonical JSON, not its path: TFX's cache key hashes execution parameters, so
+        # editing the file in place reruns the step, and an unchanged file is still served from the cache.
+        "policy": ExecutionParameter(type=str),
+        # The file it was read from: named in errors and in the report, and the base of a relative key_file.
+        "policy_source": ExecutionParameter(type=str),
+    }
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {
         "deidentified_examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -21,6 +28,9 @@ class PrivacySpec(types.ComponentSpec):
 class Privacy(base_beam_component.BaseBeamComponent):
     """De-identifies every split of `examples` as the policy file says (see components/privacy/policy.py).
 
+    The policy's structure is validated here, when the pipeline is built; its fit to the data's columns when
+    the step runs, before any example is processed.
+
     The pseudonymization key is read at run time from the environment variable or secret file the
     policy names, never from the policy or the pipeline definition. Outputs `deidentified_examples`
     (same splits) and a `privacy_report` (privacy_report.json; headline figures in MLMD).
@@ -30,9 +40,11 @@ class Privacy(base_beam_component.BaseBeamComponent):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(self, examples: types.BaseChannel, policy_file: str):
+        policy = read_policy(policy_file)  # a malformed policy fails when the pipeline is built
         spec = PrivacySpec(
             examples=examples,
-            policy_file=policy_file,
+            policy=policy_json(policy),
+            policy_source=policy.source,
             deidentified_examples=types.Channel(type=standard_artifacts.Examples),
             privacy_report=types.Channel(type=PrivacyReport),
         )

@@ -15,7 +15,7 @@ from components.digests import seal_artifact
 from components.files import split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
 from components.privacy.examples import feature_names
-from components.privacy.policy import load_key, load_policy
+from components.privacy.policy import load_key, policy_from_json
 
 REPORT_FILE = "privacy_report.json"
 
@@ -39,7 +39,7 @@ class Executor(BaseBeamExecutor):
 
         # Everything that can be wrong with the configuration fails here, before any data is processed.
         columns = feature_names(_first_record(artifact_utils.get_split_uri([raw], splits[0])))
-        policy = load_policy(exec_properties["policy_file"], columns)
+        policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"])
         if any(rule.action == "pseudonymize" for rule in policy.columns.values()):
             load_key(policy)
 

@@ -2,14 +2,15 @@
 
 A policy is a YAML file validated in full before any data is read, against the columns the data
 actually has, so a typo fails the run with one sentence naming the file and the field instead of
-silently passing a column through. The pseudonymization key is never part of the policy: the
-policy names where the key lives (an environment variable or a secret file), and the key itself
-stays out of reprs, logs and error messages.
+silently passing a column through. Its structure is validated when the pipeline is built (`read_policy`),
+and the validated content travels into the Privacy component as canonical JSON (`policy_json`), where
+`policy_from_json` validates it again, now against the data's columns. The pseudonymization key is
+never part of the policy: the policy names where the key lives (an environment variable or a secret
+file), and the key itself stays out of reprs, logs and error messages.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Literal, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from components.validation import describe_validation_error, yaml_mapping
+from components.digests import text_digest
+from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
 
 ACTIONS = ("drop", "keep", "pseudonymize", "generalize", "redact_pii")
 MIN_KEY_BYTES = 16  # 128 bits: a shorter, password-like key can be found by guessing it against known tokens
@@ -121,34 +123,56 @@ class PrivacyPolicy(_Strict):
         return PolicyError(f"{self._source}: field '{field_path}': {message}")
 
 
+def policy_json(policy: PrivacyPolicy) -> str:
+    """The policy's content as canonical JSON: how it travels into the Privacy component (and into its cache key)."""
+    return canonical_json(policy.model_dump(mode="json", by_alias=True))
+
+
 def policy_digest(policy: PrivacyPolicy) -> str:
     """sha256 of the policy's content, independent of YAML layout and comments: the policy's identity in lineage."""
-    canonical = json.dumps(policy.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return text_digest(policy_json(policy))
+
+
+def read_policy(path: Path | str) -> PrivacyPolicy:
+    """Reads and validates a policy file's structure, before the data is at hand; relative key files resolve from it.
+
+    Its fit to the data's columns is checked where they are known: `load_policy`, `policy_from_json`."""
+    path = Path(path)
+    text = read_text(path, "policy", PolicyError)
+    return _validated(yaml_mapping(text, str(path), PolicyError), source=str(path), base_dir=path.parent)
 
 
 def load_policy(path: Path | str, columns: Sequence[str]) -> PrivacyPolicy:
     """Reads and validates a policy file against the data's column names; relative key files resolve from it."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PolicyError(f"{path}: cannot read the policy ({error.strerror})") from None
-    return parse_policy(text, columns, source=str(path), base_dir=path.parent)
+    policy = read_policy(path)
+    _check_against_columns(policy, list(columns))
+    return policy
 
 
 def parse_policy(
     text: str, columns: Sequence[str], source: str = "<policy>", base_dir: Path | str = "."
 ) -> PrivacyPolicy:
     """Validates policy YAML text: structure and types first, then its fit to the data's columns."""
-    data = yaml_mapping(text, source, PolicyError)
+    policy = _validated(yaml_mapping(text, source, PolicyError), source, base_dir)
+    _check_against_columns(policy, list(columns))
+    return policy
+
+
+def policy_from_json(content: str, columns: Sequence[str], source: str) -> PrivacyPolicy:
+    """The policy as the Privacy component carries it (`policy_json`), validated again and against the data's
+    columns; errors name `source`, the file it was read from, and a relative key file resolves from that file."""
+    policy = _validated(json.loads(content), source, Path(source).parent)
+    _check_against_columns(policy, list(columns))
+    return policy
+
+
+def _validated(data: dict, source: str, base_dir: Path | str) -> PrivacyPolicy:
     try:
         policy = PrivacyPolicy.model_validate(data)
     except ValidationError as error:
         raise PolicyError(describe_validation_error(error, source)) from None
     policy._source = source
     policy._base_dir = Path(base_dir)
-    _check_against_columns(policy, list(columns))
     return policy
 
 

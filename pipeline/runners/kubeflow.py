@@ -26,8 +26,9 @@ ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.
 def rebase_into_image(pipeline: tfx.dsl.Pipeline, image_root: str) -> None:
     """Points every execution property that is a path inside this repository at its copy in the image.
 
-    The components have checked those files (policies, schema) where they are now: the same files the
-    Dockerfile copies into the image.
+    The components have checked those files (schema, policies) where they are now: the same files the
+    Dockerfile copies into the image. Policies and the model card travel as content; their `*_source`
+    paths only name them in reports and errors (and anchor a privacy policy's relative key_file).
     """
     prefix = f"{REPO_ROOT}/"
     for node in pipeline.components:

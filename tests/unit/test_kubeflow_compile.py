@@ -107,7 +107,9 @@ def test_user_code_and_files_are_the_images(compiled, spec):
 
     assert constant("Trainer", "run_fn") == "pipeline.modules.training.run_fn"
     assert constant("Transform", "preprocessing_fn") == "pipeline.modules.preprocessing.preprocessing_fn"
-    assert constant("ModelAudit", "policy_file") == "/glassbox/schemas/german_credit/audit_policy.yaml"
+    # The policy travels as content; its source path only names it in audit.json.
+    assert constant("ModelAudit", "policy_source") == "/glassbox/schemas/german_credit/audit_policy.yaml"
+    assert json.loads(constant("ModelAudit", "policy"))["version"] == 1
     assert constant("CsvExampleGen", "input_base") == "/glassbox/data/german_credit"
     assert "gs://my-bucket/glassbox/serving" in constant("Pusher", "push_destination")
 

@@ -51,8 +51,9 @@ def test_importers_read_the_configured_baseline_and_files_are_the_images(spec):
     for uri in BASELINE.values():
         assert json.dumps(uri) in text
     parameters = spec["pipelineSpec"]["root"]["dag"]["tasks"]["Monitor"]["inputs"]["parameters"]
-    assert parameters["policy_file"]["runtimeValue"]["constantValue"]["stringValue"] == (
+    assert parameters["policy_source"]["runtimeValue"]["constantValue"]["stringValue"] == (
         "/glassbox/schemas/german_credit/monitor_policy.yaml")
+    assert json.loads(parameters["policy"]["runtimeValue"]["constantValue"]["stringValue"])["version"] == 1
     example_gen = spec["pipelineSpec"]["root"]["dag"]["tasks"]["CsvExampleGen"]["inputs"]["parameters"]
     assert example_gen["input_base"]["runtimeValue"]["constantValue"]["stringValue"] == MONITOR["data_dir"]
 
