@@ -38,21 +38,22 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Seconds per test file (setup, call and teardown, added up over the workers): where the suite's time goes."""
-    seconds, folders = defaultdict(float), defaultdict(float)
+    """Seconds per test file and per group (tests/unit, tests/integration): setup, call and teardown, added up over
+    the workers. Where the suite's time goes."""
+    seconds, groups = defaultdict(float), defaultdict(float)
     for reports in terminalreporter.stats.values():
         for report in reports:
             if getattr(report, "when", None) and getattr(report, "duration", None):
                 path = report.nodeid.split("::")[0]
                 seconds[path] += report.duration
-                folders[os.path.dirname(path)] += report.duration
+                groups["/".join(path.split("/")[:2])] += report.duration
     if not seconds:
         return
     terminalreporter.write_sep("=", "seconds per test file (summed over workers)")
     for path, total in sorted(seconds.items(), key=lambda item: -item[1])[:15]:
         terminalreporter.write_line(f"{total:8.1f} s  {path}")
-    for folder, total in sorted(folders.items()):
-        terminalreporter.write_line(f"{total:8.1f} s  {folder}/ in all")
+    for group, total in sorted(groups.items()):
+        terminalreporter.write_line(f"{total:8.1f} s  {group}/ in all")
 
 
 @pytest.fixture(scope="session")
