@@ -1,4 +1,5 @@
-"""Output files that are complete or absent: written to a temporary name, then renamed."""
+"""Artifacts' files: outputs that are complete or absent (written to a temporary name, then renamed), and the
+readers of examples and statistics that several components share."""
 
 import json
 import os
@@ -55,3 +56,11 @@ def sample_records(split_uri: str, size: int, seed: int) -> List[bytes]:
             smallest = np.argpartition(keys, size)[:size]
             keys, positions, kept = keys[smallest], positions[smallest], kept[smallest]
     return list(kept[np.argsort(positions)])
+
+
+def split_statistics(statistics, split: str):
+    """One split's DatasetFeatureStatisticsList of an ExampleStatistics artifact (StatisticsGen's FeatureStats.pb)."""
+    import tensorflow_data_validation as tfdv  # only the readers of statistics pay for TFDV's import
+    from tfx.types import artifact_utils
+
+    return tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb"))

@@ -10,7 +10,6 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pandas as pd
-import tensorflow_data_validation as tfdv
 from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.types import artifact_utils
 
@@ -18,7 +17,7 @@ from components.data_gate.component import contract_violations
 from components.digests import directory_digest, seal_artifact, text_digest
 from components.explainer.explain import example_digest
 from components.explainer.model import ExplainedModel, raw_values
-from components.files import sample_records, split_records
+from components.files import sample_records, split_records, split_statistics
 from components.model_audit.audit import run_checks
 from components.model_audit.challengers import ChallengerData, Comparison, compare
 from components.model_audit.checks.result import Evidence
@@ -52,9 +51,6 @@ def _read_json(path: str) -> Any:
     with open(path) as f:
         return json.load(f)
 
-
-def split_statistics(statistics, split: str):
-    return tfdv.load_stats_binary(os.path.join(artifact_utils.get_split_uri([statistics], split), "FeatureStats.pb"))
 
 # The challengers are fitted on at most this many train rows and judged on at most this many eval rows: enough for
 # AUCs and a bootstrap far tighter than any margin a policy sets, and bounded at any data size (at 1,000,000 rows,

@@ -16,9 +16,8 @@ from tfx.types import artifact_utils
 
 from components.data_gate.component import contract_violations
 from components.digests import directory_digest, seal_artifact
-from components.files import write_json
+from components.files import split_statistics, write_json
 from components.model_audit.checks.result import Evidence
-from components.model_audit.executor import split_statistics
 from components.model_audit.inputs import labelled_predictions
 from components.model_audit.policy import policy_from_json
 from components.model_audit.report.html import write_report_html
