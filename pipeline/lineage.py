@@ -19,6 +19,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.digests import MANIFEST_PROPERTY
 from pipeline import metadata
 from pipeline.config import MONITOR_SUFFIX
+from pipeline.modules.training_record import TRAINING_RECORD
 
 Event = metadata_store_pb2.Event
 _INPUTS = (Event.INPUT, Event.DECLARED_INPUT)
@@ -28,8 +29,6 @@ BASELINE_KEYS = ("baseline_model", "baseline_audit")
 _HIDDEN = {"tfx_version", "is_external", "stats_dashboard_link"}
 # What a MonitorReport says in MLMD, shown for each monitoring run of a model.
 MONITOR_FIGURES = ("alerts", "block_alerts", "warn_alerts", "alert_checks", "drifted_features", "examples")
-# Written by the Trainer into its model_run artifact: the strategy a model was actually trained with.
-TRAINING_RECORD = "glassbox_training.json"
 
 
 class LineageError(LookupError):

@@ -22,8 +22,8 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.lineage import TRAINING_RECORD
 from pipeline.modules import dense_features, distribution
+from pipeline.modules.training_record import TRAINING_RECORD
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
