@@ -9,6 +9,11 @@ import yaml
 from pydantic import ValidationError
 
 
+class PolicyError(ValueError):
+    """A policy (or model card) that cannot be applied; the message names its file and the field. Each policy has its
+    own subclass, so a caller can tell them apart or catch them all."""
+
+
 def describe_validation_error(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(top level)"

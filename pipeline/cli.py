@@ -81,7 +81,7 @@ def _local_key(config) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_config
-    from pipeline.preflight import InputError, check_inputs
+    from pipeline.preflight import PreflightError, preflight_check
 
     try:
         config = load_config(
@@ -94,8 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             beam_profile=args.beam_profile,
             extra_beam_args=args.beam_arg,
         )
-        check_inputs(config)
-    except (ConfigError, InputError) as e:
+        preflight_check(config)
+    except (ConfigError, PreflightError) as e:
         return _fail(str(e), 2)
 
     from pipeline.logfile import output_to

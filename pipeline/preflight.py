@@ -8,21 +8,21 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.privacy.policy import PolicyError, load_policy
+from components.privacy.policy import PrivacyPolicyError, load_policy
 from pipeline.config import PipelineConfig
 
 
-class InputError(ValueError):
+class PreflightError(ValueError):
     """An input the pipeline cannot run on; the message says which and why."""
 
 
 def load_schema(path: Path) -> schema_pb2.Schema:
     if not path.is_file():
-        raise InputError(f"Schema file {path} does not exist.")
+        raise PreflightError(f"Schema file {path} does not exist.")
     try:
         return text_format.Parse(path.read_text(), schema_pb2.Schema())
     except (text_format.ParseError, UnicodeDecodeError) as e:
-        raise InputError(f"Schema file {path} is not a valid tensorflow_metadata Schema: {e}") from e
+        raise PreflightError(f"Schema file {path} is not a valid tensorflow_metadata Schema: {e}") from e
 
 
 def _csv_header(path: Path) -> list:
@@ -30,35 +30,35 @@ def _csv_header(path: Path) -> list:
         with path.open(newline="", encoding="utf-8") as f:
             return next(csv.reader(f), [])
     except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8 text (byte {e.start}).") from e
+        raise PreflightError(f"{path} is not UTF-8 text (byte {e.start}).") from e
 
 
-def check_inputs(config: PipelineConfig) -> None:
+def preflight_check(config: PipelineConfig) -> None:
     data_dir = config.data_dir
     if not data_dir.is_dir():
-        raise InputError(f"Data directory {data_dir} does not exist.")
+        raise PreflightError(f"Data directory {data_dir} does not exist.")
     files = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         kind = {"csv": "CSV", "tfrecord": "TFRecord"}[config.data_format]
-        raise InputError(f"Data directory {data_dir} holds no {kind} file.")
+        raise PreflightError(f"Data directory {data_dir} holds no {kind} file.")
     headers = []
     for path in files if config.data_format == "csv" else []:
         header = _csv_header(path)
         headers.append(header)
         if not header:
-            raise InputError(f"{path} is empty: expected a CSV header line.")
+            raise PreflightError(f"{path} is empty: expected a CSV header line.")
         if config.label not in header:
-            raise InputError(
+            raise PreflightError(
                 f"{path} has no label column '{config.label}' (columns: {', '.join(header)})."
             )
     if config.privacy_policy is not None:
         if not config.privacy_policy.is_file():
-            raise InputError(f"Privacy policy {config.privacy_policy} does not exist.")
+            raise PreflightError(f"Privacy policy {config.privacy_policy} does not exist.")
         try:
             load_policy(config.privacy_policy, headers[0] if headers else [])
-        except PolicyError as e:
-            raise InputError(str(e)) from e
+        except PrivacyPolicyError as e:
+            raise PreflightError(str(e)) from e
     if config.schema_file is not None:
         schema = load_schema(config.schema_file)
         if config.label not in {f.name for f in schema.feature}:
-            raise InputError(f"Schema file {config.schema_file} does not declare the label '{config.label}'.")
+            raise PreflightError(f"Schema file {config.schema_file} does not declare the label '{config.label}'.")

@@ -17,7 +17,7 @@ from components.model_audit.checks import (
     privacy,
 )
 from components.model_audit.checks.result import CheckResult, Evidence, not_applicable
-from components.model_audit.inputs import AuditInputs, check_inputs
+from components.model_audit.inputs import AuditInputs, check_audit_inputs
 from components.model_audit.policy import AuditPolicy, Check, Checks, policy_digest
 
 FAMILIES = (performance, challenger, image_performance, fairness, explanation, image_explanation, data, privacy,
@@ -27,7 +27,7 @@ CHECKS = {check_id: (family.FAMILY, run) for family in FAMILIES for check_id, ru
 
 def run_checks(policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
     """Every check the policy lists, in the policy model's order; inputs that do not fit fail first."""
-    check_inputs(policy, inputs)
+    check_audit_inputs(policy, inputs)
     results = []
     for check_id in Checks.model_fields:
         check = getattr(policy.checks, check_id)

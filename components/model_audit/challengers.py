@@ -38,7 +38,7 @@ class ChallengerData:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ChallengerComparison:
     """The challengers' eval AUCs, the network's gain over the best one (with its CI) and the surrogate."""
 
     network_auc: float
@@ -92,7 +92,7 @@ def r_squared(target: np.ndarray, fitted: np.ndarray) -> float:
 
 
 def compare(data: ChallengerData, check: ChallengerCheck, bootstrap: Bootstrap, decision_threshold: float
-            ) -> Comparison:
+            ) -> ChallengerComparison:
     """Fits the challengers on train, scores everything on eval, and bootstraps the gain over the best challenger.
 
     The gain's interval resamples the eval examples within each label class, pairing the two models' scores on
@@ -117,5 +117,5 @@ def compare(data: ChallengerData, check: ChallengerCheck, bootstrap: Bootstrap, 
     agreement = float(np.mean((mimic >= decision_threshold) == (network >= decision_threshold)))
     readable = in_raw_units(surrogate, data.scales)
     text = export_text(readable, feature_names=list(data.columns), decimals=3)
-    return Comparison(network_auc, aucs, best, gain, interval, readable, list(data.columns), agreement,
+    return ChallengerComparison(network_auc, aucs, best, gain, interval, readable, list(data.columns), agreement,
                       r_squared(network, mimic), text, len(labels))

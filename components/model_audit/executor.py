@@ -19,10 +19,10 @@ from components.explainer.explain import example_digest
 from components.explainer.model import ExplainedModel, raw_values
 from components.files import sample_records, split_records, split_statistics
 from components.model_audit.audit import run_checks
-from components.model_audit.challengers import ChallengerData, Comparison, compare
+from components.model_audit.challengers import ChallengerComparison, ChallengerData, compare
 from components.model_audit.checks.result import Evidence
 from components.model_audit.image_evidence import image_evidence, report_figures, sensitivity_figures
-from components.model_audit.inputs import AuditInputs, Explanations, Predictions, labelled_predictions
+from components.model_audit.inputs import AuditedExplanations, AuditInputs, Predictions, labelled_predictions
 from components.model_audit.policy import policy_from_json
 from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
 from components.model_audit.report.charts import fairness_charts, surrogate_tree_chart
@@ -68,7 +68,7 @@ def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> D
 
 
 def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float
-                      ) -> tuple[Predictions, Explanations, str]:
+                      ) -> tuple[Predictions, AuditedExplanations, str]:
     """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files."""
     method = explanations.get_string_custom_property("primary_method")
     table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
@@ -77,7 +77,7 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
     global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
     feature_names = list(global_importance[method]["overall"]["mean_abs"])
     predictions = labelled_predictions(rows, decision_threshold)
-    explained = Explanations(
+    explained = AuditedExplanations(
         global_importance=global_importance,
         quality=_read_json(os.path.join(explanations.uri, "quality.json")),
         method=method,
@@ -99,7 +99,7 @@ def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec
 
 
 def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, decision_threshold: float
-                           ) -> Comparison | None:
+                           ) -> ChallengerComparison | None:
     """The challengers against the network on the Transform output's train and eval splits (None when the policy
     has no challenger check)."""
     check = policy.checks.challenger_margin

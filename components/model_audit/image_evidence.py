@@ -10,7 +10,7 @@ from typing import Dict
 
 import numpy as np
 
-from components.model_audit.inputs import ClassPredictions, Explanations
+from components.model_audit.inputs import AuditedExplanations, ClassPredictions
 
 # The Explainer's figures shown in the report, by title.
 REPORT_FIGURES = {
@@ -19,13 +19,13 @@ REPORT_FIGURES = {
 }
 
 
-def image_evidence(explanations) -> tuple[ClassPredictions, Explanations, str]:
+def image_evidence(explanations) -> tuple[ClassPredictions, AuditedExplanations, str]:
     """(the model's classes on the explained split, the explanations' global.json and quality.json, the split)."""
     uri = explanations.uri
     with np.load(os.path.join(uri, "attributions.npz")) as arrays:
         classes = ClassPredictions(labels=arrays["label"], probabilities=arrays["probabilities"])
     read = {name: json.loads(Path(uri, name).read_text()) for name in ("global.json", "quality.json")}
-    explained = Explanations(global_importance=read["global.json"], quality=read["quality.json"],
+    explained = AuditedExplanations(global_importance=read["global.json"], quality=read["quality.json"],
                              method=explanations.get_string_custom_property("primary_method"), features={})
     return classes, explained, explanations.get_string_custom_property("split")
 

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from components.model_audit.challengers import ChallengerComparison
 from components.model_audit.checks.result import Evidence
 from components.model_audit.policy import AuditPolicy
 from components.validation import read_text, yaml_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from components.model_audit.challengers import Comparison
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class ClassPredictions:
 
 
 @dataclass(frozen=True)
-class Explanations:
+class AuditedExplanations:
     """The Explainer's global.json and quality.json content, its primary method, and the raw eval features.
 
     `features` holds each raw feature's value per example, in the order of `Predictions`, for proxy detection.
@@ -74,7 +73,7 @@ class AuditInputs:
     (None for a first audit); `evidence` lists, per check family, the artifacts its results rest on."""
 
     predictions: Predictions | None
-    explanations: Explanations
+    explanations: AuditedExplanations
     train_statistics: statistics_pb2.DatasetFeatureStatisticsList
     eval_statistics: statistics_pb2.DatasetFeatureStatisticsList
     anomalies: int
@@ -83,7 +82,7 @@ class AuditInputs:
     baseline: Mapping[str, float] | None = None
     evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
     classes: ClassPredictions | None = None
-    challengers: Comparison | None = None
+    challengers: ChallengerComparison | None = None
 
 
 def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predictions:
@@ -99,7 +98,7 @@ def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predi
     )
 
 
-class InputError(ValueError):
+class AuditInputError(ValueError):
     """Inputs the audit cannot read; the message says which and why."""
 
 
@@ -108,7 +107,7 @@ def read_model_card(path: Path | str) -> dict:
     mapping fails naming the file. An empty card is no error here: which fields it must fill is the policy's
     documentation check, run in the audit."""
     path = Path(path)
-    return yaml_mapping(read_text(path, "model card", InputError), str(path), InputError, what="model card",
+    return yaml_mapping(read_text(path, "model card", AuditInputError), str(path), AuditInputError, what="model card",
                         empty_ok=True)
 
 
@@ -118,7 +117,7 @@ BINARY_CHECKS = ("overall_auc", "worst_slice_auc", "calibration_ece", "auc_regre
 MULTICLASS_CHECKS = ("accuracy", "worst_class_accuracy")
 
 
-def check_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
+def check_audit_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
     """Fails before any check runs when the inputs do not fit each other or the policy."""
     for checks, present, kind in ((BINARY_CHECKS, inputs.predictions, "binary"),
                                   (MULTICLASS_CHECKS, inputs.classes, "multi-class")):
@@ -134,20 +133,20 @@ def check_inputs(policy: AuditPolicy, inputs: AuditInputs) -> None:
     predictions, explanations = inputs.predictions, inputs.explanations
     count = len(predictions.labels)
     if not set(np.unique(predictions.labels)) <= {0, 1}:
-        raise InputError("the eval labels must be 0 or 1")
+        raise AuditInputError("the eval labels must be 0 or 1")
     scores = np.asarray(predictions.scores, dtype=np.float64)
     if not np.all((scores >= 0) & (scores <= 1)):
-        raise InputError("the eval scores must be probabilities in [0, 1]")
+        raise AuditInputError("the eval scores must be probabilities in [0, 1]")
     columns = {"scores": predictions.scores, **{f"groups.{k}": v for k, v in predictions.groups.items()},
                **{f"features.{k}": v for k, v in explanations.features.items()}}
     for name, values in columns.items():
         if len(values) != count:
-            raise InputError(f"{name} has {len(values)} values for {count} eval labels")
+            raise AuditInputError(f"{name} has {len(values)} values for {count} eval labels")
     for attribute in policy.protected_attributes:
         if attribute not in predictions.groups:
             raise policy.error(f"protected_attributes.{attribute}", "the eval predictions have no such slicing column")
     if explanations.method not in explanations.global_importance:
-        raise InputError(f"global.json has no attributions of the primary method '{explanations.method}'")
+        raise AuditInputError(f"global.json has no attributions of the primary method '{explanations.method}'")
     for attribute, protected in policy.protected_attributes.items():
         for feature in protected.features:
             if feature not in explanations.mean_abs:

@@ -17,13 +17,13 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from components.digests import text_digest
-from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
+from components.validation import PolicyError, canonical_json, describe_validation_error, read_text, yaml_mapping
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "audit_policy.schema.json"
 
 
-class PolicyError(ValueError):
-    """A policy that cannot be applied; the message names the policy file and the field."""
+class AuditPolicyError(PolicyError):
+    """An audit policy that cannot be applied; the message names the policy file and the field."""
 
 
 class _Strict(BaseModel):
@@ -133,9 +133,9 @@ class AuditPolicy(_Strict):
     def protected_features(self) -> list[str]:
         return sorted({f for attribute in self.protected_attributes.values() for f in attribute.features})
 
-    def error(self, field_path: str, message: str) -> PolicyError:
-        """A PolicyError in the project's one-sentence form: file, field, what is wrong."""
-        return PolicyError(f"{self._source}: field '{field_path}': {message}")
+    def error(self, field_path: str, message: str) -> AuditPolicyError:
+        """An AuditPolicyError in the project's one-sentence form: file, field, what is wrong."""
+        return AuditPolicyError(f"{self._source}: field '{field_path}': {message}")
 
 
 def policy_json(policy: AuditPolicy) -> str:
@@ -150,16 +150,16 @@ def policy_digest(policy: AuditPolicy) -> str:
 
 def load_policy(path: Path | str) -> AuditPolicy:
     path = Path(path)
-    return parse_policy(read_text(path, "policy", PolicyError), source=str(path))
+    return parse_policy(read_text(path, "policy", AuditPolicyError), source=str(path))
 
 
 def parse_policy(text: str, source: str = "<policy>") -> AuditPolicy:
     """Validates policy YAML text against the JSON Schema, then the typed model."""
-    data = yaml_mapping(text, source, PolicyError)
+    data = yaml_mapping(text, source, AuditPolicyError)
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     schema_error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if schema_error is not None:
-        raise PolicyError(describe_schema_error(schema_error, source))
+        raise AuditPolicyError(describe_schema_error(schema_error, source))
     return _validated(data, source)
 
 
@@ -174,7 +174,7 @@ def _validated(data: dict, source: str) -> AuditPolicy:
     try:
         policy = AuditPolicy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(describe_validation_error(error, source)) from None
+        raise AuditPolicyError(describe_validation_error(error, source)) from None
     policy._source = source
     return policy
 

@@ -12,12 +12,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components.model_audit.policy import PolicyError, ThresholdCheck
-from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
+from components.model_audit.policy import ThresholdCheck
+from components.validation import PolicyError, canonical_json, describe_validation_error, read_text, yaml_mapping
 
 # The audit checks that read nothing but a binary model's labelled scores and groups: they apply to a new span.
 SPAN_CHECKS = ("overall_auc", "worst_slice_auc", "calibration_ece", "disparate_impact_ratio",
                "equal_opportunity_difference", "equalized_odds_difference")
+
+
+class MonitorPolicyError(PolicyError):
+    """A monitoring policy that cannot be applied; the message names the policy file and the field."""
 
 
 class _Strict(BaseModel):
@@ -53,10 +57,10 @@ class MonitorPolicy(_Strict):
 
 
 def load_monitor_policy(path: Path | str) -> MonitorPolicy:
-    """The policy at `path`; a PolicyError names the file and the field when it cannot be applied."""
+    """The policy at `path`; a MonitorPolicyError names the file and the field when it cannot be applied."""
     path = Path(path)
-    text = read_text(path, "monitoring policy", PolicyError)
-    return _validated(yaml_mapping(text, str(path), PolicyError), str(path))
+    text = read_text(path, "monitoring policy", MonitorPolicyError)
+    return _validated(yaml_mapping(text, str(path), MonitorPolicyError), str(path))
 
 
 def monitor_policy_json(policy: MonitorPolicy) -> str:
@@ -74,9 +78,9 @@ def _validated(data: dict, source: str) -> MonitorPolicy:
     try:
         policy = MonitorPolicy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(describe_validation_error(error, source)) from None
+        raise MonitorPolicyError(describe_validation_error(error, source)) from None
     unknown = sorted(set(policy.audit_checks) - set(SPAN_CHECKS))
     if unknown:
-        raise PolicyError(f"{source}: field 'audit_checks': unknown check '{unknown[0]}'; expected one of "
+        raise MonitorPolicyError(f"{source}: field 'audit_checks': unknown check '{unknown[0]}'; expected one of "
                           f"{', '.join(SPAN_CHECKS)}")
     return policy

@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from components.digests import text_digest
-from components.validation import canonical_json, describe_validation_error, read_text, yaml_mapping
+from components.validation import PolicyError, canonical_json, describe_validation_error, read_text, yaml_mapping
 
 ACTIONS = ("drop", "keep", "pseudonymize", "generalize", "redact_pii")
 MIN_KEY_BYTES = 16  # 128 bits: a shorter, password-like key can be found by guessing it against known tokens
 
 
-class PolicyError(ValueError):
-    """A policy that cannot be applied; the message names the policy file and the field."""
+class PrivacyPolicyError(PolicyError):
+    """A privacy policy that cannot be applied; the message names the policy file and the field."""
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,9 @@ class PrivacyPolicy(_Strict):
         rule = self.columns.get(column)
         return rule.rename if rule and rule.rename else column
 
-    def error(self, field_path: str, message: str) -> PolicyError:
-        """A PolicyError in the project's one-sentence form: file, field, what is wrong."""
-        return PolicyError(f"{self._source}: field '{field_path}': {message}")
+    def error(self, field_path: str, message: str) -> PrivacyPolicyError:
+        """A PrivacyPolicyError in the project's one-sentence form: file, field, what is wrong."""
+        return PrivacyPolicyError(f"{self._source}: field '{field_path}': {message}")
 
 
 def policy_json(policy: PrivacyPolicy) -> str:
@@ -138,8 +138,8 @@ def read_policy(path: Path | str) -> PrivacyPolicy:
 
     Its fit to the data's columns is checked where they are known: `load_policy`, `policy_from_json`."""
     path = Path(path)
-    text = read_text(path, "policy", PolicyError)
-    return _validated(yaml_mapping(text, str(path), PolicyError), source=str(path), base_dir=path.parent)
+    text = read_text(path, "policy", PrivacyPolicyError)
+    return _validated(yaml_mapping(text, str(path), PrivacyPolicyError), source=str(path), base_dir=path.parent)
 
 
 def load_policy(path: Path | str, columns: Sequence[str]) -> PrivacyPolicy:
@@ -153,7 +153,7 @@ def parse_policy(
     text: str, columns: Sequence[str], source: str = "<policy>", base_dir: Path | str = "."
 ) -> PrivacyPolicy:
     """Validates policy YAML text: structure and types first, then its fit to the data's columns."""
-    policy = _validated(yaml_mapping(text, source, PolicyError), source, base_dir)
+    policy = _validated(yaml_mapping(text, source, PrivacyPolicyError), source, base_dir)
     _check_against_columns(policy, list(columns))
     return policy
 
@@ -170,7 +170,7 @@ def _validated(data: dict, source: str, base_dir: Path | str) -> PrivacyPolicy:
     try:
         policy = PrivacyPolicy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(describe_validation_error(error, source)) from None
+        raise PrivacyPolicyError(describe_validation_error(error, source)) from None
     policy._source = source
     policy._base_dir = Path(base_dir)
     return policy

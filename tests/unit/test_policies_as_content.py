@@ -10,7 +10,7 @@ from tfx.types import standard_artifacts
 
 from components.artifacts import Explanations
 from components.model_audit.component import ModelAudit
-from components.model_audit.inputs import InputError
+from components.model_audit.inputs import AuditInputError
 from components.model_audit.policy import load_policy, policy_digest, policy_from_json, policy_json
 from components.monitor.component import Monitor
 from components.monitor.policy import load_monitor_policy, monitor_policy_from_json, monitor_policy_json
@@ -114,12 +114,13 @@ def test_the_pipeline_reruns_privacy_after_an_edit_in_place(tmp_path):
 def test_a_malformed_file_fails_at_construction_naming_file_and_field(tmp_path):
     path = _copy(tmp_path, "privacy_policy.yaml")
     _edit(path, "notes: {action: redact_pii}", "notes: {action: hash}")
-    with pytest.raises(privacy.PolicyError, match=rf"^{path}: field 'columns\.notes\.action': unknown action 'hash'"):
+    with pytest.raises(privacy.PrivacyPolicyError,
+                       match=rf"^{path}: field 'columns\.notes\.action': unknown action 'hash'"):
         _privacy(path)
-    with pytest.raises(InputError, match=rf"^{tmp_path / 'card.yaml'}: cannot read the model card"):
+    with pytest.raises(AuditInputError, match=rf"^{tmp_path / 'card.yaml'}: cannot read the model card"):
         _model_audit(SCHEMAS / "audit_policy.yaml", tmp_path / "card.yaml")
     (tmp_path / "card.yaml").write_text("- a list\n")
-    with pytest.raises(InputError, match="the model card must be a YAML mapping"):
+    with pytest.raises(AuditInputError, match="the model card must be a YAML mapping"):
         _model_audit(SCHEMAS / "audit_policy.yaml", tmp_path / "card.yaml")
 
 
@@ -134,7 +135,7 @@ def test_privacy_executor_reads_the_content_against_the_data_columns(tmp_path):
     (tmp_path / "secrets" / "key").write_text("k" * 32)
     # A relative key file still resolves from the policy's directory, not the executor's working directory.
     assert privacy.load_key(read, environ={}).secret == b"k" * 32
-    with pytest.raises(privacy.PolicyError, match=rf"^{path}: field 'columns.notes': unknown column 'notes'"):
+    with pytest.raises(privacy.PrivacyPolicyError, match=rf"^{path}: field 'columns.notes': unknown column 'notes'"):
         privacy.policy_from_json(parameters["policy"], [c for c in RAW_COLUMNS if c != "notes"], str(path))
 
 

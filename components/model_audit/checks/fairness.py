@@ -20,7 +20,7 @@ from components.metrics import (
     rate_by_group,
 )
 from components.model_audit.checks.bootstrap import bootstrap_interval, percentile_interval, stratified_resamples
-from components.model_audit.checks.result import CheckResult, Comparison, judged
+from components.model_audit.checks.result import CheckResult, Direction, judged
 from components.model_audit.inputs import AuditInputs
 from components.model_audit.policy import AuditPolicy, Bootstrap, EstimatedCheck
 
@@ -30,7 +30,7 @@ FAMILY = "fairness"
 @dataclass(frozen=True)
 class FairnessMetric:
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (labels, decisions, groups)
-    comparison: Comparison
+    comparison: Direction
     needs: tuple[str, ...]  # the label classes every group must hold for the metric to be defined
 
 

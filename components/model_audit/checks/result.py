@@ -9,7 +9,7 @@ from typing import Any, Literal, Mapping
 from components.model_audit.policy import Check, EstimatedCheck, ThresholdCheck
 
 Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
-Comparison = Literal[">=", "<="]
+Direction = Literal[">=", "<="]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class CheckResult:
     status: Status
     measured: float | None = None
     threshold: float | None = None
-    comparison: Comparison | None = None
+    comparison: Direction | None = None
     rule: Literal["point", "ci_bound"] | None = None
     ci: Interval | None = None
     reason: str | None = None
@@ -48,7 +48,7 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def meets(value: float, threshold: float, comparison: Comparison) -> bool:
+def meets(value: float, threshold: float, comparison: Direction) -> bool:
     return value >= threshold if comparison == ">=" else value <= threshold
 
 
@@ -57,7 +57,7 @@ def judged(
     family: str,
     check: ThresholdCheck,
     measured: float | None,
-    comparison: Comparison,
+    comparison: Direction,
     ci: Interval | None = None,
     details: Mapping[str, Any] | None = None,
     inconclusive_because: str | None = None,

@@ -77,7 +77,7 @@ def fairness_charts(report: Mapping) -> dict[str, bytes]:
 
 
 def surrogate_tree_chart(comparison) -> bytes:
-    """The global surrogate tree (a challengers.Comparison's) as a picture: each leaf's mean network score."""
+    """The global surrogate tree (a challengers.ChallengerComparison's) as a picture: each leaf's mean network score."""
     surrogate = comparison.surrogate
     figure, axis = plt.subplots(figsize=(min(4 + 2.2 * surrogate.get_n_leaves(), 22), 2 + 1.6 * surrogate.get_depth()))
     plot_tree(surrogate, feature_names=list(comparison.columns), filled=True, impurity=False, precision=3,

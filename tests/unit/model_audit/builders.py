@@ -10,7 +10,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.model_audit.challengers import ChallengerData, compare
 from components.model_audit.checks.result import Evidence
-from components.model_audit.inputs import AuditInputs, Explanations, Predictions
+from components.model_audit.inputs import AuditedExplanations, AuditInputs, Predictions
 from components.model_audit.policy import load_policy
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +49,7 @@ def predictions(n: int = 180, seed: int = 0) -> Predictions:
     return Predictions(labels=labels, scores=scores, groups=groups)
 
 
-def explanations(prediction: Predictions, seed: int = 0) -> Explanations:
+def explanations(prediction: Predictions, seed: int = 0) -> AuditedExplanations:
     n = len(prediction.labels)
     rng = np.random.default_rng(seed)
     mean_abs = dict(zip(FEATURES, [0.08, 0.05, 0.03, 0.02, 0.01, 0.01]))
@@ -71,7 +71,8 @@ def explanations(prediction: Predictions, seed: int = 0) -> Explanations:
     }}}
     global_importance = {"shapley": {"overall": {"mean_abs": mean_abs, "mean": dict.fromkeys(FEATURES, 0.0),
                                                  "examples": n}, "slices": {}}}
-    return Explanations(global_importance=global_importance, quality=quality, method="shapley", features=features)
+    return AuditedExplanations(global_importance=global_importance, quality=quality, method="shapley",
+                               features=features)
 
 
 def challenger_data(n_train: int = 700, n_eval: int = 300, seed: int = 0, scores=None) -> ChallengerData:

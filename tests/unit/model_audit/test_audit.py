@@ -7,8 +7,8 @@ import pytest
 
 from components.model_audit.audit import CHECKS, run_checks, verdict
 from components.model_audit.checks.result import CheckResult
-from components.model_audit.inputs import InputError, Predictions
-from components.model_audit.policy import Checks, PolicyError
+from components.model_audit.inputs import AuditInputError, Predictions
+from components.model_audit.policy import AuditPolicyError, Checks
 from tests.unit.model_audit.builders import EVIDENCE, audit_inputs, predictions
 
 
@@ -55,23 +55,23 @@ def test_verdict(statuses, inconclusive_blocks, expected):
 def test_inputs_that_do_not_fit_fail_before_any_check(policy):
     prediction = predictions()
     short = dataclasses.replace(prediction, scores=prediction.scores[:-1])
-    with pytest.raises(InputError, match="scores has 179 values for 180 eval labels"):
+    with pytest.raises(AuditInputError, match="scores has 179 values for 180 eval labels"):
         run_checks(policy, audit_inputs(predictions=short))
     no_age = Predictions(prediction.labels, prediction.scores, {"sex": prediction.groups["sex"]})
-    with pytest.raises(PolicyError, match=r"audit_policy.yaml: field 'protected_attributes.age_band': "):
+    with pytest.raises(AuditPolicyError, match=r"audit_policy.yaml: field 'protected_attributes.age_band': "):
         run_checks(policy, dataclasses.replace(audit_inputs(predictions=prediction), predictions=no_age))
     bad_labels = dataclasses.replace(prediction, labels=np.full(180, 2))
-    with pytest.raises(InputError, match="must be 0 or 1"):
+    with pytest.raises(AuditInputError, match="must be 0 or 1"):
         run_checks(policy, audit_inputs(predictions=bad_labels))
     bad_scores = dataclasses.replace(prediction, scores=np.where(prediction.labels == 1, np.nan, 0.2))
-    with pytest.raises(InputError, match=r"probabilities in \[0, 1\]"):
+    with pytest.raises(AuditInputError, match=r"probabilities in \[0, 1\]"):
         run_checks(policy, audit_inputs(predictions=bad_scores))
 
 
 def test_explanations_of_another_method_are_refused(policy):
     inputs = audit_inputs()
     other = dataclasses.replace(inputs.explanations, method="integrated_gradients")
-    with pytest.raises(InputError, match="no attributions of the primary method 'integrated_gradients'"):
+    with pytest.raises(AuditInputError, match="no attributions of the primary method 'integrated_gradients'"):
         run_checks(policy, dataclasses.replace(inputs, explanations=other))
 
 
@@ -79,5 +79,5 @@ def test_a_protected_feature_the_model_was_not_explained_on_is_a_policy_error(po
     renamed = policy.model_copy(update={"protected_attributes": {
         "sex": policy.protected_attributes["sex"].model_copy(update={"features": ["gender"]}),
         "age_band": policy.protected_attributes["age_band"]}})
-    with pytest.raises(PolicyError, match=r"field 'protected_attributes.sex.features': 'gender' is not among"):
+    with pytest.raises(AuditPolicyError, match=r"field 'protected_attributes.sex.features': 'gender' is not among"):
         run_checks(renamed, audit_inputs())

@@ -8,7 +8,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from components.model_audit.audit import run_checks
 from components.model_audit.challengers import compare, in_raw_units, r_squared
-from components.model_audit.policy import PolicyError, parse_policy
+from components.model_audit.policy import AuditPolicyError, parse_policy
 from components.model_audit.report.audit_json import audit_report, validate_audit_report
 from tests.unit.model_audit.builders import DEFAULT_POLICY, LINEAGE, audit_inputs, challenger_data, default_policy
 
@@ -104,10 +104,10 @@ def test_the_challenger_check_reports_in_a_valid_audit_json():
 def test_a_bad_challenger_setting_names_the_field(line, bad):
     text = DEFAULT_POLICY.read_text().replace(f"    {line}\n", f"    {bad}\n")
     assert bad in text
-    with pytest.raises(PolicyError, match="challenger_margin"):
+    with pytest.raises(AuditPolicyError, match="challenger_margin"):
         parse_policy(text, source="policy.yaml")
 
 
 def test_the_challenger_check_needs_the_transform_output():
-    with pytest.raises(PolicyError, match="checks.challenger_margin"):
+    with pytest.raises(AuditPolicyError, match="checks.challenger_margin"):
         run_checks(default_policy(), audit_inputs(challengers=None))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from components.model_audit.audit import run_checks, verdict
-from components.model_audit.inputs import ClassPredictions, Explanations
-from components.model_audit.policy import PolicyError, load_policy
+from components.model_audit.inputs import AuditedExplanations, ClassPredictions
+from components.model_audit.policy import AuditPolicyError, load_policy
 from components.model_audit.report.audit_json import audit_report, validate_audit_report
 from tests.unit.model_audit.builders import LINEAGE, REPO_ROOT, audit_inputs
 
@@ -33,7 +33,7 @@ def _quality(spearman):
 
 def _inputs(classes, spearman=None):
     spearman = spearman or {"integrated_gradients_blurred": 0.4, "smoothgrad": 0.1}
-    explained = Explanations(global_importance={"integrated_gradients_blurred": {"overall": {"mean_abs": {}}}},
+    explained = AuditedExplanations(global_importance={"integrated_gradients_blurred": {"overall": {"mean_abs": {}}}},
                              quality=_quality(spearman), method="integrated_gradients_blurred", features={})
     return replace(audit_inputs(), predictions=None, classes=classes, explanations=explained)
 
@@ -82,12 +82,12 @@ def test_randomization_sanity_judges_every_method():
 
 def test_binary_checks_on_a_multiclass_model_fail_with_the_field_named():
     credit_policy = load_policy(REPO_ROOT / "schemas" / "german_credit" / "audit_policy.yaml")
-    with pytest.raises(PolicyError, match=r"field 'checks.overall_auc': applies to a binary classifier"):
+    with pytest.raises(AuditPolicyError, match=r"field 'checks.overall_auc': applies to a binary classifier"):
         run_checks(credit_policy, _inputs(_classes()))
 
 
 def test_not_applicable_names_only_check_families(tmp_path):
     text = DIGITS_POLICY.read_text().replace("  fairness: No person", "  people: No person")
     (tmp_path / "policy.yaml").write_text(text)
-    with pytest.raises(PolicyError, match=r"field 'not_applicable"):
+    with pytest.raises(AuditPolicyError, match=r"field 'not_applicable"):
         load_policy(tmp_path / "policy.yaml")

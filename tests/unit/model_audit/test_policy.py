@@ -1,4 +1,4 @@
-"""Policy validation: each mistake is one PolicyError naming the file and the field; schema and model agree."""
+"""Policy validation: each mistake is one AuditPolicyError naming file and field; schema and model agree."""
 
 import copy
 import json
@@ -8,7 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from components.model_audit.inputs import MULTICLASS_CHECKS
-from components.model_audit.policy import SCHEMA_PATH, AuditPolicy, Checks, PolicyError, load_policy, policy_digest
+from components.model_audit.policy import SCHEMA_PATH, AuditPolicy, AuditPolicyError, Checks, load_policy, policy_digest
 from tests.unit.model_audit.builders import DEFAULT_POLICY
 
 
@@ -19,7 +19,7 @@ def default_data() -> dict:
 def policy_error(tmp_path, data) -> str:
     path = tmp_path / "audit_policy.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(AuditPolicyError) as error:
         load_policy(path)
     message = str(error.value)
     assert message.startswith(f"{path}: field '"), message
@@ -70,10 +70,10 @@ def test_policy_errors_name_file_and_field(tmp_path, edit, field, words):
 
 
 def test_unreadable_and_non_mapping_policies(tmp_path):
-    with pytest.raises(PolicyError, match="cannot read the policy"):
+    with pytest.raises(AuditPolicyError, match="cannot read the policy"):
         load_policy(tmp_path / "absent.yaml")
     (tmp_path / "list.yaml").write_text("- overall_auc\n")
-    with pytest.raises(PolicyError, match="must be a YAML mapping"):
+    with pytest.raises(AuditPolicyError, match="must be a YAML mapping"):
         load_policy(tmp_path / "list.yaml")
 
 

@@ -6,7 +6,7 @@ import pytest
 from components.model_audit.inputs import Predictions
 from components.model_audit.policy import load_policy
 from components.monitor import checks
-from components.monitor.policy import PolicyError, load_monitor_policy
+from components.monitor.policy import MonitorPolicyError, load_monitor_policy
 from components.monitor.report import monitor_report, render_monitor_html
 from pipeline.config import REPO_ROOT
 from tests.unit.model_audit.builders import categorical_feature, numeric_feature, statistics
@@ -97,8 +97,8 @@ def test_a_bad_policy_names_the_file_and_the_field(tmp_path):
     path = tmp_path / "monitor_policy.yaml"
     text = (REPO_ROOT / "schemas" / "german_credit" / "monitor_policy.yaml").read_text()
     path.write_text(text.replace("threshold: 0.70", "threshold: high"))
-    with pytest.raises(PolicyError, match=r"monitor_policy.yaml: field 'attribution_drift.rank.threshold'"):
+    with pytest.raises(MonitorPolicyError, match=r"monitor_policy.yaml: field 'attribution_drift.rank.threshold'"):
         load_monitor_policy(path)
     path.write_text(text.replace("audit_checks: [overall_auc", "audit_checks: [auc_regression"))
-    with pytest.raises(PolicyError, match=r"field 'audit_checks': unknown check 'auc_regression'"):
+    with pytest.raises(MonitorPolicyError, match=r"field 'audit_checks': unknown check 'auc_regression'"):
         load_monitor_policy(path)

@@ -1,11 +1,11 @@
-"""Policy validation: every mistake is one PolicyError naming the file and the field; the key stays secret."""
+"""Policy validation: every mistake is one PrivacyPolicyError naming the file and the field; the key stays secret."""
 
 import copy
 
 import pytest
 import yaml
 
-from components.privacy.policy import PolicyError, PseudonymKey, load_key, load_policy, policy_digest
+from components.privacy.policy import PrivacyPolicyError, PseudonymKey, load_key, load_policy, policy_digest
 
 COLUMNS = ["name", "email", "age", "risk", "notes"]
 SECRET = "s3cret-pseudonym-key-never-shown"
@@ -41,7 +41,7 @@ def edited(edit):
 
 def policy_error(tmp_path, policy=None, text=None):
     path = write_policy(tmp_path, policy, text)
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(PrivacyPolicyError) as error:
         load_policy(path, COLUMNS)
     message = str(error.value)
     assert message.startswith(f"{path}: ")
@@ -120,7 +120,7 @@ def test_unreadable_policies(tmp_path, text, expected):
 
 
 def test_missing_policy_file(tmp_path):
-    with pytest.raises(PolicyError, match="nowhere.yaml: cannot read the policy"):
+    with pytest.raises(PrivacyPolicyError, match="nowhere.yaml: cannot read the policy"):
         load_policy(tmp_path / "nowhere.yaml", COLUMNS)
 
 
@@ -132,7 +132,7 @@ def test_key_from_environment_variable(tmp_path):
 def test_missing_key_environment_variable_is_named(tmp_path):
     path = write_policy(tmp_path)
     policy = load_policy(path, COLUMNS)
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(PrivacyPolicyError) as error:
         load_key(policy, {})
     assert str(error.value) == (
         f"{path}: field 'key_env': no pseudonymization key: environment variable TEST_PSEUDONYM_KEY is not set"
@@ -150,7 +150,7 @@ def test_key_file_is_relative_to_the_policy(tmp_path):
 def test_missing_key_file_is_named(tmp_path):
     policy = edited(lambda p: (p.pop("key_env"), p.update(key_file="secrets/missing")))
     path = write_policy(tmp_path, policy)
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(PrivacyPolicyError) as error:
         load_key(load_policy(path, COLUMNS), {})
     assert str(error.value) == (
         f"{path}: field 'key_file': no pseudonymization key: key file {tmp_path / 'secrets' / 'missing'} does not exist"
@@ -159,7 +159,7 @@ def test_missing_key_file_is_named(tmp_path):
 
 def test_short_key_is_refused_without_showing_it(tmp_path):
     policy = load_policy(write_policy(tmp_path), COLUMNS)
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(PrivacyPolicyError) as error:
         load_key(policy, {"TEST_PSEUDONYM_KEY": "hunter2"})
     assert "field 'key_env': the key has 7 bytes; at least 16 are needed" in str(error.value)
     assert "hunter2" not in str(error.value)
