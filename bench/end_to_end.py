@@ -144,7 +144,7 @@ def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, be
     from tfx.orchestration.pipeline import RunOptions
 
     from pipeline.pipeline import create_pipeline
-    from pipeline.scratch import scratch_tempdir
+    from pipeline.runners.scratch import scratch_tempdir
 
     config = bench_config(csv_paths, out_dir, explain, beam_args)
     built = create_plain_pipeline(plain_config(config, csv_paths[0])) if side == "plain" else create_pipeline(config)

@@ -43,6 +43,7 @@ from components.explainer.methods.integrated_gradients import quadrature
 from components.explainer.model import ExplainedModel
 from pipeline import metadata
 from pipeline.config import PipelineConfig
+from pipeline.records import mlmd
 
 SPLITS = ("eval", "train", "test")  # eval first: the split the Explainer explains
 SPEEDUP_TARGET = 30.0  # ours vs the fastest shap explainer, at equal error
@@ -154,8 +155,8 @@ def find_artifacts(output_dir: Path) -> Tuple[str, str]:
     store = metadata.open_store(config)
     uris = {
         (node.node_id, key): artifacts[0].uri
-        for node in metadata.run_executions(store, config.pipeline_name)
-        for key, artifacts in metadata.output_artifacts(store, node.execution.id).items()
+        for node in mlmd.run_executions(store, config.pipeline_name)
+        for key, artifacts in mlmd.output_artifacts(store, node.execution.id).items()
         if artifacts
     }
     model, examples = uris.get(("Trainer", "model")), uris.get(("Privacy", "deidentified_examples"))

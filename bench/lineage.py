@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline import metadata
 from pipeline.config import load_config
+from pipeline.records import mlmd
 from pipeline.runners.local import run_local
 
 
@@ -37,14 +38,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     config = load_config(output_dir=args.output)
-    existing = len(metadata.run_ids(metadata.open_store(config), config.pipeline_name)) \
+    existing = len(mlmd.run_ids(metadata.open_store(config), config.pipeline_name)) \
         if config.metadata_path.exists() else 0
     for n in range(existing, args.runs):
         started = time.monotonic()
         run_local(config)
         print(f"run {n + 1}/{args.runs}: {time.monotonic() - started:.1f} s", flush=True)
     store = metadata.open_store(config)
-    runs = metadata.run_ids(store, config.pipeline_name)
+    runs = mlmd.run_ids(store, config.pipeline_name)
     artifacts = len(store.get_artifacts())
     executions = len(store.get_executions())
     out = ["--output", str(args.output)]
@@ -54,7 +55,7 @@ def main() -> None:
         "lineage verify (latest run)": ["lineage", "verify", *out],
         "lineage verify (first run)": ["lineage", "verify", "--run", runs[0], *out],
         "lineage runs": ["lineage", "runs", *out],
-        "python -c 'import pipeline.lineage' (start-up floor)": None,
+        "python -c 'import pipeline.records.lineage' (start-up floor)": None,
     }
     print(f"\nStore: {len(runs)} runs, {executions} executions, {artifacts} artifacts")
     for name, command in commands.items():
@@ -62,7 +63,8 @@ def main() -> None:
             times = []
             for _ in range(args.repeat):
                 started = time.monotonic()
-                subprocess.run([sys.executable, "-c", "import pipeline.lineage, pipeline.integrity"], check=True)
+                subprocess.run([sys.executable, "-c", "import pipeline.records.lineage, pipeline.records.integrity"],
+                               check=True)
                 times.append(time.monotonic() - started)
         else:
             times = [_timed(command) for _ in range(args.repeat)]

@@ -39,7 +39,7 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
 
     from pipeline.config import load_config
     from pipeline.pipeline import create_pipeline
-    from pipeline.scratch import scratch_tempdir
+    from pipeline.runners.scratch import scratch_tempdir
 
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True)
@@ -55,11 +55,12 @@ def step_windows(output_dir: Path, pipeline_name: str) -> Dict[str, tuple]:
     """Each step's (start, end) in seconds since the epoch, from its MLMD execution in the run's output directory."""
     from pipeline import metadata
     from pipeline.config import load_config
+    from pipeline.records import mlmd
 
     store = metadata.open_store(load_config(output_dir=output_dir))
     return {
         node.node_id: (e.create_time_since_epoch / 1000, e.last_update_time_since_epoch / 1000)
-        for node in metadata.run_executions(store, pipeline_name)
+        for node in mlmd.run_executions(store, pipeline_name)
         for e in [node.execution]
     }
 

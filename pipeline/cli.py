@@ -18,7 +18,7 @@ from typing import List
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
-from pipeline.beam import PROFILES  # noqa: E402 - after the environment above; imports nothing heavy
+from pipeline.runners.beam import PROFILES  # noqa: E402 - after the environment above; imports nothing heavy
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -70,7 +70,7 @@ def _print_summary(summary, config, log_file: Path, wall: float) -> None:
 
 
 def _local_key(config) -> None:
-    from pipeline.local_key import ensure_local_key
+    from pipeline.runners.local_key import ensure_local_key
 
     if config.privacy_policy is not None:
         key_path = ensure_local_key(config.privacy_policy, config.output_dir)
@@ -81,7 +81,7 @@ def _local_key(config) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import ConfigError, load_config
-    from pipeline.preflight import PreflightError, preflight_check
+    from pipeline.runners.preflight import PreflightError, preflight_check
 
     try:
         config = load_config(
@@ -98,8 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ConfigError, PreflightError) as e:
         return _fail(str(e), 2)
 
-    from pipeline.logfile import output_to
     from pipeline.metadata import MetadataStoreBusyError
+    from pipeline.runners.logfile import output_to
 
     _local_key(config)
 
@@ -113,8 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             from components.data_gate.component import DataContractError
 
             contract_error = DataContractError
+            from pipeline.records.summary import summarize_run
             from pipeline.runners.local import run_local
-            from pipeline.summary import summarize_run
 
             run_local(config, on_event=_print_event)
             summary = summarize_run(config)
@@ -145,8 +145,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if args.model != "pushed" and not args.model.isdigit():
         return _fail(f"--model must be 'pushed' or a Model artifact id, not {args.model!r}.", 2)
     model_id = None if args.model == "pushed" else int(args.model)
-    from pipeline.lineage import LineageError
-    from pipeline.logfile import output_to
+    from pipeline.records.graph import LineageError
+    from pipeline.runners.logfile import output_to
 
     _local_key(config)  # the training run's: the span's pseudonyms are the training data's
     log_file = config.output_dir / "logs" / f"monitor-{datetime.now():%Y%m%d-%H%M%S}.log"
@@ -154,7 +154,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     failure = None
     with output_to(log_file):
         try:
-            from pipeline.monitor import latest_monitor_report
+            from pipeline.records.monitoring import latest_monitor_report
             from pipeline.runners.local import run_monitor
 
             model_id = run_monitor(config, str(args.data.resolve()), model_id, on_event=_print_event)
@@ -196,8 +196,9 @@ def _store(config):
 def _run_id(store, config, run: str | None) -> str:
     """The run asked for (a full id or a unique prefix), or the latest."""
     from pipeline import metadata
+    from pipeline.records import mlmd
 
-    runs = metadata.run_ids(store, config.pipeline_name)
+    runs = mlmd.run_ids(store, config.pipeline_name)
     if not runs:
         raise LookupError(f"No runs of {config.pipeline_name} in {metadata.describe_store(config)}.")
     if run is None:
@@ -212,11 +213,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Prints an earlier run's audit: verdict, every check, and where the HTML report is; or writes the site."""
     import json
 
-    from pipeline.summary import summarize_run
+    from pipeline.records.summary import summarize_run
 
     config = _load(args)
     if args.site:
-        from pipeline.site import build_site
+        from pipeline.records.site import build_site
 
         index = build_site(config, args.site)
         print(f"Site: {index} (open it in a browser; it needs no server)")
@@ -236,7 +237,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """What-if for one eval example of the latest run: the score before and after the changes, and the reasons."""
-    from pipeline.whatif import what_if
+    from pipeline.records.whatif import what_if
 
     config = _load(args)
     try:
@@ -255,17 +256,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _lineage(config):
-    from pipeline.lineage import Lineage
+    from pipeline.records.lineage import Lineage
 
     return Lineage(_store(config), config.pipeline_name)
 
 
 def cmd_lineage_runs(args: argparse.Namespace) -> int:
-    from pipeline import lineage, metadata
-    from pipeline.lineage import when as _when
+    from pipeline import metadata
+    from pipeline.records import runs as run_list
+    from pipeline.records.render import when as _when
 
     config = _load(args)
-    records = lineage.runs(_store(config), config.pipeline_name, metadata.in_use(config))
+    records = run_list.runs(_store(config), config.pipeline_name, metadata.in_use(config))
     if args.json:
         print(json.dumps([{"run": r.run_id, "started": _when(r.started_ms), "ended": _when(r.ended_ms),
                            "status": r.status,
@@ -281,10 +283,10 @@ def cmd_lineage_runs(args: argparse.Namespace) -> int:
 
 
 def _render(graph, args: argparse.Namespace) -> int:
-    from pipeline.lineage import render_dot, render_tree
+    from pipeline.records.render import render_dot, render_tree
 
     if args.svg or args.png:
-        from pipeline.graphviz import render_image
+        from pipeline.records.graphviz import render_image
 
         for path, fmt in ((args.svg, "svg"), (args.png, "png")):
             if path:
@@ -319,8 +321,8 @@ def cmd_lineage_artifact(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage_diff(args: argparse.Namespace) -> int:
-    from pipeline.lineage import diff_facts, run_facts
-    from pipeline.summary import auc_by_slice
+    from pipeline.records.runs import diff_facts, run_facts
+    from pipeline.records.summary import auc_by_slice
 
     config = _load(args)
     lineage = _lineage(config)
@@ -337,13 +339,13 @@ def cmd_lineage_diff(args: argparse.Namespace) -> int:
 
 
 def _shorten(value) -> str:
-    from pipeline.lineage import _short
+    from pipeline.records.render import _short
 
     return "(absent)" if value is None else _short(value, 200)
 
 
 def cmd_lineage_verify(args: argparse.Namespace) -> int:
-    from pipeline.integrity import INTACT, verify_run
+    from pipeline.records.integrity import INTACT, verify_run
 
     config = _load(args)
     run_id = _run_id(_store(config), config, args.run)
@@ -360,7 +362,7 @@ def cmd_lineage_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage_seal(args: argparse.Namespace) -> int:
-    from pipeline.integrity import seal_run
+    from pipeline.records.integrity import seal_run
 
     config = _load(args)
     run_id = _run_id(_store(config), config, args.run)
@@ -539,9 +541,9 @@ def main(argv: List[str] | None = None) -> int:
     if args.command in ("run", "monitor"):
         return args.func(args)
     from pipeline.config import ConfigError
-    from pipeline.graphviz import GraphvizError
-    from pipeline.lineage import LineageError
     from pipeline.metadata import MetadataStoreError
+    from pipeline.records.graph import LineageError
+    from pipeline.records.graphviz import GraphvizError
 
     try:
         return args.func(args)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
 from components.validation import describe_validation_error
-from pipeline.beam import PROFILES, beam_pipeline_args
+from pipeline.runners.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The monitoring pipeline is named after the training pipeline with this suffix, in the same metadata store.
@@ -163,7 +163,7 @@ class PipelineConfig(_Strict):
     # csv: CsvExampleGen; tfrecord: ImportExampleGen (gzipped TFRecords of tf.Examples).
     data_format: Literal["csv", "tfrecord"] = "csv"
     split_buckets: dict = Field(default_factory=lambda: {"train": 7, "eval": 2, "test": 1})
-    # The Beam runner (pipeline/beam.py) and flags on top of its defaults; validated by Beam's own parser.
+    # The Beam runner (pipeline/runners/beam.py) and flags on top of its defaults; validated by Beam's own parser.
     beam_profile: Literal[tuple(PROFILES)] = "direct"
     beam_args: List[str] = Field(default_factory=list)
     enable_cache: bool = True

@@ -17,34 +17,11 @@ from components.explainer.component import Explainer
 from components.monitor.component import Monitor
 from pipeline import metadata
 from pipeline.config import MonitorBaseline, PipelineConfig
-from pipeline.lineage import Lineage, LineageError
 from pipeline.pipeline import ingest
 
 SPAN_SPLIT = "span"
-# What the Monitor compares the span with: the node that made each artifact in the model's training run.
-BASELINE_OUTPUTS = {"statistics_uri": (("StatisticsGen",), "statistics"),
-                    "schema_uri": (("ImportSchemaGen", "SchemaGen"), "schema"),
-                    "explanations_uri": (("Explainer",), "explanations")}
 IMPORTED_TYPES = {"model_uri": standard_artifacts.Model, "statistics_uri": standard_artifacts.ExampleStatistics,
                   "schema_uri": standard_artifacts.Schema, "explanations_uri": Explanations}
-
-
-def resolve_baseline(lineage: Lineage, model_id: int) -> MonitorBaseline:
-    """The model's URI and those of the statistics, schema and explanations of the run that trained it."""
-    model = lineage.artifact(model_id)
-    trainers = [e.execution_id for e in lineage.events_of_artifacts([model_id]) if not e.is_input]
-    runs = {x.run_id for x in lineage.executions(trainers).values() if x.component == "Trainer"}
-    if not runs:
-        raise LineageError(f"Model {model_id} was not trained by {lineage.pipeline_name}'s Trainer.")
-    nodes = metadata.run_executions(lineage.store, lineage.pipeline_name, runs.pop())
-    uris = {}
-    for field, (node_ids, key) in BASELINE_OUTPUTS.items():
-        found = [a for n in nodes if n.node_id in node_ids
-                 for a in metadata.output_artifacts(lineage.store, n.execution.id).get(key, [])]
-        if not found:
-            raise LineageError(f"The run that trained model {model_id} has no {key} from {' or '.join(node_ids)}.")
-        uris[field] = found[-1].uri
-    return MonitorBaseline(model_uri=model.uri, **uris)
 
 
 def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: MonitorBaseline,
@@ -95,12 +72,3 @@ def scheduled_monitor_pipeline(config: PipelineConfig, for_kubeflow: bool = Fals
         raise ValueError(f"A compiled monitoring pipeline needs monitor.{' and monitor.'.join(missing)} in the "
                          "config (README, \"Monitoring\"): it is built before any run, so it cannot look them up.")
     return create_monitor_pipeline(config, monitor.data_dir, monitor.baseline, for_kubeflow=for_kubeflow)
-
-
-def latest_monitor_report(store, config: PipelineConfig) -> str:
-    """The URI of the MonitorReport of the latest monitoring run."""
-    for node in reversed(metadata.run_executions(store, config.monitor_pipeline_name)):
-        reports = metadata.output_artifacts(store, node.execution.id).get("monitor_report")
-        if reports:
-            return reports[0].uri
-    raise LineageError(f"No monitoring run of {config.pipeline_name} has a report yet.")

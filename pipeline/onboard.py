@@ -25,7 +25,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from components.privacy.detectors import hits_by_kind
-from pipeline.scratch import scratch_tempdir
+from pipeline.runners.scratch import scratch_tempdir
 
 # A string column is free text when most values are distinct and long; an identifier when (nearly) all values
 # are distinct and short. Neither is a model input: one category per row teaches the model nothing.

@@ -81,7 +81,7 @@ def make_strategy(requested: str = "auto", tpu_address: str | None = None) -> tf
 def shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """The dataset sharded across workers by example rather than by file. tf.distribute's default, FILE sharding,
     needs at least as many files as workers, and how many files Transform writes is Beam's choice (one from a single
-    in-memory worker, which is how small inputs run: pipeline/beam.py)."""
+    in-memory worker, which is how small inputs run: pipeline/runners/beam.py)."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)

@@ -25,7 +25,7 @@ from tfx.types import channel_utils
 from pipeline.config import PipelineConfig
 from pipeline.monitor import scheduled_monitor_pipeline
 from pipeline.pipeline import create_pipeline
-from pipeline.scratch import in_scratch_tempdir, scratch_tempdir
+from pipeline.runners.scratch import in_scratch_tempdir, scratch_tempdir
 
 
 def predicates_hold(

@@ -10,7 +10,7 @@ from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 
 from components import artifacts
-from pipeline.scratch import scratch_tempdir
+from pipeline.runners.scratch import scratch_tempdir
 
 for artifact_class in (artifacts.Explanations, artifacts.PrivacyReport, artifacts.AuditReport, artifacts.MonitorReport):
     compiler_utils.TITLE_TO_CLASS_PATH[artifact_class.TYPE_NAME] = (

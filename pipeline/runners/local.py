@@ -12,11 +12,12 @@ from tfx import v1 as tfx
 
 from pipeline import metadata
 from pipeline.config import PipelineConfig
-from pipeline.integrity import seal_run
-from pipeline.lineage import Lineage
-from pipeline.monitor import create_monitor_pipeline, resolve_baseline
+from pipeline.monitor import create_monitor_pipeline
 from pipeline.pipeline import create_pipeline
-from pipeline.scratch import scratch_tempdir
+from pipeline.records.integrity import seal_run
+from pipeline.records.lineage import Lineage
+from pipeline.records.monitoring import resolve_baseline
+from pipeline.runners.scratch import scratch_tempdir
 
 # LocalDagRunner logs these two lines around every component (tfx/orchestration/local/local_dag_runner.py).
 _STARTED = "Component %s is running."

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import cli, metadata
 from pipeline.config import REPO_ROOT, load_config
+from pipeline.records import mlmd
 
 pytestmark = pytest.mark.e2e
 
@@ -29,10 +30,10 @@ def _first_run(config):
     """component id -> (state, output keys), of the first run in the config's store: the local launcher's
     pipeline_run and node contexts, or the run context and component ids of TFX's classic launcher under Airflow."""
     store = metadata.open_store(config)
-    nodes = metadata.run_executions(store, config.pipeline_name, metadata.run_ids(store, config.pipeline_name)[0])
+    nodes = mlmd.run_executions(store, config.pipeline_name, mlmd.run_ids(store, config.pipeline_name)[0])
     components = [node.node_id for node in nodes]
     assert len(set(components)) == len(components), f"a component ran twice: {components}"
-    return {node.node_id: (node.state, sorted(metadata.output_artifacts(store, node.execution.id))) for node in nodes}
+    return {node.node_id: (node.state, sorted(mlmd.output_artifacts(store, node.execution.id))) for node in nodes}
 
 
 def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path, capsys):

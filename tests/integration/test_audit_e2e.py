@@ -12,6 +12,7 @@ import pytest
 from components.model_audit.report.audit_json import validate_audit_report
 from pipeline import metadata
 from pipeline.config import load_config
+from pipeline.records import mlmd
 from pipeline.runners.local import run_local
 from tests.helpers import CHROMIUM_FLAGS, browse, chromium, read_rows, write_rows
 
@@ -19,9 +20,9 @@ pytestmark = pytest.mark.e2e
 
 def _audit_of_run(config, run_index):
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[run_index]
-    executions = {n.node_id: n for n in metadata.run_executions(store, config.pipeline_name, run_id)}
-    (audit,) = metadata.output_artifacts(store, executions["ModelAudit"].execution.id)["audit_report"]
+    run_id = mlmd.run_ids(store, config.pipeline_name)[run_index]
+    executions = {n.node_id: n for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    (audit,) = mlmd.output_artifacts(store, executions["ModelAudit"].execution.id)["audit_report"]
     with open(os.path.join(audit.uri, "audit.json")) as f:
         report = json.load(f)
     return store, executions, audit, report
@@ -31,7 +32,7 @@ def _pushed(store, executions) -> bool:
     pusher = executions.get("Pusher")
     if pusher is None:
         return False
-    outputs = metadata.output_artifacts(store, pusher.execution.id).get("pushed_model", [])
+    outputs = mlmd.output_artifacts(store, pusher.execution.id).get("pushed_model", [])
     return any(a.custom_properties["pushed"].int_value == 1 for a in outputs)
 
 
@@ -41,7 +42,7 @@ def test_verdict_is_recorded_and_gates_the_push(pipeline_run):
     validate_audit_report(report)
     assert audit.custom_properties["verdict"].string_value == report["verdict"] in ("pass", "fail")
     assert audit.custom_properties["blocking_failures"].int_value == len(report["blocking_failures"])
-    (blessing,) = metadata.output_artifacts(store, executions["Evaluator"].execution.id)["blessing"]
+    (blessing,) = mlmd.output_artifacts(store, executions["Evaluator"].execution.id)["blessing"]
     blessed = blessing.custom_properties["blessed"].int_value == 1
     assert _pushed(store, executions) == (blessed and report["verdict"] == "pass")
     # Every check names its evidence, down to the sha256 of the artifact it read.

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline import cli, metadata
+from pipeline.records import mlmd
 from tests.helpers import GERMAN_CREDIT_CSV
 
 pytestmark = pytest.mark.e2e
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.e2e
 def _latest_outputs(config):
     store = metadata.open_store(config)
     outputs = {}
-    for node in metadata.run_executions(store, config.pipeline_name):
-        for key, artifacts in metadata.output_artifacts(store, node.execution.id).items():
+    for node in mlmd.run_executions(store, config.pipeline_name):
+        for key, artifacts in mlmd.output_artifacts(store, node.execution.id).items():
             outputs[(node.node_id, key)] = artifacts[0]
     return outputs
 

@@ -8,6 +8,7 @@ import yaml
 
 from pipeline import metadata
 from pipeline.config import load_config
+from pipeline.records import mlmd
 from tests.helpers import read_rows, write_rows
 
 DEFAULT_POLICY = load_config().privacy_policy
@@ -70,7 +71,7 @@ def test_corrupted_data_stops_at_the_gate_with_every_break_named(data_copy, tmp_
 
     config = load_config(output_dir=output)
     store = metadata.open_store(config)
-    nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
+    nodes = {n.node_id: n.state for n in mlmd.run_executions(store, config.pipeline_name)}
     assert nodes["DataGate"] == "FAILED"
     assert not {"Transform", "Trainer", "Evaluator", "Pusher"} & set(nodes), nodes
 

@@ -11,8 +11,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from pipeline import metadata
 from pipeline.config import REPO_ROOT, load_config
-from pipeline.integrity import verify_run
-from pipeline.summary import summarize_run
+from pipeline.records import mlmd
+from pipeline.records.integrity import verify_run
+from pipeline.records.summary import summarize_run
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +31,9 @@ def digits_run(tmp_path_factory):
 
 def _outputs(config):
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
-    executions = metadata.run_executions(store, config.pipeline_name, run_id)
-    return {node.node_id: (node.state, metadata.output_artifacts(store, node.execution.id)) for node in executions}
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
+    executions = mlmd.run_executions(store, config.pipeline_name, run_id)
+    return {node.node_id: (node.state, mlmd.output_artifacts(store, node.execution.id)) for node in executions}
 
 
 def _property(artifact, name):

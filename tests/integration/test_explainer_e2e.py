@@ -18,6 +18,7 @@ from components.explainer.methods import exact_shapley, sampled_shapley
 from components.explainer.model import ExplainedModel
 from components.files import split_records
 from pipeline import metadata
+from pipeline.records import mlmd
 
 pytestmark = pytest.mark.e2e
 
@@ -27,10 +28,10 @@ RAW_FEATURES = {"sex", "job", "housing", "saving_accounts", "checking_account", 
 
 def _first_run_outputs(config):
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
     outputs = {}
-    for node in metadata.run_executions(store, config.pipeline_name, run_id):
-        for key, artifacts in metadata.output_artifacts(store, node.execution.id).items():
+    for node in mlmd.run_executions(store, config.pipeline_name, run_id):
+        for key, artifacts in mlmd.output_artifacts(store, node.execution.id).items():
             outputs[(node.node_id, key)] = artifacts[0]
     return outputs
 

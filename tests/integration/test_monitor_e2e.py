@@ -12,8 +12,9 @@ import yaml
 
 from pipeline import cli, metadata
 from pipeline.config import PipelineConfig, load_config
-from pipeline.lineage import Lineage
-from pipeline.monitor import latest_monitor_report
+from pipeline.records import mlmd
+from pipeline.records.lineage import Lineage
+from pipeline.records.monitoring import latest_monitor_report
 from tests.unit.privacy.helpers import make_raw_data
 
 pytestmark = pytest.mark.e2e
@@ -86,10 +87,10 @@ def test_mlmd_links_each_report_to_the_pushed_model_and_its_training_artifacts(m
     assert [r["uri"] for r in runs] == [monitored.uris[name] for name in SPANS]
     assert [r["alerts"] for r in runs] == [len(monitored.reports[name]["alerts"]) for name in SPANS]
     # The Importers reused the training run's artifacts: the Monitor read the very ids the training run wrote.
-    training = {n.node_id: metadata.output_artifacts(store, n.execution.id)
-                for n in metadata.run_executions(store, monitored.config.pipeline_name)}
+    training = {n.node_id: mlmd.output_artifacts(store, n.execution.id)
+                for n in mlmd.run_executions(store, monitored.config.pipeline_name)}
     for run in runs:
-        inputs = metadata.input_artifacts(store, run["execution"])
+        inputs = mlmd.input_artifacts(store, run["execution"])
         assert inputs["model"][0].id == model_id
         assert inputs["baseline_statistics"][0].id == training["StatisticsGen"]["statistics"][0].id
         assert inputs["baseline_explanations"][0].id == training["Explainer"]["explanations"][0].id

@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from components.files import split_records
 from pipeline import metadata
+from pipeline.records import mlmd
 
 pytestmark = pytest.mark.e2e
 
@@ -72,10 +73,10 @@ def _auc(model_dir, records, labels):
 def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_path):
     config, _ = pipeline_run
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in metadata.run_executions(store, config.pipeline_name, run_id)}
-    trainer_inputs = metadata.input_artifacts(store, executions["Trainer"].id)
-    single_model = metadata.output_artifacts(store, executions["Trainer"].id)["model"][0].uri
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
+    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    trainer_inputs = mlmd.input_artifacts(store, executions["Trainer"].id)
+    single_model = mlmd.output_artifacts(store, executions["Trainer"].id)["model"][0].uri
     custom_config = json.loads(executions["Trainer"].custom_properties["custom_config"].string_value)
     assert custom_config["strategy"] == "auto"
 
@@ -108,7 +109,7 @@ def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_pat
     assert (serving / "saved_model.pb").is_file()
     assert (tmp_path / "model_run" / "glassbox_feature_map.json").is_file()
 
-    examples = metadata.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"][0].uri
+    examples = mlmd.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"][0].uri
     records = split_records(os.path.join(examples, "Split-eval"))
     labels = np.array([tf.train.Example.FromString(r).features.feature[config.label].int64_list.value[0]
                        for r in records])

@@ -16,7 +16,8 @@ import pytest
 from pipeline import metadata
 from pipeline.cli import main as glassbox
 from pipeline.config import load_config
-from pipeline.summary import summarize_run
+from pipeline.records import mlmd
+from pipeline.records.summary import summarize_run
 from scripts.make_onboarding_data import breast_cancer, mixed, write
 
 pytestmark = pytest.mark.e2e
@@ -53,9 +54,9 @@ def mixed_run(tmp_path_factory):
 
 def _outputs(config):
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[-1]
-    executions = metadata.run_executions(store, config.pipeline_name, run_id)
-    return {node.node_id: (node.state, metadata.output_artifacts(store, node.execution.id)) for node in executions}
+    run_id = mlmd.run_ids(store, config.pipeline_name)[-1]
+    executions = mlmd.run_executions(store, config.pipeline_name, run_id)
+    return {node.node_id: (node.state, mlmd.output_artifacts(store, node.execution.id)) for node in executions}
 
 
 def _audit(outputs):

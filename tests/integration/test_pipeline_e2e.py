@@ -10,8 +10,9 @@ import tensorflow as tf
 
 from components.files import split_records
 from pipeline import metadata
+from pipeline.records import mlmd
+from pipeline.records.summary import summarize_run
 from pipeline.runners.local import run_local
-from pipeline.summary import summarize_run
 from tests.helpers import copy_of_store
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +36,13 @@ EXPECTED_COMPONENTS = {
 
 def _first_run(config):
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
-    return store, metadata.run_executions(store, config.pipeline_name, run_id)
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
+    return store, mlmd.run_executions(store, config.pipeline_name, run_id)
 
 
 def _output(store, executions, node_id, key):
     (node,) = [n for n in executions if n.node_id == node_id]
-    return metadata.output_artifacts(store, node.execution.id)[key][0]
+    return mlmd.output_artifacts(store, node.execution.id)[key][0]
 
 
 def test_every_component_completes_exactly_once(pipeline_run):
@@ -64,7 +65,7 @@ def test_every_component_completes_exactly_once(pipeline_run):
 
 def test_model_is_good_enough_and_blessed(pipeline_run):
     config, _ = pipeline_run
-    summary = summarize_run(config, metadata.run_ids(metadata.open_store(config),
+    summary = summarize_run(config, mlmd.run_ids(metadata.open_store(config),
                                                      config.pipeline_name)[0])
     assert summary.auc_by_slice["Overall"] >= 0.70
     assert {"sex:female", "sex:male"} <= set(summary.auc_by_slice)
@@ -129,14 +130,14 @@ def test_unchanged_rerun_is_served_from_cache(pipeline_run, tmp_path):
     config = copy_of_store(pipeline_run[0], tmp_path)
     run_local(config)
     store = metadata.open_store(config)
-    first, second = metadata.run_ids(store, config.pipeline_name)
-    before, after = ({n.node_id: n for n in metadata.run_executions(store, config.pipeline_name, run)}
+    first, second = mlmd.run_ids(store, config.pipeline_name)
+    before, after = ({n.node_id: n for n in mlmd.run_executions(store, config.pipeline_name, run)}
                      for run in (first, second))
     # The Evaluator may run again: the first run's blessed model is now its baseline input.
     for node_id in ("CsvExampleGen", "Privacy", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
                     "Trainer", "Explainer"):
         assert after[node_id].state == "CACHED", {n: x.state for n, x in after.items()}
         # Served, not redone: the cached step's outputs are the first run's own artifacts.
-        reused, made = (metadata.output_artifacts(store, nodes[node_id].execution.id) for nodes in (after, before))
+        reused, made = (mlmd.output_artifacts(store, nodes[node_id].execution.id) for nodes in (after, before))
         assert {key: [(a.id, a.uri) for a in artifacts] for key, artifacts in reused.items()} == {
             key: [(a.id, a.uri) for a in artifacts] for key, artifacts in made.items()}, node_id

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline import metadata
 from pipeline.config import load_config
+from pipeline.records import mlmd
 from pipeline.runners.local import run_local
 from tests.helpers import GERMAN_CREDIT_CSV, read_rows, write_rows
 
@@ -53,18 +54,18 @@ def test_no_original_pii_anywhere_downstream_of_privacy(pipeline_run):
 def test_everything_downstream_reads_the_deidentified_examples(pipeline_run):
     config, _ = pipeline_run
     store = metadata.open_store(config)
-    run_id = metadata.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in metadata.run_executions(store, config.pipeline_name, run_id)}
-    (deidentified,) = metadata.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"]
-    (raw,) = metadata.output_artifacts(store, executions["CsvExampleGen"].id)["examples"]
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
+    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    (deidentified,) = mlmd.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"]
+    (raw,) = mlmd.output_artifacts(store, executions["CsvExampleGen"].id)["examples"]
     for node in ("StatisticsGen", "Transform", "Explainer", "Evaluator"):
-        (examples,) = metadata.input_artifacts(store, executions[node].id)["examples"]
+        (examples,) = mlmd.input_artifacts(store, executions[node].id)["examples"]
         assert examples.id == deidentified.id != raw.id, node
-    (transformed,) = metadata.input_artifacts(store, executions["Trainer"].id)["examples"]
-    (transform_output,) = metadata.output_artifacts(store, executions["Transform"].id)["transformed_examples"]
+    (transformed,) = mlmd.input_artifacts(store, executions["Trainer"].id)["examples"]
+    (transform_output,) = mlmd.output_artifacts(store, executions["Transform"].id)["transformed_examples"]
     assert transformed.id == transform_output.id
 
-    (report,) = metadata.output_artifacts(store, executions["Privacy"].id)["privacy_report"]
+    (report,) = mlmd.output_artifacts(store, executions["Privacy"].id)["privacy_report"]
     properties = report.custom_properties
     assert properties["detector_hits_after_total"].int_value == 0
     assert properties["k"].int_value >= 5 and properties["l"].int_value >= 2
@@ -74,7 +75,7 @@ def test_everything_downstream_reads_the_deidentified_examples(pipeline_run):
 
 def _stopped_at_privacy(config):
     store = metadata.open_store(config)
-    nodes = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name)}
+    nodes = {n.node_id: n.state for n in mlmd.run_executions(store, config.pipeline_name)}
     assert nodes.get("Privacy") == "FAILED", nodes
     assert not DOWNSTREAM & set(nodes), nodes
 

@@ -13,6 +13,7 @@ import pytest
 from pipeline import metadata
 from pipeline.cli import main as glassbox
 from pipeline.config import load_config
+from pipeline.records import mlmd
 
 pytestmark = pytest.mark.e2e
 
@@ -57,8 +58,8 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_p
     with sqlite3.connect(config.metadata_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     store = metadata.open_store(config)
-    (killed_run,) = metadata.run_ids(store, config.pipeline_name)
-    states = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, killed_run)}
+    (killed_run,) = mlmd.run_ids(store, config.pipeline_name)
+    states = {n.node_id: n.state for n in mlmd.run_executions(store, config.pipeline_name, killed_run)}
     assert states["Trainer"] != "COMPLETE" and "Evaluator" not in states
     assert all(states[c] == "COMPLETE" for c in UPSTREAM), states
     assert not metadata.in_use(config)  # the kill released the store
@@ -70,8 +71,8 @@ def test_concurrent_run_is_refused_and_a_killed_run_resumes_from_the_cache(tmp_p
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert list(system_tmp.iterdir()) == []
     store = metadata.open_store(config)
-    killed, resume_run = metadata.run_ids(store, config.pipeline_name)
-    states = {n.node_id: n.state for n in metadata.run_executions(store, config.pipeline_name, resume_run)}
+    killed, resume_run = mlmd.run_ids(store, config.pipeline_name)
+    states = {n.node_id: n.state for n in mlmd.run_executions(store, config.pipeline_name, resume_run)}
     assert all(states[c] == "CACHED" for c in UPSTREAM), states
     assert states["Trainer"] == "COMPLETE" and states["Pusher"] == "COMPLETE"
 

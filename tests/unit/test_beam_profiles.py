@@ -3,8 +3,8 @@
 import pytest
 
 from pipeline import cli
-from pipeline.beam import IN_MEMORY, PROFILES, SMALL_INPUT_BYTES, BeamArgsError, beam_pipeline_args
 from pipeline.config import ConfigError, load_config
+from pipeline.runners.beam import IN_MEMORY, PROFILES, SMALL_INPUT_BYTES, BeamArgsError, beam_pipeline_args
 
 DATAFLOW = ["--project=my-project", "--region=europe-west4", "--temp_location=gs://my-bucket/tmp"]
 

@@ -13,7 +13,7 @@ from tfx.types import standard_artifacts
 
 from components.csv_example_gen import executor
 from components.csv_example_gen.component import CsvExampleGen
-from pipeline.scratch import scratch_tempdir
+from pipeline.runners.scratch import scratch_tempdir
 from tests.helpers import GERMAN_CREDIT_CSV
 
 IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]

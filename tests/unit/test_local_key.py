@@ -1,6 +1,6 @@
 """The local-run key: created once under the output directory, never when a real key exists."""
 
-from pipeline.local_key import LOCAL_KEY_FILE, ensure_local_key
+from pipeline.runners.local_key import LOCAL_KEY_FILE, ensure_local_key
 
 
 def _policy(tmp_path, key_file=None):

@@ -8,7 +8,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.digests import content_manifest, directory_digest, manifest_digest
 from pipeline import metadata
 from pipeline.config import ConfigError, load_config
-from pipeline.integrity import _changes
+from pipeline.records.integrity import _changes
 
 
 def test_sqlite_is_the_default_and_a_relative_path_is_relative_to_the_config(tmp_path):

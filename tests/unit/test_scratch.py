@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from pipeline.scratch import in_scratch_tempdir, scratch_tempdir
+from pipeline.runners.scratch import in_scratch_tempdir, scratch_tempdir
 
 
 @pytest.fixture

@@ -14,17 +14,11 @@ from typing import Dict, List
 
 from pipeline import metadata
 from pipeline.config import PipelineConfig
-from pipeline.graphviz import render
-from pipeline.lineage import (
-    Graph,
-    Lineage,
-    RunRecord,
-    describe_artifact,
-    describe_execution,
-    render_dot,
-    runs,
-    when,
-)
+from pipeline.records.graph import Graph
+from pipeline.records.graphviz import render
+from pipeline.records.lineage import Lineage
+from pipeline.records.render import describe_artifact, describe_execution, render_dot, when
+from pipeline.records.runs import RunRecord, runs
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 1400px; }

@@ -9,12 +9,13 @@ import tensorflow_model_analysis as tfma
 
 from pipeline import metadata
 from pipeline.config import PipelineConfig
+from pipeline.records import mlmd
 
 
 @dataclass
 class RunSummary:
     run_id: str
-    components: List[metadata.NodeExecution]
+    components: List[mlmd.NodeExecution]
     model_uri: str | None = None
     evaluation_uri: str | None = None
     blessed: bool | None = None
@@ -38,16 +39,16 @@ def auc_by_slice(evaluation_uri: str, metric: str = "auc") -> Dict[str, float]:
 
 def _properties(artifact) -> Dict[str, object]:
     """An artifact's URI and custom properties as plain values."""
-    return {"uri": artifact.uri, **metadata.plain_properties(artifact.custom_properties)}
+    return {"uri": artifact.uri, **mlmd.plain_properties(artifact.custom_properties)}
 
 
 def summarize_run(config: PipelineConfig, run_id: str | None = None) -> RunSummary:
     store = metadata.open_store(config)
-    run_id = run_id or metadata.run_ids(store, config.pipeline_name)[-1]
-    components = metadata.run_executions(store, config.pipeline_name, run_id)
+    run_id = run_id or mlmd.run_ids(store, config.pipeline_name)[-1]
+    components = mlmd.run_executions(store, config.pipeline_name, run_id)
     summary = RunSummary(run_id=run_id, components=components)
     for node in components:
-        outputs = metadata.output_artifacts(store, node.execution.id)
+        outputs = mlmd.output_artifacts(store, node.execution.id)
         if node.node_id == "Trainer" and outputs.get("model"):
             summary.model_uri = outputs["model"][0].uri
         elif node.node_id == "Explainer" and outputs.get("explanations"):

@@ -17,6 +17,7 @@ from components.explainer.model import ExplainedModel, feature_kinds, raw_values
 from components.files import split_records
 from pipeline import metadata
 from pipeline.config import PipelineConfig
+from pipeline.records import mlmd
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ def parse_changes(assignments: List[str]) -> dict[str, str]:
 
 def _explainer_inputs(config: PipelineConfig):
     store = metadata.open_store(config)
-    explainers = [n for n in metadata.run_executions(store, config.pipeline_name) if n.node_id == "Explainer"]
+    explainers = [n for n in mlmd.run_executions(store, config.pipeline_name) if n.node_id == "Explainer"]
     if not explainers:
         raise LookupError(f"The latest run of {config.pipeline_name} has no Explainer execution.")
-    inputs = metadata.input_artifacts(store, explainers[0].execution.id)
+    inputs = mlmd.input_artifacts(store, explainers[0].execution.id)
     return inputs["model"][0], inputs["examples"][0]
 
 

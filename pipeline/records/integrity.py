@@ -25,6 +25,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.digests import DIGEST_PROPERTY, MANIFEST_PROPERTY, content_manifest, manifest_digest
 from pipeline import metadata
 from pipeline.config import PipelineConfig
+from pipeline.records import mlmd
 
 INTACT, MODIFIED, MISSING, UNSEALED = "intact", "modified", "missing", "unsealed"
 _DONE = ("COMPLETE", "CACHED")
@@ -51,7 +52,7 @@ def _string(message, name: str) -> str:
     return message.custom_properties[name].string_value if name in message.custom_properties else ""
 
 
-def seals_of(node: metadata.NodeExecution, key: str, artifact: metadata_store_pb2.Artifact) -> List[Seal]:
+def seals_of(node: mlmd.NodeExecution, key: str, artifact: metadata_store_pb2.Artifact) -> List[Seal]:
     label = f"{node.node_id}.{key}"
     seals = [Seal(label, artifact.uri)]
     input_base = _string(node.execution, "input_base")
@@ -68,10 +69,10 @@ def _run_artifacts(store, config: PipelineConfig, run_id: str | None
                    ) -> Iterator[Tuple[metadata_store_pb2.Artifact, Seal]]:
     """Each (artifact, seal) of the finished executions of a run, once."""
     seen = set()
-    for node in metadata.run_executions(store, config.pipeline_name, run_id):
+    for node in mlmd.run_executions(store, config.pipeline_name, run_id):
         if node.state not in _DONE:
             continue
-        for key, artifacts in metadata.output_artifacts(store, node.execution.id).items():
+        for key, artifacts in mlmd.output_artifacts(store, node.execution.id).items():
             for artifact in artifacts:
                 for seal in seals_of(node, key, artifact):
                     if (artifact.id, seal.prefix) not in seen:
