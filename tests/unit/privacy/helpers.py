@@ -1,13 +1,18 @@
-"""Running the raw-data script, reading CSVs, and the per-row forms of the aggregates the batched path must match."""
+"""Running the raw-data script, reading CSVs, writing rows as ExampleGen does, and the per-row forms of the
+aggregates the batched path must match."""
 
 import csv
+import os
 import re
 import subprocess
 import sys
 from collections import Counter
 
+import tensorflow as tf
+
 from components.privacy.actions import quasi_identifier_tuple
 from components.privacy.detectors import detect
+from components.privacy.examples import row_to_example
 from pipeline.config import REPO_ROOT
 
 MAKE_RAW_DATA = REPO_ROOT / "scripts" / "make_raw_data.py"
@@ -29,6 +34,19 @@ def typed(rows: list) -> list:
     """CSV rows as CsvExampleGen types them: a column whose every cell is an integer as ints, an empty cell as None."""
     integers = {column for column in rows[0] if all(re.fullmatch(r"-?\d+", row[column] or "0") for row in rows)}
     return [{c: (int(v) if c in integers else v) if v != "" else None for c, v in row.items()} for row in rows]
+
+
+def write_splits(split_rows: dict, root) -> dict:
+    """Each split as ExampleGen writes it: Split-<name>/ with a gzipped TFRecord of tf.Examples; returns each split's
+    file pattern."""
+    patterns = {}
+    for split, rows in split_rows.items():
+        os.makedirs(root / f"Split-{split}")
+        with tf.io.TFRecordWriter(str(root / f"Split-{split}" / "data_tfrecord-00000-of-00001.gz"), "GZIP") as f:
+            for row in rows:
+                f.write(row_to_example(row))
+        patterns[split] = str(root / f"Split-{split}" / "*")
+    return patterns
 
 
 def per_row_column_counts(raw: dict, released: dict, policy) -> Counter:

@@ -12,30 +12,24 @@ import tensorflow as tf
 
 from components.privacy.actions import PrivacyViolationError, apply_policy_to_row, quasi_identifier_tuple
 from components.privacy.beam_pipeline import deidentify_splits
-from components.privacy.examples import example_to_row, row_to_example
+from components.privacy.examples import example_to_row
 from components.privacy.policy import load_policy
 from components.privacy.report import check_aggregates
-from tests.unit.privacy.helpers import DEFAULT_POLICY, per_row_class_stats, per_row_column_counts, typed
+from tests.unit.privacy.helpers import (
+    DEFAULT_POLICY,
+    per_row_class_stats,
+    per_row_column_counts,
+    typed,
+    write_splits,
+)
 
 SPLITS = {"train": slice(0, 300), "eval": slice(300, 400)}
-
-
-def _write_splits(rows, root):
-    """Each split as ExampleGen writes it: Split-<name>/ with a gzipped TFRecord of tf.Examples."""
-    inputs = {}
-    for split, part in SPLITS.items():
-        os.makedirs(root / f"Split-{split}")
-        with tf.io.TFRecordWriter(str(root / f"Split-{split}" / "data_tfrecord-00000-of-00001.gz"), "GZIP") as f:
-            for row in rows[part]:
-                f.write(row_to_example(row))
-        inputs[split] = str(root / f"Split-{split}" / "*")
-    return inputs
 
 
 def _run(rows, tmp_path, monkeypatch, key):
     monkeypatch.setenv("GLASSBOX_PSEUDONYM_KEY", key.secret.decode())
     policy = load_policy(DEFAULT_POLICY, list(rows[0]))
-    inputs = _write_splits(rows, tmp_path / "raw")
+    inputs = write_splits({split: rows[part] for split, part in SPLITS.items()}, tmp_path / "raw")
     outputs = {split: str(tmp_path / "released" / f"Split-{split}" / "data_tfrecord") for split in SPLITS}
     report = deidentify_splits(lambda: beam.Pipeline(runner="DirectRunner"), inputs=inputs, outputs=outputs,
                                policy=policy, work_dir=str(tmp_path / "work"))
