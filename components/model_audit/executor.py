@@ -172,13 +172,14 @@ class Executor(BaseExecutor):
         importance_plot = os.path.join(explanations.uri, "plots", "global_importance.png")
         importance_png = Path(importance_plot).read_bytes() if os.path.exists(importance_plot) else None
         model = _single(input_dict, "model")
+        # Everything is rendered before the first file is written: a failure leaves no half report.
+        card = model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts)
+        html = render_html(report, charts, importance_png, title=f"Audit of model {model.id}",
+                           figures=report_figures(explanations.uri) if image else sensitivity_figures(explanations.uri),
+                           surrogate_png=surrogate_png)
         write_audit_json(os.path.join(out.uri, AUDIT_FILE), report)
-        write_model_card(os.path.join(out.uri, MODEL_CARD_FILE),
-                         model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts))
-        write_report_html(os.path.join(out.uri, REPORT_FILE),
-                          render_html(report, charts, importance_png, title=f"Audit of model {model.id}",
-                                      figures=report_figures(explanations.uri) if image
-                                      else sensitivity_figures(explanations.uri), surrogate_png=surrogate_png))
+        write_model_card(os.path.join(out.uri, MODEL_CARD_FILE), card)
+        write_report_html(os.path.join(out.uri, REPORT_FILE), html)
 
         out.set_string_custom_property("verdict", report["verdict"])
         out.set_int_custom_property("blocking_failures", len(report["blocking_failures"]))

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from components.files import write_atomically
+from components.model_audit.audit import FAMILIES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATUS_ORDER = {"fail": 0, "inconclusive": 1, "pass": 2, "not_applicable": 3}
@@ -64,7 +65,8 @@ def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importanc
     importance plot, its other figures by title (PNG bytes; an image model's attribution overlays, a tabular
     model's partial dependence curves) and the challenger check's surrogate tree."""
     checks = attention_order(report["checks"])
-    by_family: dict[str, list[Mapping]] = {}
+    # Every family the template may show, empty when the policy neither lists nor excuses it.
+    by_family: dict[str, list[Mapping]] = {family.FAMILY: [] for family in FAMILIES}
     for check in checks:
         by_family.setdefault(check["family"], []).append(check)
     return _environment().get_template("report.html.j2").render(
