@@ -99,10 +99,10 @@ class Executor(BaseExecutor):
 
         out = artifact_utils.get_single_instance(output_dict["monitor_report"])
         importance_plot = Path(single["explanations"].uri, "plots", "global_importance.png")
-        write_json(os.path.join(out.uri, MONITOR_FILE), report)
-        write_report_html(os.path.join(out.uri, REPORT_FILE), render_monitor_html(
-            report, f"Monitoring of model {model.id}",
-            importance_png=importance_plot.read_bytes() if importance_plot.exists() else None))
+        html = render_monitor_html(report, f"Monitoring of model {model.id}",
+                                   importance_png=importance_plot.read_bytes() if importance_plot.exists() else None)
+        write_json(os.path.join(out.uri, MONITOR_FILE), report)  # after rendering: a failure leaves no half report
+        write_report_html(os.path.join(out.uri, REPORT_FILE), html)
 
         by_id = {c["id"]: c for c in report["checks"]}
         out.set_int_custom_property("watched_model_id", model.id)
