@@ -29,6 +29,8 @@ class SchemaError(ValueError):
 def load_schema(path: Path | str) -> schema_pb2.Schema:
     """The Schema in a text-format file; a missing, unreadable or malformed file raises SchemaError naming it."""
     path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"Schema file {path} does not exist.")
     try:
         return text_format.Parse(read_text(path, "schema", SchemaError), schema_pb2.Schema())
     except (text_format.ParseError, UnicodeDecodeError) as problem:
