@@ -15,6 +15,7 @@ from components.explainer.component import Explainer
 from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
+from components.schema_import.component import SchemaImport
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
@@ -120,7 +121,8 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     if config.schema_file is not None:
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=str(config.schema_file))
+        # Under ImportSchemaGen's node id, which lineage readers (records/) look for in older runs too.
+        schema_gen = SchemaImport(schema_file=config.schema_file).with_id("ImportSchemaGen")
     else:
         schema_gen = tfx.components.SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True

@@ -28,7 +28,7 @@ from components.privacy.frames import (
     frame_to_examples,
     without_classes,
 )
-from components.privacy.policy import PrivacyPolicy, load_key
+from components.privacy.policy import PrivacyPolicy, load_key, pseudonymizes
 from components.privacy.report import check_aggregates
 
 CLASSES_FILE = "classes.jsonl"
@@ -54,8 +54,7 @@ class _Deidentify(beam.DoFn):
         self._policy = policy
 
     def setup(self):
-        needs_key = any(rule.action == "pseudonymize" for rule in self._policy.columns.values())
-        self._key = load_key(self._policy) if needs_key else None
+        self._key = load_key(self._policy) if pseudonymizes(self._policy) else None
 
     def frames(self, records):
         raw = examples_to_frame(records)

@@ -7,7 +7,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import PrivacyReport
 from components.privacy import executor
-from components.privacy.policy import policy_json, read_policy
+from components.privacy.policy import key_id_if_available, policy_json, read_policy
 
 
 class PrivacySpec(types.ComponentSpec):
@@ -17,6 +17,9 @@ class PrivacySpec(types.ComponentSpec):
         "policy": ExecutionParameter(type=str),
         # The file it was read from: named in errors and in the report, and the base of a relative key_file.
         "policy_source": ExecutionParameter(type=str),
+        # Which pseudonymization key the step will use (its id, never the key): a rotated key reruns the step.
+        # Empty when the policy pseudonymizes nothing, or when the key is not readable where the pipeline is built.
+        "key_id": ExecutionParameter(type=str),
     }
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {
@@ -45,6 +48,7 @@ class Privacy(base_beam_component.BaseBeamComponent):
             examples=examples,
             policy=policy_json(policy),
             policy_source=policy.source,
+            key_id=key_id_if_available(policy),
             deidentified_examples=types.Channel(type=standard_artifacts.Examples),
             privacy_report=types.Channel(type=PrivacyReport),
         )

@@ -15,7 +15,7 @@ from components.digests import seal_artifact
 from components.files import split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
 from components.privacy.examples import feature_names
-from components.privacy.policy import load_key, policy_from_json
+from components.privacy.policy import load_key, policy_from_json, pseudonymizes
 
 REPORT_FILE = "privacy_report.json"
 
@@ -40,8 +40,7 @@ class Executor(BaseBeamExecutor):
         # Everything that can be wrong with the configuration fails here, before any data is processed.
         columns = feature_names(_first_record(artifact_utils.get_split_uri([raw], splits[0])))
         policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"])
-        if any(rule.action == "pseudonymize" for rule in policy.columns.values()):
-            load_key(policy)
+        key_id = load_key(policy).key_id if pseudonymizes(policy) else ""
 
         released.split_names = raw.split_names
         released.span = raw.span
@@ -58,6 +57,8 @@ class Executor(BaseBeamExecutor):
         for name in ("k", "k_before", "suppressed_rows") + (("l",) if policy.l_diversity else ()):
             report_artifact.set_int_custom_property(name, report["anonymity"][name])
         report_artifact.set_string_custom_property("policy_digest", report["policy_digest"])
+        if key_id:
+            report_artifact.set_string_custom_property("key_id", key_id)
         released.set_string_custom_property("deidentified_by_policy", report["policy_digest"])
         seal_artifact(report_artifact)
         seal_artifact(released)

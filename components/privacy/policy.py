@@ -11,6 +11,8 @@ file), and the key itself stays out of reprs, logs and error messages.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass, field
@@ -36,6 +38,12 @@ class PseudonymKey:
     """The HMAC key; its repr shows no bytes, so a logged object or a traceback cannot leak it."""
 
     secret: bytes = field(repr=False)
+
+    @property
+    def key_id(self) -> str:
+        """Names the key without revealing it (an HMAC of a fixed label under the key): which key made a run's
+        pseudonyms, for lineage and for the cache key, so a rotated key reruns Privacy."""
+        return hmac.new(self.secret, b"glassbox pseudonymization key id", hashlib.sha256).hexdigest()[:16]
 
 
 class _Strict(BaseModel):
@@ -191,9 +199,7 @@ def _check_against_columns(policy: PrivacyPolicy, columns: list[str]) -> None:
             renamed, other = (column, outputs[name]) if rule and rule.rename else (outputs[name], column)
             raise policy.error(f"columns.{renamed}.rename", f"'{name}' is already the output of '{other}'")
         outputs[name] = column
-    if any(rule.action == "pseudonymize" for rule in policy.columns.values()) and not (
-        policy.key_env or policy.key_file
-    ):
+    if pseudonymizes(policy) and not (policy.key_env or policy.key_file):
         raise policy.error("key_env", "the pseudonymize action needs a key: name key_env or key_file")
     for index, column in enumerate(policy.quasi_identifiers):
         _require_action(policy, f"quasi_identifiers.{index}", column, ("keep", "generalize"))
@@ -229,6 +235,22 @@ def load_key(policy: PrivacyPolicy, environ: Mapping[str, str] | None = None) ->
         places.append(f"key file {key_path} does not exist")
     field_path = "key_env" if policy.key_env else "key_file"
     raise policy.error(field_path, f"no pseudonymization key: {' and '.join(places) or 'no key_env or key_file named'}")
+
+
+def pseudonymizes(policy: PrivacyPolicy) -> bool:
+    return any(rule.action == "pseudonymize" for rule in policy.columns.values())
+
+
+def key_id_if_available(policy: PrivacyPolicy) -> str:
+    """The key's id when the policy needs a key and it can be read now, else ''. A pipeline compiled for an
+    orchestrator is built where the key is not (it lives in the cluster's secrets): there the id is recorded when
+    the step runs, and a rotated key is seen in lineage, not in the cache key."""
+    if not pseudonymizes(policy):
+        return ""
+    try:
+        return load_key(policy).key_id
+    except PrivacyPolicyError:
+        return ""
 
 
 def _key_file_path(policy: PrivacyPolicy) -> Path | None:

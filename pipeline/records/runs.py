@@ -9,7 +9,7 @@ from ml_metadata import metadata_store
 
 from pipeline.records import mlmd
 from pipeline.records.lineage import Lineage
-from pipeline.records.render import code_digest
+from pipeline.records.render import code_digest, content_inputs
 
 
 @dataclass
@@ -52,7 +52,11 @@ def run_facts(lineage: Lineage, run_id: str, auc_by_slice) -> Dict[str, object]:
     facts: Dict[str, object] = {}
     for node in mlmd.run_executions(lineage.store, lineage.pipeline_name, run_id):
         execution = lineage.executions([node.execution.id])[node.execution.id]
+        content = content_inputs(execution.properties)
+        facts.update({f"inputs.{node.node_id}.{name}": line for name, line in content.items()})
         for key, value in execution.properties.items():
+            if key in content or key.endswith("_source") and key[:-len("_source")] in content:
+                continue
             if key == "module_path":
                 facts[f"code.{node.node_id}"] = code_digest(str(value))
             elif key == "input_base":

@@ -5,24 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from google.protobuf import text_format
-from tensorflow_metadata.proto.v0 import schema_pb2
-
 from components.privacy.policy import PrivacyPolicyError, load_policy
+from components.schema_import.component import SchemaError, load_schema
 from pipeline.config import PipelineConfig
 
 
 class PreflightError(ValueError):
     """An input the pipeline cannot run on; the message says which and why."""
-
-
-def load_schema(path: Path) -> schema_pb2.Schema:
-    if not path.is_file():
-        raise PreflightError(f"Schema file {path} does not exist.")
-    try:
-        return text_format.Parse(path.read_text(), schema_pb2.Schema())
-    except (text_format.ParseError, UnicodeDecodeError) as e:
-        raise PreflightError(f"Schema file {path} is not a valid tensorflow_metadata Schema: {e}") from e
 
 
 def _csv_header(path: Path) -> list:
@@ -59,6 +48,9 @@ def preflight_check(config: PipelineConfig) -> None:
         except PrivacyPolicyError as e:
             raise PreflightError(str(e)) from e
     if config.schema_file is not None:
-        schema = load_schema(config.schema_file)
+        try:
+            schema = load_schema(config.schema_file)
+        except SchemaError as e:
+            raise PreflightError(str(e)) from e
         if config.label not in {f.name for f in schema.feature}:
             raise PreflightError(f"Schema file {config.schema_file} does not declare the label '{config.label}'.")
