@@ -1,13 +1,21 @@
 """`glassbox init` on bad input: one clear sentence, before any pipeline work; and what it drafts from good input."""
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from components.model_audit.checks.documentation import missing_fields
+from components.model_audit.inputs import AuditInputError, read_model_card
+from components.model_audit.policy import AuditPolicyError
+from components.model_audit.policy import load_policy as load_audit_policy
 from components.model_audit.policy import parse_policy as parse_audit_policy
+from components.privacy.policy import PrivacyPolicyError
+from components.privacy.policy import load_policy as load_privacy_policy
 from components.privacy.policy import parse_policy as parse_privacy_policy
-from pipeline.config import load_config
+from pipeline.config import ConfigError, load_config
 from pipeline.onboard import (
     OnboardError,
     Table,
@@ -19,6 +27,7 @@ from pipeline.onboard import (
     profile,
     read_table,
 )
+from pipeline.onboard.yaml_out import Note, commented_yaml
 
 
 def _csv(tmp_path, content, name="data.csv"):
@@ -117,3 +126,107 @@ def test_onboard_writes_a_config_that_loads(tmp_path, monkeypatch):
     (tmp_path / "data" / "other.csv").write_text("x\n1\n")
     with pytest.raises(OnboardError, match="CsvExampleGen reads every file in .*other.csv"):
         onboard(csv_path, "label", tmp_path / "configs" / "toy.yaml", positive_label="yes")
+
+
+def test_a_config_no_pipeline_could_load_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "data").mkdir()
+    csv_path = _csv(tmp_path / "data", "x,label\n" + "".join(f"{i},{i % 2}\n" for i in range(30)))
+    with pytest.raises(OnboardError, match=r"my toy.yaml: field 'pipeline_name': String should match pattern"):
+        onboard(csv_path, "label", tmp_path / "configs" / "my toy.yaml", schemas_root=tmp_path / "schemas")
+    assert not (tmp_path / "configs").exists() and not (tmp_path / "schemas").exists()
+
+
+# name -> (header, a row's values from its number, label, --protected, --positive-label)
+SHAPES = {
+    "numeric_only": ("a,b,c,label", lambda i: (i % 13, i * 0.25, (i * 7) % 11 / 3, i % 2), "label", [], None),
+    "with_pii": ("id,email,notes,amount,kind,label",
+                 lambda i: (f"k{i:04d}", f"p{i}@example.org",
+                            f"Note number {i} about the case" + (" call +49 30 1234567" if i % 9 == 0 else ""),
+                            i * 1.5, "uv"[i % 2], ["no", "yes"][i % 3 == 0]), "label", [], "yes"),
+    "protected_in_bands": ("age,sex,income,notes,label",
+                           lambda i: (18 + i % 50, "fm"[i % 2], 1000 + 37 * i % 900,
+                                      f"Case {i} seen by the branch" + (" mail x@example.org" if i % 8 == 0 else ""),
+                                      i % 2), "label", ["age", "sex"], None),
+    # Names YAML reads as something else unless quoted: booleans (yes, on), null, a mapping (a: b), a comment (#x).
+    "names_yaml_would_misread": ("yes,null,a: b,#x,on", lambda i: ("fm"[i % 2], i % 5, i * 1.5, "uv"[i % 2],
+                                                                   ["no", "yes"][i % 3 == 0]), "on", ["yes"], "yes"),
+}
+
+
+@pytest.fixture(scope="module")
+def onboarded(tmp_path_factory):
+    """The config `glassbox init` drafts for a shape of data, each shape onboarded once, when first asked for."""
+    configs = {}
+
+    def config(shape):
+        if shape not in configs:
+            header, row, label, protected, positive = SHAPES[shape]
+            root = tmp_path_factory.mktemp(shape)
+            (root / "data").mkdir()
+            rows = "".join(",".join(str(value) for value in row(i)) + "\n" for i in range(120))
+            csv_path = _csv(root / "data", header + "\n" + rows)
+            configs[shape] = onboard(csv_path, label, root / "configs" / f"{shape}.yaml", protected=protected,
+                                     positive_label=positive, schemas_root=root / "schemas").config
+        return configs[shape]
+    return config
+
+
+def _load_drafts(config_path):
+    """Every drafted file through the loader the pipeline reads it with."""
+    config = load_config(config_path)
+    columns = read_table(next(config.data_dir.iterdir())).header
+    privacy = load_privacy_policy(config.privacy_policy, columns) if config.privacy_policy else None
+    return config, privacy, load_audit_policy(config.audit_policy), read_model_card(config.model_card)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_drafts_load_through_the_pipelines_own_loaders(onboarded, shape):
+    _, _, label, protected, positive = SHAPES[shape]
+    config, privacy, audit, card = _load_drafts(onboarded(shape))
+    assert (config.label, config.positive_label) == (label, positive or "1") and config.schema_file.is_file()
+    slices = [f"{p}_band" if p in config.band_features else p for p in protected]
+    assert config.evaluation.slice_features == config.explainer.slice_features == slices
+    assert list(audit.protected_attributes) == slices and card["data"][0]["sensitive"] == protected
+    assert (audit.checks.disparate_impact_ratio is None) == (not protected)
+    # The unreviewed card lacks exactly the fields the drafted documentation check requires: it blocks the audit.
+    required = audit.checks.model_card.required_fields
+    assert missing_fields(card, required) == required
+    if shape in ("numeric_only", "names_yaml_would_misread"):
+        assert privacy is None and audit.checks.k_anonymity is None and "privacy" in audit.not_applicable
+    if shape == "with_pii":
+        assert {name: rule.action for name, rule in privacy.columns.items() if rule.action != "keep"} == {
+            "email": "drop", "notes": "redact_pii"}
+        assert config.non_features == ["id", "notes"] and audit.checks.k_anonymity.threshold == privacy.k
+    if shape == "protected_in_bands":
+        assert list(config.band_features) == ["age"] and privacy.quasi_identifiers == ["age", "sex"]
+        assert privacy.quasi_identifier_generalization["age"].bands == config.band_features["age"]
+
+
+@pytest.mark.parametrize("file, breaking, error", [
+    ("configs/protected_in_bands.yaml", lambda d: {**d, "labels": d.pop("label")}, ConfigError),
+    ("schemas/protected_in_bands/privacy_policy.yaml",
+     lambda d: {**d, "columns": {**d["columns"], "notes": {"action": "redact"}}}, PrivacyPolicyError),
+    ("schemas/protected_in_bands/audit_policy.yaml",
+     lambda d: {**d, "checks": {**d["checks"], "overall_auc": {**d["checks"]["overall_auc"], "threshold": "0.7"}}},
+     AuditPolicyError),
+    ("schemas/protected_in_bands/model_card.yaml", lambda d: [d], AuditInputError),
+])
+def test_a_broken_draft_would_not_load(onboarded, tmp_path, file, breaking, error):
+    """The loaders above are strict enough to catch a drafting mistake: the same files, each broken once, fail."""
+    root = shutil.copytree(onboarded("protected_in_bands").parent.parent, tmp_path / "copy")
+    _load_drafts(root / "configs" / "protected_in_bands.yaml")
+    path = root / file
+    path.write_text(yaml.safe_dump(breaking(yaml.safe_load(path.read_text()))))
+    with pytest.raises(error, match=re.escape(path.name)):
+        _load_drafts(root / "configs" / "protected_in_bands.yaml")
+
+
+def test_review_notes_cannot_change_what_a_draft_says():
+    """Names and values YAML would misread, comments holding line breaks (U+2028 is one too) and a control character."""
+    content = {"columns": {"a\nb: 1": {"action": "keep"}, "no": {"action": "drop"}}, "k": 5,
+               "names": ["x", "on\u2028off"]}
+    text = commented_yaml(content, header=["from x.csv\nk: 6"], notes={
+        "columns": Note(inner={"no": Note(above=["evidence\n- injected: 1"], beside="why")}),
+        "k": Note(beside="two\nlines: 7"), "names": Note(inner={1: Note(beside="a bell \a is no YAML")})})
+    assert yaml.safe_load(text) == content
+    assert "  'no': {action: drop}  # why" in text and "# a bell \\x07 is no YAML" in text

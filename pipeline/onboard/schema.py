@@ -1,0 +1,29 @@
+"""The data contract of a new CSV: the schema TFDV infers, fitted to what the Privacy step will do to the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from pipeline.runners.scratch import scratch_tempdir
+
+
+def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence[str]):
+    """TFDV's schema of the CSV as CsvExampleGen reads it, without the dropped columns, and without a value
+    domain for text the Privacy step rewrites (redacted notes must not violate a domain of their raw values)."""
+    import tensorflow_data_validation as tfdv
+
+    with scratch_tempdir():  # TFDV writes the statistics to a temporary file and leaves it there
+        statistics = tfdv.generate_statistics_from_csv(str(csv_path))
+    schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
+    for name in dropped:
+        schema.feature.remove(tfdv.get_feature(schema, name))
+    for name in unconstrained:
+        feature = tfdv.get_feature(schema, name)
+        if feature.HasField("domain"):
+            domains = [d for d in schema.string_domain if d.name == feature.domain]
+            for domain in domains:
+                schema.string_domain.remove(domain)
+        feature.ClearField("domain_info")
+    return schema
+
