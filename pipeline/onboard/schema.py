@@ -18,7 +18,7 @@ def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
     for name in dropped:
         schema.feature.remove(tfdv.get_feature(schema, name))
-    for name in unconstrained:
+    for name in (n for n in unconstrained if n not in dropped):  # free text the policy drops is gone already
         feature = tfdv.get_feature(schema, name)
         if feature.HasField("domain"):
             domains = [d for d in schema.string_domain if d.name == feature.domain]

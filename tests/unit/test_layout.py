@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # Building and running a pipeline: these make DAGs and configuration, and must not depend on reading runs.
 BUILDING = ["pipeline/pipeline.py", "pipeline/monitor.py", "pipeline/config.py", "pipeline/image.py",
-            "pipeline/evaluation.py", "pipeline/metadata.py", "pipeline/modules"]
+            "pipeline/evaluation.py", "pipeline/metadata.py", "pipeline/modules", "pipeline/onboard"]
 
 
 def _python_files(*relative: str) -> list[Path]:
