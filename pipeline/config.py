@@ -259,7 +259,7 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
         if not path.is_file():
             raise ConfigError(f"Config file {path} does not exist.")
         try:
-            values = yaml.safe_load(path.read_text()) or {}
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"Config file {path} is not valid YAML: {e}") from e
         if not isinstance(values, dict):

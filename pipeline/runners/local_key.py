@@ -18,7 +18,7 @@ LOCAL_KEY_FILE = Path("secrets") / "pseudonym.key"
 
 def ensure_local_key(policy_file: Path, output_dir: Path) -> Path | None:
     """Exports a local key when the policy's key is nowhere to be found; returns its path, else None."""
-    policy = yaml.safe_load(policy_file.read_text()) or {}
+    policy = yaml.safe_load(policy_file.read_text(encoding="utf-8")) or {}
     env, key_file = policy.get("key_env"), policy.get("key_file")
     if not env or os.environ.get(env):
         return None
