@@ -262,6 +262,8 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
             values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"Config file {path} is not valid YAML: {e}") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"Config file {path} is not UTF-8 text (byte {e.start}).") from None
         if not isinstance(values, dict):
             raise ConfigError(f"Config file {path} must hold a mapping at the top level.")
         base = path.resolve().parent

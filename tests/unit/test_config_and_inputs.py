@@ -51,6 +51,13 @@ def test_bad_config_names_file_and_field(tmp_path, text, field):
     assert str(path) in str(error.value) and f"'{field}'" in str(error.value)
 
 
+def test_a_config_in_another_encoding_is_named_not_decoded_by_the_locale(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("label: risk\nnon_features: [r\u00e9f\u00e9rence]\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^Config file {path} is not UTF-8 text \(byte 28\)\.$"):
+        load_config(path)
+
+
 def _run(capsys, *args):
     code = cli.main(["run", *map(str, args)])
     err = capsys.readouterr().err.strip().splitlines()
