@@ -1,0 +1,97 @@
+"""After the Beam pass: from its outputs, the tabular Explainer's summary files (global.json, quality.json,
+sensitivity.json, plots/) and the headline figures for the artifact's MLMD properties. A plain function: the
+executor calls it once the pipeline has run, tests call it on outputs they made."""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Dict, List
+
+import numpy as np
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from components.explainer import plots
+from components.explainer.config import ExplainerConfig
+from components.explainer.explain import Attributions, Background, example_digest
+from components.explainer.model import ExplainedModel, raw_values
+from components.explainer.report import global_importances, measure_quality, top_features
+from components.explainer.sensitivity import partial_dependence
+from components.files import write_json
+
+WATERFALLS = 3
+
+
+def _read_records(path: str) -> List[bytes]:
+    return [r.numpy() for r in tf.data.TFRecordDataset(path)] if os.path.exists(path) else []
+
+
+def _dense_colors(model: ExplainedModel, dense: np.ndarray) -> np.ndarray:
+    """Per raw feature, a value to colour its dots: numerics as is, categoricals by category index."""
+    return np.stack(
+        [dense[:, s] if f["kind"] == "numeric" else dense[:, s:e].argmax(axis=1).astype(float)
+         for f, (s, e) in zip(model.features, model.blocks)],
+        axis=1,
+    )
+
+
+def _waterfalls(model: ExplainedModel, records: List[bytes], primary: Attributions, method: str) -> List[Dict]:
+    """The inputs of the waterfall plots: the WATERFALLS lowest-scored of `records`, each feature labelled with its
+    raw value."""
+    values = raw_values(records, model.feature_names)
+    return [
+        {"base": float(primary.baseline_prediction[i]), "prediction": float(primary.prediction[i]),
+         "contributions": {f"{name} = {values[name][i]}": float(primary.values[i, j])
+                           for j, name in enumerate(model.feature_names)},
+         "title": f"Why this score: lowest-scored example {rank + 1} ({method})"}
+        for rank, i in enumerate(np.argsort(primary.prediction, kind="stable")[:WATERFALLS])
+    ]
+
+
+def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str) -> Dict[str, object]:
+    """Writes global.json, quality.json, sensitivity.json and plots/ under `output_dir` from what the Beam pass left
+    there (attributions/) and in `work_dir` (aggregates*, background, quality_sample); returns the headline figures
+    for the artifact's MLMD properties."""
+    aggregate_lines = [line for path in sorted(glob.glob(os.path.join(work_dir, "aggregates*")))
+                       for line in open(path).read().splitlines()]
+    importances = global_importances(aggregate_lines)
+    write_json(os.path.join(output_dir, "global.json"), importances)
+
+    table = pq.read_table(os.path.join(output_dir, "attributions"), columns=["method", "completeness_error"])
+    methods, errors = table.column("method").to_numpy(), table.column("completeness_error").to_numpy()
+    completeness = {m: errors[methods == m] for m in config.per_example_methods}
+
+    background = Background.from_examples(model, _read_records(os.path.join(work_dir, "background")), config)
+    sample = _read_records(os.path.join(work_dir, "quality_sample"))
+    quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
+    write_json(os.path.join(output_dir, "quality.json"), quality)
+
+    top = top_features(importances, config.primary_method, config.sensitivity_features)
+    sensitivity = partial_dependence(model, sample, top, config.sensitivity_grid_points,
+                                     [example_digest(r)[:16] for r in sample])
+    write_json(os.path.join(output_dir, "sensitivity.json"), sensitivity)
+
+    primary = sample_attributions[config.primary_method]
+    plots.write_all(
+        os.path.join(output_dir, "plots"),
+        importances={m: importances[m]["overall"]["mean_abs"] for m in config.per_example_methods},
+        names=model.feature_names,
+        primary=primary.values,
+        dense_colors=_dense_colors(model, model.dense(sample)),
+        waterfalls=_waterfalls(model, sample, primary, config.primary_method),
+        curves={m: quality["methods"][m]["faithfulness"] for m in config.per_example_methods},
+        sensitivity=sensitivity["features"],
+    )
+
+    headline = quality["methods"][config.primary_method]["completeness"]
+    return {
+        "methods": ",".join(config.methods),
+        "primary_method": config.primary_method,
+        "examples": importances[config.primary_method]["overall"]["examples"],
+        "median_completeness_error": headline["median"],
+        "share_completeness_above_0_05": headline["share_above_threshold"],
+        "top_features": ",".join(top_features(importances, config.primary_method)),
+        "sensitivity_features": ",".join(top),
+        "sensitivity_seconds": sensitivity["seconds"],
+    }

@@ -1,0 +1,152 @@
+"""The summary after the Beam pass, without TFX: a small SavedModel with the explanation contract, the Beam graph on
+the DirectRunner, then `summarize` on what it left."""
+
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.explainer.beam_pipeline import build_explain_pipeline
+from components.explainer.config import ExplainerConfig
+from components.explainer.explain import Attributions
+from components.explainer.model import FEATURE_MAP_ASSET, ExplainedModel
+from components.explainer.summary import WATERFALLS, _waterfalls, summarize
+from tests.unit.explainer.tabular import BLOCKS, WIDTH
+
+VOCABULARY = ["car", "home", "<OOV>"]
+WEIGHTS = np.array([1.2, 0.8, -0.6, 0.0, 0.0, -1.5], dtype=np.float32)  # dense columns in BLOCKS' layout: age 0
+FEATURE_MAP = {
+    "label": "good",
+    "dense_width": WIDTH,
+    "features": [
+        {"feature": "amount", "kind": "numeric", "columns": list(BLOCKS[0])},
+        {"feature": "purpose", "kind": "categorical", "columns": list(BLOCKS[1]), "vocabulary": VOCABULARY},
+        {"feature": "age", "kind": "numeric", "columns": list(BLOCKS[2])},
+        {"feature": "duration", "kind": "numeric", "columns": list(BLOCKS[3])},
+    ],
+}
+EXAMPLES = 60
+CONFIG = ExplainerConfig(background_size=20, quality_examples=30, slice_features=["purpose"], batch_size=16,
+                         sensitivity_features=2, sensitivity_grid_points=5)
+
+
+class _ContractModel(tf.Module):
+    """A logistic model on the dense encoding, exported with the signatures the Explainer reads."""
+
+    _SPEC = {"amount": tf.io.FixedLenFeature([], tf.float32), "purpose": tf.io.FixedLenFeature([], tf.string),
+             "age": tf.io.FixedLenFeature([], tf.int64), "duration": tf.io.FixedLenFeature([], tf.int64),
+             "good": tf.io.FixedLenFeature([], tf.int64)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def transform_features(self, examples):
+        parsed = tf.io.parse_example(examples, self._SPEC)
+        known = tf.cast(tf.equal(parsed["purpose"][:, None], tf.constant(VOCABULARY[:-1])), tf.float32)
+        columns = [(parsed["amount"][:, None] - 2500.0) / 1500.0, known, 1.0 - tf.reduce_sum(known, 1, keepdims=True),
+                   (tf.cast(parsed["age"], tf.float32)[:, None] - 40.0) / 12.0,
+                   (tf.cast(parsed["duration"], tf.float32)[:, None] - 24.0) / 12.0]
+        return {"dense": tf.concat(columns, axis=1)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, WIDTH], tf.float32)])
+    def predict_from_features(self, dense):
+        return {"probability": tf.sigmoid(tf.linalg.matvec(dense, tf.constant(WEIGHTS)) + 0.3)[:, None]}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def binary_label(self, examples):
+        return {"good": tf.io.parse_example(examples, self._SPEC)["good"]}
+
+
+def _examples(n: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        example = tf.train.Example()
+        features = example.features.feature
+        features["amount"].float_list.value.append(float(rng.uniform(500, 5000)))
+        features["purpose"].bytes_list.value.append(["car", "home", "boat"][i % 3].encode())
+        duration = int(rng.integers(6, 60))
+        features["age"].int64_list.value.append(int(rng.integers(20, 70)))
+        features["duration"].int64_list.value.append(duration)
+        # Long loans go bad, as the model says: permutation importance has a feature to find.
+        features["good"].int64_list.value.append(int(duration < 36))
+        records.append(example.SerializeToString(deterministic=True))  # the same digests in every process
+    return records
+
+
+@pytest.fixture(scope="module")
+def summarized(tmp_path_factory):
+    root = tmp_path_factory.mktemp("summary")
+    model_dir, out = str(root / "model"), str(root / "explanations")
+    module = _ContractModel()
+    tf.saved_model.save(module, model_dir, signatures={
+        name: getattr(module, name).get_concrete_function()
+        for name in ("transform_features", "predict_from_features", "binary_label")})
+    with open(os.path.join(model_dir, "assets", FEATURE_MAP_ASSET), "w") as f:
+        json.dump(FEATURE_MAP, f)
+    for split, seed in (("eval", 1), ("train", 2)):
+        os.makedirs(root / split)
+        with tf.io.TFRecordWriter(str(root / split / "data_tfrecord")) as writer:
+            for record in _examples(EXAMPLES, seed):
+                writer.write(record)
+
+    model = ExplainedModel(model_dir)
+    work = os.path.join(out, "_work")
+    with beam.Pipeline() as pipeline:
+        build_explain_pipeline(
+            pipeline, examples_pattern=str(root / "eval" / "*"), background_pattern=str(root / "train" / "*"),
+            model_dir=model_dir, config=CONFIG, feature_names=model.feature_names, slice_names=["purpose"],
+            output_dir=out, work_dir=work)
+    return model, out, summarize(model, CONFIG, out, work)
+
+
+def test_the_summary_files_and_the_headline_figures_they_give(summarized):
+    _, out, properties = summarized
+    with open(os.path.join(out, "global.json")) as f:
+        importances = json.load(f)
+    with open(os.path.join(out, "quality.json")) as f:
+        quality = json.load(f)
+    with open(os.path.join(out, "sensitivity.json")) as f:
+        sensitivity = json.load(f)
+    mean_abs = importances["shapley"]["overall"]["mean_abs"]
+    ranked = sorted(mean_abs, key=lambda name: -mean_abs[name])
+    assert ranked[-1] == "age" and mean_abs["age"] < 1e-6, mean_abs  # the model ignores it
+    assert set(importances["shapley"]["slices"]["purpose"]) == {"car", "home", "boat"}
+    assert quality["examples"] == CONFIG.quality_examples
+    assert set(sensitivity["features"]) == set(ranked[:2])  # written with sorted keys
+
+    assert properties == {
+        "methods": "integrated_gradients,shapley,permutation_importance",
+        "primary_method": "shapley",
+        "examples": EXAMPLES,
+        "median_completeness_error": quality["methods"]["shapley"]["completeness"]["median"],
+        "share_completeness_above_0_05": 0.0,
+        "top_features": ",".join(ranked),
+        "sensitivity_features": ",".join(ranked[:2]),
+        "sensitivity_seconds": sensitivity["seconds"],
+    }
+    assert properties["median_completeness_error"] < 1e-5  # exact Shapley values add up to the prediction
+
+    plots = sorted(os.listdir(os.path.join(out, "plots")))
+    assert plots == sorted(["global_importance.png", "beeswarm.png", "deletion_insertion.png",
+                            *(f"waterfall_{i}.png" for i in range(WATERFALLS)),
+                            *(f"pdp_{name}.png" for name in ranked[:2])])
+
+
+def test_the_waterfalls_are_the_lowest_scores_with_contributions_that_add_up(summarized):
+    model, _, _ = summarized
+    records = _examples(10, seed=3)
+    prediction = np.linspace(0.9, 0.1, 10)
+    attributions = Attributions("shapley", values=np.outer(prediction - 0.5, [0.25, 0.25, 0.25, 0.25]),
+                                prediction=prediction, baseline_prediction=np.full(10, 0.5),
+                                completeness_error=np.zeros(10), standard_error=np.zeros(10))
+
+    waterfalls = _waterfalls(model, records, attributions, "shapley")
+
+    assert [w["prediction"] for w in waterfalls] == pytest.approx([0.1, 0.1 + 0.8 / 9, 0.1 + 1.6 / 9])
+    assert waterfalls[0]["title"] == "Why this score: lowest-scored example 1 (shapley)"
+    example = tf.train.Example.FromString(records[9]).features.feature
+    assert list(waterfalls[0]["contributions"])[1] == f"purpose = {example['purpose'].bytes_list.value[0].decode()}"
+    for w in waterfalls:
+        assert w["base"] + sum(w["contributions"].values()) == pytest.approx(w["prediction"])
