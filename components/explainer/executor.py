@@ -17,7 +17,7 @@ from components.digests import seal_artifact
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import parse_config
 from components.explainer.image.config import parse_image_config
-from components.explainer.image.executor import explain_images
+from components.explainer.image.explain import explain_images
 from components.explainer.model import ExplainedModel
 from components.explainer.summary import summarize
 from components.files import split_records

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
@@ -54,7 +55,7 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     there (attributions/) and in `work_dir` (aggregates*, background, quality_sample); returns the headline figures
     for the artifact's MLMD properties."""
     aggregate_lines = [line for path in sorted(glob.glob(os.path.join(work_dir, "aggregates*")))
-                       for line in open(path).read().splitlines()]
+                       for line in Path(path).read_text().splitlines()]
     importances = global_importances(aggregate_lines)
     write_json(os.path.join(output_dir, "global.json"), importances)
 
