@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-import tensorflow_model_analysis as tfma
+# The config protos from their module: TFMA 0.52 no longer re-exports them at the top (0.47 did; both have this).
+from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from tfx import v1 as tfx
 from tfx.dsl.placeholder import placeholder as ph
 
@@ -65,11 +66,11 @@ def latest_blessed_model_resolver() -> tfx.dsl.Resolver:
     ).with_id("latest_blessed_model_resolver")
 
 
-def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+def eval_config(config: PipelineConfig) -> tfma_config.EvalConfig:
     evaluation = config.evaluation
-    return tfma.EvalConfig(
+    return tfma_config.EvalConfig(
         model_specs=[
-            tfma.ModelSpec(
+            tfma_config.ModelSpec(
                 signature_name="serving_default",
                 label_key=config.label,
                 # Adds slice keys computed by the Transform graph (the bands), and the label as 0/1: transformed
@@ -79,13 +80,13 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         ],
         slicing_specs=slicing_specs(evaluation),
         metrics_specs=[
-            tfma.MetricsSpec(
+            tfma_config.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma_config.MetricConfig(class_name="ExampleCount"),
                     blessing_metric("AUC", evaluation.auc_threshold, evaluation.max_auc_drop),
-                    tfma.MetricConfig(class_name="BinaryAccuracy"),
-                    tfma.MetricConfig(class_name="Calibration"),
-                    tfma.MetricConfig(
+                    tfma_config.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma_config.MetricConfig(class_name="Calibration"),
+                    tfma_config.MetricConfig(
                         class_name="CalibrationPlot",
                         config=json.dumps({"num_buckets": evaluation.calibration_bins}),
                     ),
@@ -93,7 +94,7 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                 + [
                     # What Fairness Indicators reports, from TFMA's own confusion-matrix metrics:
                     # the fairness-indicators package needs tensorflow-hub >= 0.16.1, TFX 1.16 < 0.16.
-                    tfma.MetricConfig(
+                    tfma_config.MetricConfig(
                         class_name=name, config=json.dumps({"thresholds": evaluation.fairness_thresholds})
                     )
                     for name in FAIRNESS_METRICS
