@@ -185,10 +185,13 @@ def cmd_lineage_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage_seal(args: argparse.Namespace) -> int:
+    from pipeline import metadata
     from pipeline.records.integrity import seal_run
 
     config = _load(args)
     run_id = _run_id(_store(config), config, args.run)
-    print(f"Run {run_id}: sealed {seal_run(config, run_id)} artifact(s) that had no digest yet.")
+    with metadata.exclusive_use(config):  # it writes to the store: not while a run is writing to it
+        sealed = seal_run(config, run_id)
+    print(f"Run {run_id}: sealed {sealed} artifact(s) that had no digest yet.")
     return 0
 

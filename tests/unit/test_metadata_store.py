@@ -77,3 +77,31 @@ def test_manifest_digest_tracks_every_file_and_names_changes(tmp_path):
     assert manifest_digest(after) != manifest_digest(before)
     assert _changes(before, after) == ["modified: a/x.bin", "removed: y.txt", "added: z"]
     assert content_manifest(str(tmp_path / "z")) == {".": json.loads(json.dumps(after))["z"]}
+
+
+def _store_with_one_run(config, run_id="run-1"):
+    """A real SQLite MLMD store holding one execution in a run of `config`'s pipeline, as TFX 1.16 records it."""
+    from ml_metadata import metadata_store
+
+    config.metadata_path.parent.mkdir(parents=True)
+    store = metadata_store.MetadataStore(metadata.connection_config(config))
+    types = {name: store.put_context_type(metadata_store_pb2.ContextType(name=name))
+             for name in ("pipeline", "pipeline_run")}
+    contexts = store.put_contexts([metadata_store_pb2.Context(type_id=types["pipeline"], name=config.pipeline_name),
+                                   metadata_store_pb2.Context(type_id=types["pipeline_run"], name=run_id)])
+    step = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Step"))
+    [execution] = store.put_executions([metadata_store_pb2.Execution(type_id=step)])
+    store.put_attributions_and_associations([], [metadata_store_pb2.Association(context_id=c, execution_id=execution)
+                                                 for c in contexts])
+
+
+def test_sealing_a_run_is_refused_while_a_run_holds_the_store(tmp_path, capsys):
+    from pipeline.cli import main as glassbox
+
+    config = load_config(output_dir=tmp_path / "out")
+    _store_with_one_run(config)
+    with metadata.exclusive_use(config):
+        assert glassbox(["lineage", "seal", "--output", str(config.output_dir)]) == 3
+    assert "is busy: another run is using it" in capsys.readouterr().err
+    assert glassbox(["lineage", "seal", "--output", str(config.output_dir)]) == 0
+    assert "Run run-1: sealed 0 artifact(s)" in capsys.readouterr().out
