@@ -1,10 +1,16 @@
-"""The batched CsvExampleGen executor against TFX's own, on the same files, on Beam: same splits, same examples."""
+"""The batched CsvExampleGen executor against TFX's own, on the same files, on Beam: same splits, same examples; the
+same file in the dialects users' tools write gives the same examples."""
 
+import csv
+import io
+import re
 from pathlib import Path
 from typing import Dict, List
 
+import apache_beam as beam
 import pytest
 import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
 from google.protobuf import json_format
 from tfx import v1 as tfx
 from tfx.components.example_gen.csv_example_gen import executor as tfx_executor
@@ -13,6 +19,7 @@ from tfx.types import standard_artifacts
 
 from components.csv_example_gen import executor
 from components.csv_example_gen.component import CsvExampleGen
+from components.csv_example_gen.dialect import BYTE_ORDER_MARK
 from pipeline.runners.scratch import scratch_tempdir
 from tests.helpers import GERMAN_CREDIT_CSV
 
@@ -94,10 +101,68 @@ def test_the_german_credit_data_in_two_files_gives_tfx_executors_splits(tmp_path
     assert all(ours.values())
 
 
+EDGE_ROWS = list(csv.reader(io.StringIO(EDGE_CSV, newline="")))
+NUMBER = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
+def written(rows, delimiter=",", quoting="minimal", line_ending="\n", bom=False) -> bytes:
+    """`rows` (the header first) as users' tools write them. quoting: 'minimal', where a field needs it (Excel,
+    pandas' default); 'all' (pandas QUOTE_ALL); 'text', names and text but not numbers (R's write.csv, pandas
+    QUOTE_NONNUMERIC). `line_ending` ends each record; a line break inside a field stays as it is."""
+    def field(cell: str, is_name: bool) -> str:
+        quoted = (quoting == "all" or (quoting == "text" and (is_name or not NUMBER.fullmatch(cell)))
+                  or any(c in cell for c in (delimiter, '"', "\n", "\r")))
+        return '"' + cell.replace('"', '""') + '"' if quoted else cell
+
+    text = "".join(delimiter.join(field(cell, i == 0) for cell in row) + line_ending for i, row in enumerate(rows))
+    return (BYTE_ORDER_MARK if bom else b"") + text.encode("utf-8")
+
+
+PLAIN = written(EDGE_ROWS)  # EDGE_CSV itself, on which TFX's executor gives the same examples (above)
+DIALECTS = {
+    "UTF-8 byte-order mark": written(EDGE_ROWS, bom=True),
+    "CRLF after each record (pandas' lineterminator)": written(EDGE_ROWS, line_ending="\r\n"),
+    "CRLF everywhere, in the quoted line break too (unix2dos)": PLAIN.replace(b"\n", b"\r\n"),
+    "semicolons": written(EDGE_ROWS, delimiter=";"),
+    "tabs": written(EDGE_ROWS, delimiter="\t"),
+    "names and text quoted (R's write.csv)": written(EDGE_ROWS, quoting="text"),
+    "every field quoted (pandas' QUOTE_ALL)": written(EDGE_ROWS, quoting="all"),
+    "Excel in a German locale: mark, semicolons, CRLF": written(EDGE_ROWS, ";", line_ending="\r\n", bom=True),
+}
+
+
+def transform_examples(input_dir: Path, out_dir: Path) -> List[bytes]:
+    """The executor's PTransform alone, on Beam (no split, no TFX): the serialized examples of the files, sorted."""
+    with beam.Pipeline(options=PipelineOptions(IN_MEMORY)) as pipeline:
+        _ = (pipeline
+             | executor._CsvToSerializedExamples({"input_base": str(input_dir)}, "*")
+             | beam.io.WriteToTFRecord(str(out_dir / "examples")))
+    return sorted(record.numpy() for record in tf.data.TFRecordDataset(sorted(map(str, out_dir.glob("examples*")))))
+
+
+@pytest.fixture(scope="module")
+def plain_examples(tmp_path_factory) -> List[bytes]:
+    assert PLAIN == EDGE_CSV.encode("utf-8")
+    directory = tmp_path_factory.mktemp("plain")
+    return transform_examples(write(directory / "in", "edge.csv", PLAIN).parent, directory)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_file_in_each_dialect_gives_the_plain_files_examples(dialect, plain_examples, tmp_path):
+    assert transform_examples(write(tmp_path / "in", "edge.csv", DIALECTS[dialect]).parent, tmp_path) == plain_examples
+
+
+def test_the_files_of_one_split_may_differ_in_dialect(plain_examples, tmp_path):
+    header, *rows = EDGE_ROWS
+    write(tmp_path / "in", "a.csv", written([header, *rows[:3]], quoting="text"))
+    write(tmp_path / "in", "b.csv", written([header, *rows[3:]], ";", line_ending="\r\n", bom=True))
+    assert transform_examples(tmp_path / "in", tmp_path) == plain_examples
+
+
 @pytest.mark.parametrize("text, message", [
     ("a,b\n1,2\n3\n", r"bad\.csv: line 3: 1 fields where the header names 2"),
-    ("a,b\n1,2\n3,\"open\n4,5\n", r"bad\.csv: line 3: a quote is never closed"),
-    (b"a,b\n1,2\n3,\xe9t\xe9\n", r"bad\.csv: line 3 is not UTF-8 \(byte 0xe9\)"),
+    ("a,b\n1,2\n3,\"open\n4,5\n", r"bad\.csv: line 3, column 'b': a quote is never closed"),
+    (b"a,b\n1,2\n3,\xe9t\xe9\n", r"bad\.csv: line 3 is not UTF-8 \(byte 0xe9 at offset 10\)"),
 ])
 def test_unreadable_rows_are_named_by_file_and_line(tmp_path: Path, text, message):
     input_dir = write(tmp_path / "in", "bad.csv", text).parent
