@@ -106,13 +106,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     log_file = config.output_dir / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
     started = time.monotonic()
-    failure, contract_error = None, ()
+    failure, data_errors = None, ()
     with output_to(log_file):
         try:
             # Imported here so that TensorFlow's import-time chatter goes to the log too.
+            from components.csv_example_gen.dialect import CsvFormatError
             from components.data_gate.component import DataContractError
 
-            contract_error = DataContractError
+            data_errors = (CsvFormatError, DataContractError)  # the data's fault, said in one sentence
             from pipeline.records.summary import summarize_run
             from pipeline.runners.local import run_local
 
@@ -123,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if failure is not None:
         if isinstance(failure, MetadataStoreBusyError):
             return _fail(str(failure), 3)
-        if isinstance(failure, contract_error):
+        if isinstance(failure, data_errors):
             return _fail(f"{failure} (log: {log_file})")
         return _fail(f"the run failed: {type(failure).__name__}: {failure} (full log: {log_file})")
     _print_summary(summary, config, log_file, time.monotonic() - started)

@@ -107,3 +107,12 @@ def test_a_header_that_names_a_column_twice(data_copy, tmp_path):
     with pytest.raises(PreflightError, match=f"^{data_copy}: line 1: columns 1 and 18 are both named 'risk'; "):
         preflight_check(load_config(data_dir=data_copy.parent, output_dir=tmp_path / "out"))
 
+
+def test_a_row_that_cannot_be_read_stops_the_run_with_one_sentence_and_nothing_written(capsys, data_copy, tmp_path):
+    lines = data_copy.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[4] = lines[4].split(",", 1)[1]
+    data_copy.write_text("".join(lines), encoding="utf-8")
+    code, err = _run(capsys, "--data", data_copy.parent, "--output", tmp_path / "out")
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"glassbox: {data_copy}: line 5: 16 fields where the header names 17 (log: ")
+    assert not list((tmp_path / "out").rglob("Split-*"))
