@@ -87,7 +87,9 @@ class CsvFile:
 
     def parse(self, lines: Sequence[int], texts: Sequence[str]) -> Tuple[List[int], List[List[str]]]:
         """A batch of records as rows of cells, with their line numbers; blank lines are left out."""
-        reader = csv.reader(texts, delimiter=self.dialect.delimiter)
+        # A blank line after the last record: a field the csv module still reads as quoted at the end of the batch
+        # reads it in, and line_num tells, as it does for any record read into the next one.
+        reader = csv.reader(chain(texts, ["\n"]), delimiter=self.dialect.delimiter)
         width = len(self.names)
         kept_lines, rows = [], []
         try:
@@ -134,12 +136,13 @@ def read_csv(path: str) -> CsvFile:
             raise CsvFormatError(f"{path}: line 1: column {index + 1} has no name; every column needs one")
         if name in names[:index]:
             raise CsvFormatError(f"{path}: line 1: columns {names.index(name) + 1} and {index + 1} are both named "
-                                 f"'{name}'; column names must be unique")
+                                 f"{name!r}; column names must be unique")
     return CsvFile(path, Dialect(delimiter, first.startswith(BYTE_ORDER_MARK), line_ending), tuple(names))
 
 
 def _sniff(path: str, header: str) -> Tuple[str, List[str]]:
-    """The delimiter that splits the header into the most names, and the names."""
+    """The delimiter that splits the header into the most names, and the names. A delimiter under which the header's
+    quotes do not open and close fields (a quoted `","` read with `;`... as `,`) is a candidate only if all are."""
     splits, errors = {}, []
     for delimiter in DELIMITERS:
         try:
@@ -148,6 +151,7 @@ def _sniff(path: str, header: str) -> Tuple[str, List[str]]:
             errors.append(str(error))
     if not splits:
         raise _quote_error(path, 1, header, ",", (), otherwise=errors[0])
+    splits = {d: names for d, names in splits.items() if _quote_trouble(header, d)[1] is None} or splits
     most = max(map(len, splits.values()))
     sniffed = [delimiter for delimiter, names in splits.items() if len(names) == most]
     if most > 1 and len(sniffed) > 1:
@@ -194,7 +198,7 @@ def _quote_error(path: str, line: int, text: str, delimiter: str, names: Sequenc
     """Why the record starting on `line` cannot be read: where its quoting breaks (the column, and how), else
     `otherwise`, the csv module's own reason."""
     field, problem = _quote_trouble(text, delimiter)
-    column = f"column '{names[field]}'" if field < len(names) else f"field {field + 1}"
+    column = f"column {names[field]!r}" if field < len(names) else f"field {field + 1}"
     if problem is None and otherwise:
         return CsvFormatError(f"{path}: line {line}: {otherwise}")
     return CsvFormatError(f"{path}: line {line}, {column}: {problem or 'a quote is never closed'}")
