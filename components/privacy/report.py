@@ -1,15 +1,22 @@
 """The privacy report from the measured aggregates, and the checks that can only be made over all of the data.
 
-`check_aggregates` fails closed (PrivacyViolationError, with the measured figures) on an undeclared
-column in which PII detectors fire too often, and on classes below k or l when the policy says
-`on_k_violation: fail`; otherwise it returns the report and the equivalence classes to suppress.
+`check_aggregates` fails closed (PrivacyViolationError, with the measured figures) on values that a
+generalization cannot place, on an undeclared column in which PII detectors fire too often, and on classes
+below k or l when the policy says `on_k_violation: fail`; otherwise it returns the report and the
+equivalence classes to suppress.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Set, Tuple
 
-from components.privacy.actions import check_detector_rate, classes_to_suppress, k_anonymity, l_diversity
+from components.privacy.actions import (
+    check_detector_rate,
+    check_placeable,
+    classes_to_suppress,
+    k_anonymity,
+    l_diversity,
+)
 from components.privacy.frames import ClassStats
 from components.privacy.policy import PrivacyPolicy, policy_digest
 
@@ -61,9 +68,11 @@ def anonymity_report(classes: ClassStats, policy: PrivacyPolicy) -> Tuple[Dict[s
 
 
 def check_aggregates(
-    counts: Mapping[Tuple[str, str], int], classes: ClassStats, policy: PrivacyPolicy, splits: List[str]
+    counts: Mapping[Tuple[str, str], int], classes: ClassStats, policy: PrivacyPolicy, splits: List[str],
+    unplaceable: Mapping[Tuple[str, str], Tuple[int, str]],
 ) -> Tuple[Dict[str, Any], Set[tuple]]:
     """The report (privacy_report.json) and the classes to suppress, once every check has passed."""
+    check_placeable(unplaceable, policy, splits)
     columns = column_report(counts, policy)
     for column, figures in columns.items():
         if column not in policy.columns:

@@ -25,6 +25,9 @@ EXIT_CODES = (
     ("pipeline.cli.errors.RunError", 1),
 )
 
+# A run that failed on its data: the message names the file, line, column or anomaly, and needs no run wrapper.
+DATA_ERRORS = ("components.csv_example_gen.dialect.CsvFormatError", "components.data_gate.component.DataContractError")
+
 
 def _is_a(error: Exception, name: str) -> bool:
     module, _, cls = name.rpartition(".")
@@ -37,7 +40,7 @@ class RunError(Exception):
 
     def __init__(self, what: str, cause: Exception, log_file: Path):
         self.cause = cause
-        if _is_a(cause, "components.data_gate.component.DataContractError"):  # it lists every anomaly already
+        if any(_is_a(cause, name) for name in DATA_ERRORS):  # the data's fault, said in one sentence already
             message = f"{cause} (log: {log_file})"
         else:
             message = f"the {what} failed: {type(cause).__name__}: {cause} (full log: {log_file})"
