@@ -163,7 +163,7 @@ class _RowsToSerializedExamples(beam.DoFn):
 
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(bytes)
-class _CsvToSerializedExamples(beam.PTransform):
+class CsvToSerializedExamples(beam.PTransform):
     """The CSV files of one input split as serialized tf.Examples."""
 
     def __init__(self, exec_properties: Dict[str, Any], split_pattern: str):
@@ -199,4 +199,4 @@ class Executor(BaseExampleGenExecutor):
     """CsvExampleGen's executor, batched (see the module's docstring)."""
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802 (TFX names it)
-        return _CsvToSerializedExamples
+        return CsvToSerializedExamples

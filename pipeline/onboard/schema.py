@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -9,12 +11,21 @@ from pipeline.runners.scratch import scratch_tempdir
 
 
 def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence[str]):
-    """TFDV's schema of the CSV as CsvExampleGen reads it, without the dropped columns, and without a value
-    domain for text the Privacy step rewrites (redacted notes must not violate a domain of their raw values)."""
+    """TFDV's schema of the examples CsvExampleGen makes of the CSV (its own reading, dialect and types), without
+    the dropped columns, and without a value domain for text the Privacy step rewrites (redacted notes must not
+    violate a domain of their raw values)."""
+    import apache_beam as beam
     import tensorflow_data_validation as tfdv
 
-    with scratch_tempdir():  # TFDV writes the statistics to a temporary file and leaves it there
-        statistics = tfdv.generate_statistics_from_csv(str(csv_path))
+    from components.csv_example_gen.executor import CsvToSerializedExamples
+
+    with scratch_tempdir() as scratch:  # TFDV writes the statistics to a temporary file and leaves it there
+        examples = os.path.join(scratch, "examples")
+        with beam.Pipeline(runner="DirectRunner") as pipeline:
+            _ = (pipeline
+                 | CsvToSerializedExamples({"input_base": str(csv_path.parent)}, glob.escape(csv_path.name))
+                 | beam.io.WriteToTFRecord(examples))
+        statistics = tfdv.generate_statistics_from_tfrecord(f"{examples}*")
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
     for name in dropped:
         schema.feature.remove(tfdv.get_feature(schema, name))

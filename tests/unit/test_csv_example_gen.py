@@ -137,7 +137,7 @@ def transform_examples(input_dir: Path, out_dir: Path) -> List[bytes]:
     """The executor's PTransform alone, on Beam (no split, no TFX): the serialized examples of the files, sorted."""
     with beam.Pipeline(options=PipelineOptions(IN_MEMORY)) as pipeline:
         _ = (pipeline
-             | executor._CsvToSerializedExamples({"input_base": str(input_dir)}, "*")
+             | executor.CsvToSerializedExamples({"input_base": str(input_dir)}, "*")
              | beam.io.WriteToTFRecord(str(out_dir / "examples")))
     return sorted(record.numpy() for record in tf.data.TFRecordDataset(sorted(map(str, out_dir.glob("examples*")))))
 
