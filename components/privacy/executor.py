@@ -39,7 +39,8 @@ class Executor(BaseBeamExecutor):
 
         # Everything that can be wrong with the configuration fails here, before any data is processed.
         columns = feature_names(_first_record(artifact_utils.get_split_uri([raw], splits[0])))
-        policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"])
+        policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"],
+                                  environment=exec_properties["environment"])
         key_id = load_key(policy).key_id if pseudonymizes(policy) else ""
 
         released.split_names = raw.split_names
@@ -54,8 +55,10 @@ class Executor(BaseBeamExecutor):
         write_json(os.path.join(report_artifact.uri, REPORT_FILE), report)
         for name in ("rows_in", "rows_out", "detector_hits_after_total"):
             report_artifact.set_int_custom_property(name, report[name])
-        for name in ("k", "k_before", "suppressed_rows") + (("l",) if policy.l_diversity else ()):
+        for name in ("k", "k_before", "suppressed_rows") + (("l",) if policy.applied_l_diversity else ()):
             report_artifact.set_int_custom_property(name, report["anonymity"][name])
+        if policy.l_diversity_skipped:
+            report_artifact.set_string_custom_property("l_diversity_skipped", policy.l_diversity_skipped)
         report_artifact.set_string_custom_property("policy_digest", report["policy_digest"])
         if key_id:
             report_artifact.set_string_custom_property("key_id", key_id)

@@ -178,7 +178,7 @@ def equivalence_classes(released: pd.DataFrame, policy: PrivacyPolicy) -> List[t
 
 def class_stats(released: pd.DataFrame, policy: PrivacyPolicy) -> ClassStats:
     """The rows and the set of sensitive labels of each equivalence class in the frame."""
-    label = policy.output_name(policy.l_diversity.label) if policy.l_diversity else None
+    label = policy.output_name(policy.applied_l_diversity.label) if policy.applied_l_diversity else None
     labels = released[label].tolist() if label else [None] * len(released)
     stats: ClassStats = {}
     for (group, value), rows in Counter(zip(equivalence_classes(released, policy), labels)).items():

@@ -43,10 +43,13 @@ def column_report(counts: Mapping[Tuple[str, str], int], policy: PrivacyPolicy) 
 
 
 def anonymity_report(classes: ClassStats, policy: PrivacyPolicy) -> Tuple[Dict[str, Any], Set[tuple]]:
-    """k and l before and after suppression, and the classes to suppress; raises when the policy says `fail`."""
+    """k and l before and after suppression (or why l-diversity does not apply to this data), and the classes to
+    suppress; raises when the policy says `fail`."""
     counts = {group: rows for group, (rows, _) in classes.items()}
     labels = {group: group_labels for group, (_, group_labels) in classes.items()}
-    suppressed = classes_to_suppress(counts, labels, policy)
+    # classes_to_suppress reads `l_diversity`: hand it only what applies to this data.
+    applied = policy.model_copy(update={"l_diversity": policy.applied_l_diversity})
+    suppressed = classes_to_suppress(counts, labels, applied)
     kept = {group: n for group, n in counts.items() if group not in suppressed}
     measures = {
         "quasi_identifiers": policy.quasi_identifiers,
@@ -58,12 +61,11 @@ def anonymity_report(classes: ClassStats, policy: PrivacyPolicy) -> Tuple[Dict[s
         "suppressed_rows": sum(counts[g] for g in suppressed),
     }
     if policy.l_diversity:
-        measures.update({
-            "l_label": policy.l_diversity.label,
-            "required_l": policy.l_diversity.distinct,
-            "l_before": l_diversity(labels),
-            "l": l_diversity({g: labels[g] for g in kept}),
-        })
+        measures.update({"l_label": policy.l_diversity.label, "required_l": policy.l_diversity.distinct})
+    if policy.l_diversity_skipped:
+        measures["l_diversity_skipped"] = policy.l_diversity_skipped
+    elif policy.l_diversity:
+        measures.update({"l_before": l_diversity(labels), "l": l_diversity({g: labels[g] for g in kept})})
     return measures, suppressed
 
 
