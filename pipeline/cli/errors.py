@@ -10,6 +10,9 @@ from pathlib import Path
 # (a file, a flag, the store named), and the message says which and why; 1: what was asked for is not there, a tool is
 # missing, or a pipeline run failed. Any other error exits 1 too, its type named. Classes go by name: one whose module
 # was never imported cannot have been raised, so looking an error up imports nothing (TensorFlow above all).
+# 4: `glassbox monitor` finished and a check raised a block alert (its report printed first): a scheduler's signal.
+BLOCK_ALERT = 4
+
 EXIT_CODES = (
     ("pipeline.metadata.MetadataStoreBusyError", 3),
     ("pipeline.metadata.MetadataStoreError", 2),

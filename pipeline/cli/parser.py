@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.set_defaults(func=cmd_compile)
 
     monitor = commands.add_parser(
-        "monitor", help="run the monitoring pipeline on a new span: data, prediction and attribution drift, alerts")
+        "monitor", help="run the monitoring pipeline on a new span: data, prediction and attribution drift, alerts",
+        epilog="exits 4 when a check raised a block alert (after printing every check), 0 when none did")
     monitor.add_argument("--data", type=Path, required=True, help="directory of the span's CSV files")
     monitor.add_argument("--model", default="pushed",
                          help="'pushed' (the model behind the latest push, default) or a Model artifact id")

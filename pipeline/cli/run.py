@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
+from pipeline.cli.errors import BLOCK_ALERT
 from pipeline.cli.output import logged, print_event, print_monitor_summary, print_run_summary
 
 
@@ -72,4 +74,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     with open(f"{uri}/monitor.json") as f:
         report = json.load(f)
     print_monitor_summary(report, model_id, uri, log_file)
+    from pipeline.records.monitoring import block_alerts
+
+    blocking = block_alerts(report)
+    if blocking:
+        print(f"glassbox: {len(blocking)} block alert(s): {', '.join(blocking)}; review the model before it keeps "
+              f"serving ({uri}/report.html)", file=sys.stderr)
+        return BLOCK_ALERT
     return 0
