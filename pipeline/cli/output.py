@@ -42,7 +42,9 @@ def print_checks(checks: Iterable[dict], thresholds: bool = False) -> None:
     for check in checks:
         measured = "-" if check["measured"] is None else f"{check['measured']:.4g}"
         line = f"  {check['status']:<15} {check['severity']:<6} {check['id']:<40}"
-        if thresholds:
+        if check["status"] == "not_applicable":  # nothing measured, nothing compared: say why
+            print(f"{line} {'-':>8} {check.get('reason') or ''}" if thresholds else f"{line} -")
+        elif thresholds:
             threshold = "" if check["threshold"] is None else f"{check['comparison']} {check['threshold']:.4g}"
             print(f"{line} {measured:>8} {threshold}")
         else:
