@@ -10,7 +10,7 @@ from typing import Sequence
 from pipeline.runners.scratch import scratch_tempdir
 
 
-def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence[str]):
+def infer_schema(csv_path: Path, label: str, dropped: Sequence[str], unconstrained: Sequence[str]):
     """TFDV's schema of the examples CsvExampleGen makes of the CSV (its own reading, dialect and types), without
     the dropped columns, and without a value domain for text the Privacy step rewrites (redacted notes must not
     violate a domain of their raw values)."""
@@ -27,6 +27,10 @@ def infer_schema(csv_path: Path, dropped: Sequence[str], unconstrained: Sequence
                  | beam.io.WriteToTFRecord(examples))
         statistics = tfdv.generate_statistics_from_tfrecord(f"{examples}*")
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
+    # Production spans come without the label: in the SERVING environment (the monitoring pipeline's) its absence
+    # is expected, not an anomaly, as in schemas/german_credit/schema.pbtxt.
+    schema.default_environment.extend(["TRAINING", "SERVING"])
+    tfdv.get_feature(schema, label).not_in_environment.append("SERVING")
     for name in dropped:
         schema.feature.remove(tfdv.get_feature(schema, name))
     for name in (n for n in unconstrained if n not in dropped):  # free text the policy drops is gone already

@@ -15,6 +15,7 @@ from components.model_audit.policy import parse_policy as parse_audit_policy
 from components.privacy.policy import PrivacyPolicyError
 from components.privacy.policy import load_policy as load_privacy_policy
 from components.privacy.policy import parse_policy as parse_privacy_policy
+from components.schema_import.component import load_schema
 from pipeline.config import ConfigError, load_config
 from pipeline.onboard import (
     OnboardError,
@@ -193,6 +194,10 @@ def test_drafts_load_through_the_pipelines_own_loaders(onboarded, shape):
     _, _, label, protected, positive = SHAPES[shape]
     config, privacy, audit, card = _load_drafts(onboarded(shape))
     assert (config.label, config.positive_label) == (label, positive or "1") and config.schema_file.is_file()
+    # A production span without the label is expected in the SERVING environment (the monitoring pipeline's).
+    schema = load_schema(config.schema_file)
+    assert list(schema.default_environment) == ["TRAINING", "SERVING"]
+    assert [list(f.not_in_environment) for f in schema.feature if f.name == label] == [["SERVING"]]
     slices = [f"{p}_band" if p in config.band_features else p for p in protected]
     assert config.evaluation.slice_features == config.explainer.slice_features == slices
     assert list(audit.protected_attributes) == slices and card["data"][0]["sensitive"] == protected
