@@ -45,6 +45,21 @@ def test_an_incomplete_mysql_configuration_names_what_is_missing(tmp_path):
         load_config(path)
 
 
+def test_the_server_password_is_blanked_in_what_tfx_logs(tmp_path, monkeypatch, caplog):
+    """LocalDagRunner logs `Using connection config` with the whole proto: the password must not reach the log."""
+    from absl import logging as absl_logging
+
+    path = tmp_path / "server.yaml"
+    path.write_text("metadata: {kind: mysql, host: db, database: metadb, user: glassbox, password_env: MLMD_PW}\n")
+    config = load_config(path)
+    monkeypatch.setenv("MLMD_PW", "pw-0f9e8d7c")
+    with caplog.at_level("INFO", logger="absl"), metadata.password_kept_out_of_logs(config):
+        absl_logging.info("Using connection config:\n %s", metadata.connection_config(config).mysql)
+    assert 'password: "<redacted>"' in caplog.text and "pw-0f9e8d7c" not in caplog.text
+    absl_logging.warning("after the run: %s", "pw-0f9e8d7c")  # the filter ends with its run
+    assert caplog.records[-1].getMessage() == "after the run: pw-0f9e8d7c"
+
+
 def test_a_missing_store_is_an_error_not_a_new_empty_store(tmp_path):
     config = load_config(output_dir=tmp_path / "nothing")
     with pytest.raises(metadata.MetadataStoreError, match="run `glassbox run` first"):
