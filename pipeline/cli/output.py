@@ -52,6 +52,8 @@ def print_checks(checks: Iterable[dict], thresholds: bool = False) -> None:
 
 
 def print_run_summary(summary, config, log_file: Path, wall: float) -> None:
+    from pipeline import metadata
+
     print(f"\nRun {summary.run_id} finished in {wall:.1f} s")
     for node in summary.components:
         print(f"  {node.node_id:<32} {node.state:<9} {node.seconds:6.1f} s")
@@ -83,7 +85,7 @@ def print_run_summary(summary, config, log_file: Path, wall: float) -> None:
         print(f"Audit:      {str(a['verdict']).upper()}{blocking}; report {a['uri']}/report.html")
     print(f"Pushed to:  {summary.pushed_uri or '(not pushed)'}")
     print(f"Artifacts:  {config.pipeline_root}")
-    print(f"Metadata:   {config.metadata_path}")
+    print(f"Metadata:   {metadata.describe_store(config)}")
     print(f"Log:        {log_file}")
 
 

@@ -45,8 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from pipeline.records.summary import summarize_run
         from pipeline.runners.local import run_local
 
-        run_local(config, on_event=print_event)
-        summary = summarize_run(config)
+        summary = summarize_run(config, run_local(config, on_event=print_event))  # this run's, not the newest
     print_run_summary(summary, config, log_file, time.monotonic() - started)
     return 0
 
