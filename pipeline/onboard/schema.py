@@ -10,6 +10,18 @@ from typing import Sequence
 from pipeline.runners.scratch import scratch_tempdir
 
 
+def _without_empty_features(serialized: bytes) -> bytes:
+    """An example without the features of its empty cells: a missing value, as TFDV's CSV reader and the Privacy
+    step's output have it, so that the contract does not require every cell to be filled."""
+    from tensorflow.core.example import example_pb2
+
+    example = example_pb2.Example.FromString(serialized)
+    for name in [n for n, f in example.features.feature.items() if f.WhichOneof("kind") is None
+                 or not getattr(f, f.WhichOneof("kind")).value]:
+        del example.features.feature[name]
+    return example.SerializeToString()
+
+
 def infer_schema(csv_path: Path, label: str, dropped: Sequence[str], unconstrained: Sequence[str]):
     """TFDV's schema of the examples CsvExampleGen makes of the CSV (its own reading, dialect and types), without
     the dropped columns, and without a value domain for text the Privacy step rewrites (redacted notes must not
@@ -24,6 +36,7 @@ def infer_schema(csv_path: Path, label: str, dropped: Sequence[str], unconstrain
         with beam.Pipeline(runner="DirectRunner") as pipeline:
             _ = (pipeline
                  | CsvToSerializedExamples({"input_base": str(csv_path.parent)}, glob.escape(csv_path.name))
+                 | beam.Map(_without_empty_features)
                  | beam.io.WriteToTFRecord(examples))
         statistics = tfdv.generate_statistics_from_tfrecord(f"{examples}*")
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)

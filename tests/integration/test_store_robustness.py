@@ -85,13 +85,16 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
         assert not metadata.in_use(config)  # the kill released the store
         killed = mlmd.run_ids(metadata.open_store(config), config.pipeline_name)[-1]
         states = _states(config, killed)
-        assert list(states)[-1] == point and states[point] == "RUNNING", states  # killed in it, nothing after it
-        assert all(state in DONE for c, state in states.items() if c != point), states
+        # Killed in the component it was running, nothing after it: the point, or, when the refused second run took
+        # long to start on a loaded machine, a later component before the next point.
+        killed_in = list(states)[-1]
+        assert states[killed_in] == "RUNNING" and point in states, states
+        assert all(state in DONE for c, state in states.items() if c != killed_in), states
         assert all(states[c] == "CACHED" for c in finished), states  # what the killed runs before it finished
         assert previous_point is None or states[previous_point] == "COMPLETE", states
         finished |= {c for c, state in states.items() if state in DONE and not c.endswith("_resolver")}
         killed_runs.append(killed)
-        previous_point = point
+        previous_point = killed_in
         # The killed run could not remove its temporary files; the next run removes them.
         assert [p.name.startswith(f"glassbox-run-{run.pid}-") for p in system_tmp.iterdir()] == [True]
 
