@@ -209,14 +209,21 @@ def read_frame(csv_path: Path):
 def run_pandas(csv_path: Path, out_dir: Path, policy, key, with_report: bool) -> None:
     """The component's frame functions on the whole data at once: what is left of Glassbox's time is Beam's,
     the tf.Example codecs' and the second pass's."""
-    from components.privacy.frames import class_stats, column_counts, deidentify_frame, without_classes
+    from components.privacy.frames import (
+        class_stats,
+        column_counts,
+        deidentify_frame,
+        unplaceable_values,
+        without_classes,
+    )
     from components.privacy.report import anonymity_report, check_aggregates
 
     frame = read_frame(csv_path)
     released = deidentify_frame(frame, policy, key)
     if with_report:
+        unplaceable = {("train", column): found for column, found in unplaceable_values(frame, policy).items()}
         report, suppressed = check_aggregates(column_counts(frame, released, policy), class_stats(released, policy),
-                                              policy, ["train"])
+                                              policy, ["train"], unplaceable)
         (out_dir / COLUMNS_FILE).write_text(json.dumps(report["columns"]))
     else:
         _, suppressed = anonymity_report(class_stats(released, policy), policy)

@@ -13,6 +13,7 @@ from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 
 from components.artifacts import Explanations
+from components.example_validator.component import ExampleValidator
 from components.explainer.component import Explainer
 from components.monitor.component import Monitor
 from pipeline import metadata
@@ -20,6 +21,10 @@ from pipeline.config import MonitorBaseline, PipelineConfig
 from pipeline.pipeline import ingest
 
 SPAN_SPLIT = "span"
+# The schema environment of a span: production data, which may come without the label (the German-credit schema
+# keeps `risk` out of SERVING). Without it, Privacy skips l-diversity and ExampleValidator expects no label; a span
+# with the label is checked as training data is.
+SPAN_ENVIRONMENT = "SERVING"
 IMPORTED_TYPES = {"model_uri": standard_artifacts.Model, "statistics_uri": standard_artifacts.ExampleStatistics,
                   "schema_uri": standard_artifacts.Schema, "explanations_uri": Explanations}
 
@@ -33,10 +38,11 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
                 for field, artifact_type in IMPORTED_TYPES.items()}
     model, schema = imported["model_uri"].outputs["result"], imported["schema_uri"].outputs["result"]
     example_gen, privacy = ingest(config, data_dir, tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)])))
+        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)])), environment=SPAN_ENVIRONMENT)
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
-    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema)
+    example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema,
+                                         environment=SPAN_ENVIRONMENT)
     bulk_inferrer = tfx.components.BulkInferrer(examples=examples, model=model)
     explained = config.explainer
     explainer = Explainer(model=model, examples=examples, schema=schema, config=explained.model_copy(update={

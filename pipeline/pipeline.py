@@ -104,12 +104,14 @@ def eval_config(config: PipelineConfig) -> tfma_config.EvalConfig:
     )
 
 
-def ingest(config: PipelineConfig, input_base: str, output_config: tfx.proto.Output):
-    """ExampleGen and, when the config has a privacy policy, the Privacy step after it (else None)."""
+def ingest(config: PipelineConfig, input_base: str, output_config: tfx.proto.Output, environment: str = "TRAINING"):
+    """ExampleGen and, when the config has a privacy policy, the Privacy step after it (else None), for data from
+    `environment` (TRAINING, or SERVING: a monitored span, which may come without labels)."""
     example_gen = EXAMPLE_GENS[config.data_format](input_base=input_base, output_config=output_config)
     if config.privacy_policy is None:
         return example_gen, None
-    return example_gen, Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy))
+    return example_gen, Privacy(examples=example_gen.outputs["examples"], policy_file=str(config.privacy_policy),
+                                environment=environment)
 
 
 def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:

@@ -2,9 +2,14 @@
 
 import csv
 import os
+import pwd
+import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -57,3 +62,113 @@ def browse(page: Path, *extra: str) -> tuple[str, list[str]]:
                                f"file://{page}"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def mariadb_program(name: str) -> str:
+    """A MariaDB program's path (mariadbd lives in /usr/sbin, off a non-root user's PATH)."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"MariaDB's {name} is missing under CI: .ci/run installs Debian's mariadb-server-core and "
+                        "mariadb-client-core packages")
+        pytest.skip(f"MariaDB's {name} is not installed (apt-get install mariadb-server-core mariadb-client-core)")
+    return path
+
+
+@dataclass
+class MariaDBServer:
+    """A MariaDB server of the tests' own: a fresh data directory in `directory`, listening on a free loopback port
+    (its Unix socket in `directory` too). Over TCP only `user` may connect, with `password`: the server checks it,
+    as a real one would. The administrator (this OS user, by unix_socket authentication) connects over the socket."""
+
+    directory: Path
+    port: int
+    user: str = "glassbox"
+    password: str = ""
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def start(cls, directory: Path) -> "MariaDBServer":
+        install_db, mariadbd = mariadb_program("mariadb-install-db"), mariadb_program("mariadbd")
+        mariadb_program("mariadb")
+        # mariadbd refuses to run as root unless told to: the files stay root's, in pytest's folder private to root.
+        # The same user owns the data and runs the server, so that no other account needs to enter the folder.
+        os_user = _os_user()
+        server = cls(directory, _free_port(), password=secrets.token_urlsafe(16))
+        done = subprocess.run([install_db, "--no-defaults", f"--user={os_user}", f"--datadir={server.data}",
+                               "--skip-test-db", "--skip-name-resolve"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"mariadb-install-db failed: {done.stdout}{done.stderr}"
+        # Durability off (no fsync per commit): the tests kill runs, never the server, which lives one session.
+        with open(directory / "server.log", "w") as log:
+            server.process = subprocess.Popen(
+                [mariadbd, "--no-defaults", f"--user={os_user}", f"--datadir={server.data}",
+                 f"--socket={server.socket}", f"--pid-file={directory / 'mariadbd.pid'}", "--bind-address=127.0.0.1",
+                 f"--port={server.port}", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
+                 "--innodb-doublewrite=0", "--innodb-log-file-size=16M"],
+                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while server._admin("SELECT 1", check=False).returncode != 0:
+                if server.process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"mariadbd did not start: {(directory / 'server.log').read_text()[-3000:]}")
+                time.sleep(0.2)
+            # MLMD creates its database: the user may create and use any database named glassbox_*.
+            server._admin(f"CREATE USER '{server.user}'@'127.0.0.1' IDENTIFIED BY '{server.password}'; "
+                          f"GRANT ALL PRIVILEGES ON `glassbox\\_%`.* TO '{server.user}'@'127.0.0.1'")
+            wrong = server.client("SELECT 1", password="not-" + server.password, check=False)
+            assert wrong.returncode != 0 and "Access denied" in wrong.stderr, "the server let a wrong password in"
+            server.client("SELECT 1")
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "mariadbd.sock"
+
+    def stop(self) -> None:
+        """Stops the server (TERM, then KILL after 30 s) and removes its folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def metadata_config(self, database: str, password_env: str) -> dict:
+        """The `metadata:` section of a Glassbox config for a store in `database` (glassbox_*; MLMD creates it)."""
+        return {"kind": "mysql", "host": "127.0.0.1", "port": self.port, "database": database, "user": self.user,
+                "password_env": password_env}
+
+    def client(self, sql: str, password: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """`sql` run as `user` over TCP, the password checked; the password goes in the environment, not argv."""
+        env = {**os.environ, "MYSQL_PWD": self.password if password is None else password}
+        return self._run([mariadb_program("mariadb"), "--no-defaults", "--protocol=tcp", "--host=127.0.0.1",
+                          f"--port={self.port}", f"--user={self.user}", "--batch", "-e", sql], env, check)
+
+    def _admin(self, sql: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self._run([mariadb_program("mariadb"), "--no-defaults", f"--socket={self.socket}",
+                          f"--user={_os_user()}", "--batch", "-e", sql], None, check)
+
+    @staticmethod
+    def _run(command, env, check) -> subprocess.CompletedProcess:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+        assert not check or done.returncode == 0, f"mariadb failed: {done.stdout}{done.stderr}"
+        return done
+
+
+def _os_user() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -63,8 +63,15 @@ class ExplainedModel:
         return {k: np.array([v.decode("utf-8") for v in t.numpy().reshape(-1)]) for k, t in out.items()}
 
     def labels(self, serialized: Sequence[bytes]) -> np.ndarray:
-        """Each example's label as the model learnt it: 1 for the positive value, 0 for any other."""
-        return self._label(examples=tf.constant(list(serialized)))[self.label].numpy().reshape(-1)
+        """Each example's label as the model learnt it: 1 for the positive value, 0 for any other; NaN where the
+        example has no label (a span from serving), which `binary_label` would refuse to parse."""
+        serialized = list(serialized)
+        labelled = np.array([text != "" for text in raw_values(serialized, [self.label])[self.label]], dtype=bool)
+        labels = np.full(len(serialized), np.nan)
+        if labelled.any():
+            known = tf.constant([record for record, has in zip(serialized, labelled) if has])
+            labels[labelled] = self._label(examples=known)[self.label].numpy().reshape(-1)
+        return labels
 
     @property
     def slice_key_names(self) -> List[str]:

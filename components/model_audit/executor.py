@@ -8,116 +8,21 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List
 
-import numpy as np
-import pandas as pd
 from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.types import artifact_utils
 
-from components.data_gate.component import contract_violations
-from components.digests import directory_digest, seal_artifact, text_digest
-from components.explainer.explain import example_digest
-from components.explainer.model import ExplainedModel, raw_values
-from components.files import sample_records, split_records, split_statistics
+from components.artifacts import set_properties
+from components.digests import seal_artifact
 from components.model_audit.audit import run_checks
-from components.model_audit.challengers import ChallengerComparison, ChallengerData, compare
-from components.model_audit.checks.result import Evidence
-from components.model_audit.image_evidence import image_evidence, report_figures, sensitivity_figures
-from components.model_audit.inputs import AuditedExplanations, AuditInputs, Predictions, labelled_predictions
+from components.model_audit.evidence import gather
+from components.model_audit.image_evidence import report_figures, sensitivity_figures
 from components.model_audit.policy import policy_from_json
-from components.model_audit.report.audit_json import audit_report, baseline_figures, write_audit_json
+from components.model_audit.report.audit_json import AUDIT_FILE, audit_report, write_audit_json
 from components.model_audit.report.charts import fairness_charts, surrogate_tree_chart
 from components.model_audit.report.html import render_html, write_report_html
 from components.model_audit.report.model_card import model_card_json, write_model_card
 
-AUDIT_FILE, MODEL_CARD_FILE, REPORT_FILE = "audit.json", "model_card.json", "report.html"
-# Which input artifacts each check family's results rest on.
-FAMILY_EVIDENCE = {
-    "performance": ("model", "explanations", "evaluation", "blessing"),
-    "challenger": ("model", "transformed_examples", "transform_graph"),
-    "fairness": ("model", "explanations", "evaluation"),
-    "explanation": ("explanations",),
-    "data": ("statistics", "anomalies", "schema"),
-    "privacy": ("privacy_report",),
-    "documentation": (),
-}
-
-
-def _single(input_dict: Dict[str, List], key: str):
-    artifacts = input_dict.get(key) or []
-    return artifacts[0] if artifacts else None
-
-
-def _read_json(path: str) -> Any:
-    with open(path) as f:
-        return json.load(f)
-
-
-# The challengers are fitted on at most this many train rows and judged on at most this many eval rows: enough for
-# AUCs and a bootstrap far tighter than any margin a policy sets, and bounded at any data size (at 1,000,000 rows,
-# a bootstrap of 1,000 resamples over all 200,000 eval rows alone would need several GiB).
-CHALLENGER_ROWS = {"train": 100_000, "eval": 20_000}
-
-
-def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> Dict[str, np.ndarray]:
-    """Raw feature values of the explained examples, in the order of the Explainer's rows."""
-    records = split_records(artifact_utils.get_split_uri([examples], split))
-    values = raw_values(records, names)
-    position = {example_digest(r)[:16]: i for i, r in enumerate(records)}
-    order = [position[k] for k in keys]
-    return {name: np.array(values[name], dtype=object)[order] for name in names}
-
-
-def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float
-                      ) -> tuple[Predictions, AuditedExplanations, str]:
-    """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files."""
-    method = explanations.get_string_custom_property("primary_method")
-    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
-    rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
-    split = rows["split"].iloc[0]
-    global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
-    feature_names = list(global_importance[method]["overall"]["mean_abs"])
-    predictions = labelled_predictions(rows, decision_threshold)
-    explained = AuditedExplanations(
-        global_importance=global_importance,
-        quality=_read_json(os.path.join(explanations.uri, "quality.json")),
-        method=method,
-        features=_eval_features(_single(input_dict, "examples"), split, rows["key"], feature_names),
-    )
-    return predictions, explained, split
-
-
-def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec, split: str, seed: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(dense rows, labels) of one split of the Transform output, as the Trainer read it: every row up to
-    CHALLENGER_ROWS[split], beyond that a seeded uniform sample of that many."""
-    import tensorflow as tf
-
-    records = sample_records(artifact_utils.get_split_uri([transformed_examples], split),
-                             CHALLENGER_ROWS["train" if split == "train" else "eval"], seed)
-    parsed = {k: v.numpy() for k, v in tf.io.parse_example(records, feature_spec).items()}
-    return model.encode_transformed(parsed), parsed[model.label].reshape(-1)
-
-
-def _challenger_comparison(input_dict: Dict[str, List], policy, split: str, decision_threshold: float
-                           ) -> ChallengerComparison | None:
-    """The challengers against the network on the Transform output's train and eval splits (None when the policy
-    has no challenger check)."""
-    check = policy.checks.challenger_margin
-    transformed, graph = _single(input_dict, "transformed_examples"), _single(input_dict, "transform_graph")
-    if check is None or transformed is None or graph is None:
-        return None
-    import tensorflow_transform as tft
-    from tfx.utils import path_utils
-
-    model = ExplainedModel(path_utils.serving_model_path(_single(input_dict, "model").uri))
-    spec = tft.TFTransformOutput(graph.uri).transformed_feature_spec()
-    (train_x, train_y), (eval_x, eval_y) = (_transformed_split(model, transformed, spec, s, policy.bootstrap.seed)
-                                              for s in ("train", split))
-    examples = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split), limit=100)
-    data = ChallengerData(columns=model.raw_column_names, train_x=train_x, train_labels=train_y,
-                          train_scores=model.predict(train_x), eval_x=eval_x, eval_labels=eval_y,
-                          eval_scores=model.predict(eval_x), scales=model.numeric_scales(examples))
-    return compare(data, check, policy.bootstrap, decision_threshold)
+MODEL_CARD_FILE, REPORT_FILE = "model_card.json", "report.html"
 
 
 class Executor(BaseExecutor):
@@ -125,70 +30,34 @@ class Executor(BaseExecutor):
         self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
     ) -> None:
         policy = policy_from_json(exec_properties["policy"], source=exec_properties["policy_source"])
-        model_card = json.loads(exec_properties["model_card"])
-
-        explanations = _single(input_dict, "explanations")
-        image = explanations.get_string_custom_property("modality") == "image"
-        if image:
-            classes, explained, split = image_evidence(explanations)
-            predictions = None
-        else:
-            classes = None
-            predictions, explained, split = _tabular_evidence(input_dict, explanations,
-                                                              exec_properties["decision_threshold"])
-        statistics = _single(input_dict, "statistics")
-        anomalies = _single(input_dict, "anomalies")
-        privacy = _single(input_dict, "privacy_report")
-        baseline = _single(input_dict, "baseline_audit")
-
-        evidence_of = {key: Evidence(role=key, artifact_id=a.id, uri=a.uri, sha256=directory_digest(a.uri))
-                       for key, artifacts in input_dict.items() for a in artifacts[:1]}
-        evidence = {family: [evidence_of[k] for k in keys if k in evidence_of]
-                    for family, keys in FAMILY_EVIDENCE.items()}
-        # The card's digest is of its content as the audit read it, like the policy's: the file is not read here.
-        evidence["documentation"] = [Evidence(role="model_card", artifact_id="file",
-                                              uri=exec_properties["model_card_source"],
-                                              sha256=text_digest(exec_properties["model_card"]))]
-        inputs = AuditInputs(
-            predictions=predictions,
-            explanations=explained,
-            train_statistics=split_statistics(statistics, "train"),
-            eval_statistics=split_statistics(statistics, split),
-            anomalies=len(contract_violations(anomalies.uri, anomalies.split_names)),
-            privacy_report=_read_json(os.path.join(privacy.uri, "privacy_report.json")) if privacy else {},
-            model_card=model_card,
-            baseline=baseline_figures(_read_json(os.path.join(baseline.uri, AUDIT_FILE))) if baseline else None,
-            evidence=evidence,
-            classes=classes,
-            challengers=None if image else _challenger_comparison(input_dict, policy, split,
-                                                                  exec_properties["decision_threshold"]),
-        )
-        results = run_checks(policy, inputs)
-        report = audit_report(results, policy, lineage=list(evidence_of.values()))
-
+        model = artifact_utils.get_single_instance(input_dict["model"])
+        explanations = artifact_utils.get_single_instance(input_dict["explanations"])
         out = artifact_utils.get_single_instance(output_dict["audit_report"])
-        charts = fairness_charts(report)
-        surrogate_png = surrogate_tree_chart(inputs.challengers) if inputs.challengers is not None else None
-        importance_plot = os.path.join(explanations.uri, "plots", "global_importance.png")
-        importance_png = Path(importance_plot).read_bytes() if os.path.exists(importance_plot) else None
-        model = _single(input_dict, "model")
+
+        inputs, lineage = gather(input_dict, exec_properties, policy)
+        report = audit_report(run_checks(policy, inputs), policy, lineage=lineage)
+        challengers = inputs.challengers
+
         # Everything is rendered before the first file is written: a failure leaves no half report.
-        card = model_card_json(model_card, report, version=f"model artifact {model.id}", graphics=charts)
-        html = render_html(report, charts, importance_png, title=f"Audit of model {model.id}",
+        charts = fairness_charts(report)
+        importance_plot = Path(explanations.uri, "plots", "global_importance.png")
+        image = explanations.get_string_custom_property("modality") == "image"
+        card = model_card_json(json.loads(exec_properties["model_card"]), report,
+                               version=f"model artifact {model.id}", graphics=charts)
+        html = render_html(report, charts, importance_plot.read_bytes() if importance_plot.exists() else None,
+                           title=f"Audit of model {model.id}",
                            figures=report_figures(explanations.uri) if image else sensitivity_figures(explanations.uri),
-                           surrogate_png=surrogate_png)
+                           surrogate_png=None if challengers is None else surrogate_tree_chart(challengers))
         write_audit_json(os.path.join(out.uri, AUDIT_FILE), report)
         write_model_card(os.path.join(out.uri, MODEL_CARD_FILE), card)
         write_report_html(os.path.join(out.uri, REPORT_FILE), html)
 
-        out.set_string_custom_property("verdict", report["verdict"])
-        out.set_int_custom_property("blocking_failures", len(report["blocking_failures"]))
-        out.set_string_custom_property("blocking_checks", ",".join(report["blocking_failures"]))
-        out.set_string_custom_property("policy_digest", report["policy"]["digest"])
-        out.set_int_custom_property("audited_model_id", model.id)
-        if inputs.challengers is not None:
-            out.set_string_custom_property("best_challenger", inputs.challengers.best)
-            out.set_float_custom_property("challenger_auc_gain", inputs.challengers.gain)
-            out.set_float_custom_property("surrogate_agreement", inputs.challengers.surrogate_agreement)
+        set_properties(out, {
+            "verdict": report["verdict"], "blocking_failures": len(report["blocking_failures"]),
+            "blocking_checks": ",".join(report["blocking_failures"]), "policy_digest": report["policy"]["digest"],
+            "audited_model_id": model.id,
+            "best_challenger": challengers and challengers.best,
+            "challenger_auc_gain": challengers and challengers.gain,
+            "surrogate_agreement": challengers and challengers.surrogate_agreement,
+        })
         seal_artifact(out)
-

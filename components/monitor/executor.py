@@ -14,6 +14,7 @@ from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from components.artifacts import set_properties
 from components.data_gate.component import contract_violations
 from components.digests import directory_digest, seal_artifact
 from components.files import split_statistics, write_json
@@ -104,17 +105,15 @@ class Executor(BaseExecutor):
         write_json(os.path.join(out.uri, MONITOR_FILE), report)  # after rendering: a failure leaves no half report
         write_report_html(os.path.join(out.uri, REPORT_FILE), html)
 
-        by_id = {c["id"]: c for c in report["checks"]}
-        out.set_int_custom_property("watched_model_id", model.id)
-        out.set_int_custom_property("alerts", len(report["alerts"]))
-        out.set_int_custom_property("block_alerts", report["counts"]["block"])
-        out.set_int_custom_property("warn_alerts", report["counts"]["warn"])
-        out.set_string_custom_property("alert_checks", ",".join(a["id"] for a in report["alerts"]))
-        out.set_string_custom_property("drifted_features", ",".join(report["drifted_features"]))
-        out.set_int_custom_property("examples", len(span_scores))
-        for name, check_id in (("prediction_drift", "prediction_drift"),
-                               ("attribution_rank_correlation", "attribution_drift.rank"),
-                               ("span_auc", "overall_auc")):
-            if by_id.get(check_id, {}).get("measured") is not None:
-                out.set_float_custom_property(name, by_id[check_id]["measured"])
+        measured = {c["id"]: c["measured"] for c in report["checks"]}
+        set_properties(out, {
+            "watched_model_id": model.id, "alerts": len(report["alerts"]),
+            "block_alerts": report["counts"]["block"], "warn_alerts": report["counts"]["warn"],
+            "alert_checks": ",".join(a["id"] for a in report["alerts"]),
+            "drifted_features": ",".join(report["drifted_features"]), "examples": len(span_scores),
+            **{name: None if measured.get(check_id) is None else float(measured[check_id])
+               for name, check_id in (("prediction_drift", "prediction_drift"),
+                                      ("attribution_rank_correlation", "attribution_drift.rank"),
+                                      ("span_auc", "overall_auc"))},
+        })
         seal_artifact(out)

@@ -6,7 +6,10 @@ mapped over pandas Series), counts equivalence classes, and between its two pass
 tested against. Nothing here does I/O, so all of it is tested without Beam or TFX. Missing values
 (None or "") stay missing under every action: an empty cell identifies no one, and one token for ""
 would make everyone without a name the same person. Error messages name columns and counts, never
-values: the values are what is being protected.
+values: the values are what is being protected. A value that a column's generalization cannot place (`abc`
+where the policy bands numbers, `22.03.1956` where it wants an ISO date) is described by its shape instead,
+letters as `a`, digits as `9` (`aaa`, `99.99.9999`): enough for its owner to find and correct it, nothing of
+what it says (`check_placeable`).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ import hashlib
 import hmac
 import unicodedata
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from components.privacy.detectors import redact
 from components.privacy.policy import Generalization, PrivacyPolicy, PseudonymKey
 
 
 class PrivacyViolationError(RuntimeError):
-    """The data does not meet the policy (PII in an undeclared column, classes below k or l)."""
+    """The data does not meet the policy (PII in an undeclared column, classes below k or l, values that a
+    generalization cannot place)."""
 
 
 def _missing(value: Any) -> bool:
@@ -82,6 +86,51 @@ def generalize(value: Any, spec: Generalization) -> Any:
     if spec.date:
         return to_year(value)
     return truncate(value, spec.truncate)
+
+
+def placeable(value: Any, spec: Generalization) -> bool:
+    """Whether `generalize` can coarsen the value: a number for bands, an ISO date for a year, anything to cut."""
+    try:
+        generalize(value, spec)
+    except ValueError:
+        return False
+    return True
+
+
+def generalized_columns(policy: PrivacyPolicy) -> Dict[str, Tuple[str, Generalization]]:
+    """The raw columns the policy generalizes, each with the policy field that says how: its action's, or the bands
+    that measure k on a kept quasi-identifier (the two never meet: those bands are for kept columns only)."""
+    columns = {column: (f"columns.{column}.generalize", rule.generalize)
+               for column, rule in policy.columns.items() if rule.action == "generalize"}
+    columns.update((column, (f"quasi_identifier_generalization.{column}", spec))
+                   for column, spec in policy.quasi_identifier_generalization.items())
+    return columns
+
+
+SHAPE_CHARACTERS = 24
+
+
+def value_shape(value: Any) -> str:
+    """What an error message may show of a value: its letters as `a` (`A` upper case), its digits as `9`, the rest
+    as it is, cut to 24 characters: `30 Jahre` -> `99 Aaaaa`."""
+    shape = "".join("9" if c.isdigit() else ("A" if c.isupper() else "a") if c.isalpha() else c for c in str(value))
+    return shape if len(shape) <= SHAPE_CHARACTERS else shape[:SHAPE_CHARACTERS] + "..."
+
+
+def check_placeable(unplaceable: Mapping[Tuple[str, str], Tuple[int, str]], policy: PrivacyPolicy,
+                    splits: List[str]) -> None:
+    """Fails closed when a generalized column holds values its generalization cannot place. `unplaceable`: (split,
+    column) -> rows holding such a value, and the first such value's shape (`value_shape`)."""
+    if not unplaceable:
+        return
+    columns = generalized_columns(policy)
+    found = []
+    for (split, column), (rows, shape) in sorted(unplaceable.items(), key=lambda i: (splits.index(i[0][0]), i[0][1])):
+        field, spec = columns[column]
+        wanted = "a number" if spec.bands else "an ISO date (YYYY-MM-DD)"
+        found.append(f"field '{field}' needs {wanted}, and split '{split}' has {rows} {'rows' if rows > 1 else 'row'} "
+                     f"without one in column '{column}' (shaped like '{shape}': letters as a, digits as 9)")
+    raise PrivacyViolationError(f"{policy.source}: {'; '.join(found)}; nothing was released")
 
 
 def apply_policy_to_row(row: Mapping[str, Any], policy: PrivacyPolicy, key: PseudonymKey | None) -> dict[str, Any]:

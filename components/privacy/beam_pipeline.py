@@ -7,6 +7,15 @@ to suppress. Pass 2 (`build_release_pipeline`) reads the splits again, de-identi
 classes (a set handed to the DoFn: a side input computed from the same rows would make the runner
 hold every row until it is complete) and writes. Both passes stream batches of examples through
 tfx_bsl's C++ coders and pandas (frames.py); memory depends on the batch, not on the data.
+
+A value that a generalization cannot place (`abc` in a column whose bands measure k, because ExampleGen
+typed the column as text; a date that is not ISO where the policy keeps the year) fails the run between the
+passes, naming the policy field, the column, the split, how many rows and the value's shape, never the value
+(actions.py). Privacy runs before the data contract, so it meets such values first, and it does not pass them
+on: a stand-in (missing, or a marker) would hide the value, but would form an equivalence class of its own,
+too small, whose rows suppression would remove without a word, so that bad data left the release disguised as
+a privacy measure and k would be measured on values the policy does not describe. Pass 1 counts these values
+instead of raising, so the run fails with one sentence whichever Beam runner, and nothing is written.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from components.privacy.frames import (
     deidentify_frame,
     examples_to_frame,
     frame_to_examples,
+    unplaceable_values,
     without_classes,
 )
 from components.privacy.policy import PrivacyPolicy, load_key, pseudonymizes
@@ -33,6 +43,7 @@ from components.privacy.report import check_aggregates
 
 CLASSES_FILE = "classes.jsonl"
 COLUMNS_FILE = "columns.jsonl"
+UNPLACEABLE_FILE = "unplaceable.jsonl"
 # Examples per batch: enough that the per-batch costs of Arrow and pandas vanish (both passes take 10-15% less
 # time per row than with 1,000), few enough to stay small: about 2 MiB of records and 3.5 MiB per frame here.
 BATCH_SIZE = 4000
@@ -48,7 +59,7 @@ def _read_batches(pipeline: beam.Pipeline, inputs: Dict[str, str]) -> Dict[str, 
 
 
 class _Deidentify(beam.DoFn):
-    """A batch of serialized examples -> (raw frame, de-identified frame). The key is read on the worker."""
+    """Applies the policy to batches of serialized examples. The key is read on the worker."""
 
     def __init__(self, policy: PrivacyPolicy):
         self._policy = policy
@@ -56,15 +67,20 @@ class _Deidentify(beam.DoFn):
     def setup(self):
         self._key = load_key(self._policy) if pseudonymizes(self._policy) else None
 
-    def frames(self, records):
-        raw = examples_to_frame(records)
-        return raw, deidentify_frame(raw, self._policy, self._key)
-
 
 class _Measure(_Deidentify):
-    def process(self, records):
-        raw, released = self.frames(records)
-        yield column_counts(raw, released, self._policy), class_stats(released, self._policy)
+    """(split, a batch) -> (column counts, class stats, unplaceable values by (split, column)); a batch holding
+    values a generalization cannot place yields only those, and the check between the passes fails the run."""
+
+    def process(self, element):
+        split, records = element
+        raw = examples_to_frame(records)
+        unplaceable = unplaceable_values(raw, self._policy)
+        if unplaceable:
+            yield Counter(), {}, {(split, column): found for column, found in unplaceable.items()}
+            return
+        released = deidentify_frame(raw, self._policy, self._key)
+        yield column_counts(raw, released, self._policy), class_stats(released, self._policy), {}
 
 
 class _Release(_Deidentify):
@@ -73,7 +89,7 @@ class _Release(_Deidentify):
         self._suppressed = suppressed
 
     def process(self, records):
-        _, released = self.frames(records)
+        released = deidentify_frame(examples_to_frame(records), self._policy, self._key)
         yield from frame_to_examples(without_classes(released, self._policy, self._suppressed))
 
 
@@ -114,17 +130,24 @@ class _ClassStats(beam.CombineFn):
         return accumulator
 
 
+def _rows_and_least_shape(found):
+    """(rows, shape) pairs of one split and column, from its batches: the rows added up, the least shape."""
+    rows, shapes = zip(*found)
+    return sum(rows), min(shapes)
+
+
 def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], policy: PrivacyPolicy,
                            work_dir: str) -> None:
     """Pass 1. `inputs`: split name -> file pattern (gzipped TFRecords); writes the aggregates of all splits."""
     measured = (
-        list(_read_batches(pipeline, inputs).values())
+        [batches | f"Tag[{split}]" >> beam.Map(lambda records, split=split: (split, records))
+         for split, batches in _read_batches(pipeline, inputs).items()]
         | "AllSplits" >> beam.Flatten()
         | "Measure" >> beam.ParDo(_Measure(policy))
     )
     _ = (
         measured
-        | "ColumnCounts" >> beam.MapTuple(lambda counts, _: counts)
+        | "ColumnCounts" >> beam.MapTuple(lambda counts, *_: counts)
         | "SumColumns" >> beam.CombineGlobally(_SumCounters())
         | "ColumnsToJson" >> beam.FlatMap(
             lambda counts: [json.dumps({"column": c, "measure": m, "value": v}) for (c, m), v in sorted(counts.items())]
@@ -133,13 +156,22 @@ def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], p
     )
     _ = (
         measured
-        | "ClassesOfBatch" >> beam.FlatMapTuple(lambda _, stats: stats.items())
+        | "ClassesOfBatch" >> beam.FlatMapTuple(lambda _, stats, __: stats.items())
         | "ClassStats" >> beam.CombinePerKey(_ClassStats())
         | "ClassesToJson" >> beam.MapTuple(
             lambda group, stats: json.dumps({"class": list(group), "rows": stats[0],
                                              "labels": sorted(map(str, stats[1]))})
         )
         | "WriteClasses" >> beam.io.WriteToText(os.path.join(work_dir, CLASSES_FILE), shard_name_template="")
+    )
+    _ = (
+        measured
+        | "UnplaceableOfBatch" >> beam.FlatMapTuple(lambda _, __, unplaceable: unplaceable.items())
+        | "Unplaceable" >> beam.CombinePerKey(_rows_and_least_shape)
+        | "UnplaceableToJson" >> beam.MapTuple(
+            lambda key, found: json.dumps({"split": key[0], "column": key[1], "rows": found[0], "shape": found[1]})
+        )
+        | "WriteUnplaceable" >> beam.io.WriteToText(os.path.join(work_dir, UNPLACEABLE_FILE), shard_name_template="")
     )
 
 
@@ -161,13 +193,16 @@ def _read_lines(path: str) -> list:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def read_aggregates(work_dir: str) -> tuple[Counter, ClassStats]:
-    """Pass 1's output: column counts keyed (column, measure), and class stats keyed by the class tuple."""
+def read_aggregates(work_dir: str) -> tuple[Counter, ClassStats, Dict]:
+    """Pass 1's output: column counts keyed (column, measure), class stats keyed by the class tuple, and the
+    values generalizations cannot place, (rows, shape) keyed (split, column)."""
     counts = Counter({(line["column"], line["measure"]): line["value"]
                       for line in _read_lines(os.path.join(work_dir, COLUMNS_FILE))})
     classes = {tuple(line["class"]): (line["rows"], set(line["labels"]))
                for line in _read_lines(os.path.join(work_dir, CLASSES_FILE))}
-    return counts, classes
+    unplaceable = {(line["split"], line["column"]): (line["rows"], line["shape"])
+                   for line in _read_lines(os.path.join(work_dir, UNPLACEABLE_FILE))}
+    return counts, classes, unplaceable
 
 
 def deidentify_splits(make_pipeline: Callable[[], beam.Pipeline], *, inputs: Dict[str, str],
@@ -177,9 +212,9 @@ def deidentify_splits(make_pipeline: Callable[[], beam.Pipeline], *, inputs: Dic
     os.makedirs(work_dir, exist_ok=True)
     with make_pipeline() as pipeline:
         build_measure_pipeline(pipeline, inputs=inputs, policy=policy, work_dir=work_dir)
-    counts, classes = read_aggregates(work_dir)
+    counts, classes, unplaceable = read_aggregates(work_dir)
     shutil.rmtree(work_dir)
-    report, suppressed = check_aggregates(counts, classes, policy, list(inputs))
+    report, suppressed = check_aggregates(counts, classes, policy, list(inputs), unplaceable)
     with make_pipeline() as pipeline:
         build_release_pipeline(pipeline, inputs=inputs, outputs=outputs, policy=policy, suppressed=suppressed)
     return report

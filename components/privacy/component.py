@@ -7,7 +7,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import PrivacyReport
 from components.privacy import executor
-from components.privacy.policy import key_id_if_available, policy_json, read_policy
+from components.privacy.policy import check_environment, key_id_if_available, policy_json, read_policy
 
 
 class PrivacySpec(types.ComponentSpec):
@@ -20,6 +20,9 @@ class PrivacySpec(types.ComponentSpec):
         # Which pseudonymization key the step will use (its id, never the key): a rotated key reruns the step.
         # Empty when the policy pseudonymizes nothing, or when the key is not readable where the pipeline is built.
         "key_id": ExecutionParameter(type=str),
+        # Where the data comes from (policy.ENVIRONMENTS): SERVING data, a monitored span, may lack the sensitive
+        # label; l-diversity is then skipped with the reason in the report. TRAINING data without it fails closed.
+        "environment": ExecutionParameter(type=str),
     }
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {
@@ -32,7 +35,8 @@ class Privacy(base_beam_component.BaseBeamComponent):
     """De-identifies every split of `examples` as the policy file says (see components/privacy/policy.py).
 
     The policy's structure is validated here, when the pipeline is built; its fit to the data's columns when
-    the step runs, before any example is processed.
+    the step runs, before any example is processed. `environment` says where the data comes from: TRAINING (every
+    column the policy declares must be there) or SERVING (a monitored span, which may lack the sensitive label).
 
     The pseudonymization key is read at run time from the environment variable or secret file the
     policy names, never from the policy or the pipeline definition. Outputs `deidentified_examples`
@@ -42,13 +46,15 @@ class Privacy(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = PrivacySpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(self, examples: types.BaseChannel, policy_file: str):
+    def __init__(self, examples: types.BaseChannel, policy_file: str, environment: str = "TRAINING"):
         policy = read_policy(policy_file)  # a malformed policy fails when the pipeline is built
+        check_environment(environment)
         spec = PrivacySpec(
             examples=examples,
             policy=policy_json(policy),
             policy_source=policy.source,
             key_id=key_id_if_available(policy),
+            environment=environment,
             deidentified_examples=types.Channel(type=standard_artifacts.Examples),
             privacy_report=types.Channel(type=PrivacyReport),
         )

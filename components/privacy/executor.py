@@ -11,6 +11,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 from tfx.types import artifact_utils
 
+from components.artifacts import set_properties
 from components.digests import seal_artifact
 from components.files import split_records, write_json
 from components.privacy.beam_pipeline import deidentify_splits
@@ -39,7 +40,8 @@ class Executor(BaseBeamExecutor):
 
         # Everything that can be wrong with the configuration fails here, before any data is processed.
         columns = feature_names(_first_record(artifact_utils.get_split_uri([raw], splits[0])))
-        policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"])
+        policy = policy_from_json(exec_properties["policy"], columns, source=exec_properties["policy_source"],
+                                  environment=exec_properties["environment"])
         key_id = load_key(policy).key_id if pseudonymizes(policy) else ""
 
         released.split_names = raw.split_names
@@ -52,13 +54,15 @@ class Executor(BaseBeamExecutor):
                                    work_dir=os.path.join(report_artifact.uri, "_work"))
 
         write_json(os.path.join(report_artifact.uri, REPORT_FILE), report)
-        for name in ("rows_in", "rows_out", "detector_hits_after_total"):
-            report_artifact.set_int_custom_property(name, report[name])
-        for name in ("k", "k_before", "suppressed_rows") + (("l",) if policy.l_diversity else ()):
-            report_artifact.set_int_custom_property(name, report["anonymity"][name])
-        report_artifact.set_string_custom_property("policy_digest", report["policy_digest"])
-        if key_id:
-            report_artifact.set_string_custom_property("key_id", key_id)
+        anonymity = report["anonymity"]
+        set_properties(report_artifact, {
+            **{name: report[name] for name in ("rows_in", "rows_out", "detector_hits_after_total")},
+            **{name: anonymity[name] for name in ("k", "k_before", "suppressed_rows")},
+            "l": anonymity["l"] if policy.applied_l_diversity else None,
+            "l_diversity_skipped": policy.l_diversity_skipped or None,
+            "policy_digest": report["policy_digest"],
+            "key_id": key_id or None,
+        })
         released.set_string_custom_property("deidentified_by_policy", report["policy_digest"])
         seal_artifact(report_artifact)
         seal_artifact(released)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tfx_bsl.coders import example_coder
 
-from components.privacy.actions import apply_action, generalize
+from components.privacy.actions import apply_action, generalize, generalized_columns, placeable, value_shape
 from components.privacy.detectors import detect
 from components.privacy.policy import PrivacyPolicy, PseudonymKey
 
@@ -81,6 +81,18 @@ def _per_distinct(values: pd.Series, function: Callable[[Any], Any], missing: An
     codes, distinct = pd.factorize(values)
     results = pd.Series([function(value) for value in distinct.tolist()] + [missing], dtype=object).to_numpy()
     return results[codes]  # code -1, a missing value, is the last entry
+
+
+def unplaceable_values(raw: pd.DataFrame, policy: PrivacyPolicy) -> Dict[str, Tuple[int, str]]:
+    """Per generalized column (`generalized_columns`) holding values its generalization cannot place: how many rows
+    hold one, and the least of their shapes (`value_shape`). Empty when every value can be placed."""
+    found = {}
+    for column, (_, spec) in generalized_columns(policy).items():
+        values = raw[column]
+        bad = ~_per_distinct(values, partial(placeable, spec=spec), missing=True).astype(bool)
+        if bad.any():
+            found[column] = (int(bad.sum()), min(map(value_shape, values[bad])))
+    return found
 
 
 def deidentify_frame(frame: pd.DataFrame, policy: PrivacyPolicy, key: PseudonymKey | None) -> pd.DataFrame:
@@ -166,7 +178,7 @@ def equivalence_classes(released: pd.DataFrame, policy: PrivacyPolicy) -> List[t
 
 def class_stats(released: pd.DataFrame, policy: PrivacyPolicy) -> ClassStats:
     """The rows and the set of sensitive labels of each equivalence class in the frame."""
-    label = policy.output_name(policy.l_diversity.label) if policy.l_diversity else None
+    label = policy.output_name(policy.applied_l_diversity.label) if policy.applied_l_diversity else None
     labels = released[label].tolist() if label else [None] * len(released)
     stats: ClassStats = {}
     for (group, value), rows in Counter(zip(equivalence_classes(released, policy), labels)).items():

@@ -7,6 +7,11 @@ and the validated content travels into the Privacy component as canonical JSON (
 `policy_from_json` validates it again, now against the data's columns. The pseudonymization key is
 never part of the policy: the policy names where the key lives (an environment variable or a secret
 file), and the key itself stays out of reprs, logs and error messages.
+
+The data comes from an environment, as in a TFDV schema: TRAINING data has every column the policy declares,
+SERVING data (a span that monitoring watches) may lack the sensitive label that l-diversity protects. There, and
+only there, l-diversity is skipped, and the policy says why (`l_diversity_skipped`): with no label in the data, no
+equivalence class can reveal one. Training data without the label still fails closed, naming the column.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from components.digests import text_digest
 from components.validation import PolicyError, canonical_json, describe_validation_error, read_text, yaml_mapping
 
 ACTIONS = ("drop", "keep", "pseudonymize", "generalize", "redact_pii")
+ENVIRONMENTS = ("TRAINING", "SERVING")
 MIN_KEY_BYTES = 16  # 128 bits: a shorter, password-like key can be found by guessing it against known tokens
 
 
@@ -116,10 +122,22 @@ class PrivacyPolicy(_Strict):
 
     _source: str = PrivateAttr("<policy>")
     _base_dir: Path = PrivateAttr(Path("."))
+    # Set when the policy is fitted to SERVING data that lacks the sensitive label; not part of the content (digest).
+    _l_diversity_skipped: str | None = PrivateAttr(None)
 
     @property
     def source(self) -> str:
         return self._source
+
+    @property
+    def l_diversity_skipped(self) -> str | None:
+        """Why l_diversity does not apply to the data at hand; None where it applies or none is asked for."""
+        return self._l_diversity_skipped
+
+    @property
+    def applied_l_diversity(self) -> LDiversity | None:
+        """l_diversity where it applies to the data at hand: what the de-identification checks."""
+        return None if self._l_diversity_skipped else self.l_diversity
 
     def output_name(self, column: str) -> str:
         """The column's name in the de-identified data."""
@@ -153,7 +171,7 @@ def read_policy(path: Path | str) -> PrivacyPolicy:
 def load_policy(path: Path | str, columns: Sequence[str]) -> PrivacyPolicy:
     """Reads and validates a policy file against the data's column names; relative key files resolve from it."""
     policy = read_policy(path)
-    _check_against_columns(policy, list(columns))
+    _fit_to_columns(policy, list(columns))
     return policy
 
 
@@ -162,15 +180,24 @@ def parse_policy(
 ) -> PrivacyPolicy:
     """Validates policy YAML text: structure and types first, then its fit to the data's columns."""
     policy = _validated(yaml_mapping(text, source, PrivacyPolicyError), source, base_dir)
-    _check_against_columns(policy, list(columns))
+    _fit_to_columns(policy, list(columns))
     return policy
 
 
-def policy_from_json(content: str, columns: Sequence[str], source: str) -> PrivacyPolicy:
-    """The policy as the Privacy component carries it (`policy_json`), validated again and against the data's
-    columns; errors name `source`, the file it was read from, and a relative key file resolves from that file."""
+def check_environment(environment: str) -> None:
+    """Fails naming the known environments when `environment` is not one of them."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"Privacy: unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}")
+
+
+def policy_from_json(content: str, columns: Sequence[str], source: str, environment: str = "TRAINING"
+                     ) -> PrivacyPolicy:
+    """The policy as the Privacy component carries it (`policy_json`), validated again and against the columns of
+    the data, which comes from `environment` (ENVIRONMENTS; module docstring); errors name `source`, the file it was
+    read from, and a relative key file resolves from that file."""
+    check_environment(environment)
     policy = _validated(json.loads(content), source, Path(source).parent)
-    _check_against_columns(policy, list(columns))
+    _fit_to_columns(policy, list(columns), environment)
     return policy
 
 
@@ -184,8 +211,15 @@ def _validated(data: dict, source: str, base_dir: Path | str) -> PrivacyPolicy:
     return policy
 
 
-def _check_against_columns(policy: PrivacyPolicy, columns: list[str]) -> None:
+def _fit_to_columns(policy: PrivacyPolicy, columns: list[str], environment: str = "TRAINING") -> None:
+    """Checks the policy against the data's columns; in SERVING data without the sensitive label, records that
+    l-diversity is skipped instead of failing on the absent column."""
     known = set(columns)
+    sensitive = policy.l_diversity.label if policy.l_diversity else None
+    if environment == "SERVING" and sensitive and sensitive not in known:
+        policy._l_diversity_skipped = (f"the sensitive column '{sensitive}' is absent from this {environment} data "
+                                       "(a span without labels): there is no label for a class to reveal")
+        known.add(sensitive)
     for column in policy.columns:
         if column not in known:
             raise policy.error(f"columns.{column}", f"unknown column '{column}'; the data has {', '.join(columns)}")

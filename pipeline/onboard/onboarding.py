@@ -70,7 +70,7 @@ def onboard(csv_path: Path, label: str, out: Path, protected: Sequence[str] = ()
         texts[schema_dir / "privacy_policy.yaml"] = privacy_policy_text(columns, table, label, protected, bands)
     schema_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    schema = infer_schema(table.path, dropped=[c.name for c in columns if c.action == "drop"],
+    schema = infer_schema(table.path, label, dropped=[c.name for c in columns if c.action == "drop"],
                           unconstrained=[c.name for c in columns if c.action == "redact_pii" or c.kind == "free_text"])
     from tensorflow_data_validation.utils.schema_util import write_schema_text
 

@@ -1,15 +1,13 @@
 """The CSV `glassbox init` is given, read and checked, and what each of its columns is.
 
-What cannot work fails here, before any pipeline step, with one sentence: a CSV that is empty, not UTF-8,
-has rows of the wrong length or a field spanning lines; a label that is missing, has gaps, or has other than
-two classes. Each column is told apart (numeric, categorical, free text, identifier) and the PII detectors'
-findings decide its privacy action.
+What cannot work fails here, before any pipeline step, with one sentence: a CSV that is empty, not UTF-8, or
+cannot be read as CsvExampleGen reads it (components/csv_example_gen/dialect.py); a label that is missing, has
+gaps, or has other than two classes. Each column is told apart (numeric, categorical, free text, identifier) and
+the PII detectors' findings decide its privacy action.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from components.csv_example_gen.dialect import CsvFormatError, read_csv
 from components.privacy.detectors import hits_by_kind
 
 # A string column is free text when most values are distinct and long; an identifier when (nearly) all values
@@ -65,37 +64,19 @@ class Column:
 
 
 def read_table(path: Path) -> Table:
-    """The CSV, checked for what CsvExampleGen or TFDV's CSV reader cannot read or would read wrongly."""
+    """The CSV as CsvExampleGen reads it (components/csv_example_gen/dialect.py: the dialects users' tools write);
+    what it cannot read fails naming the file and line."""
     path = Path(path)
     if not path.is_file():
         raise OnboardError(f"{path}: no such file")
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise OnboardError(f"{path}: line {line} is not UTF-8 (byte 0x{data[error.start]:02x} at offset "
-                           f"{error.start}); save the file as UTF-8") from None
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or header == [""]:
-        raise OnboardError(f"{path}: the file is empty; it needs a header line and at least one row")
-    if len(set(header)) != len(header) or "" in header:
-        raise OnboardError(f"{path}: line 1: column names must be unique and not empty, found {header}")
-    rows, line = [], reader.line_num
-    for row in reader:
-        if reader.line_num != line + 1:
-            raise OnboardError(f"{path}: line {line + 1}: a quoted field spans several lines, which TFDV's CSV "
-                               f"reader (the schema inference) cannot read; replace the line breaks inside fields")
-        line = reader.line_num
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise OnboardError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
-        rows.append(row)
+        csv_file = read_csv(str(path))
+        rows = [cells for _, cells in csv_file.rows()]
+    except CsvFormatError as error:
+        raise OnboardError(str(error)) from None
     if not rows:
         raise OnboardError(f"{path}: the file has a header but no rows")
-    return Table(path, header, rows)
+    return Table(path, list(csv_file.names), rows)
 
 
 def binary_classes(table: Table, label: str, positive: str | None) -> str:

@@ -1,7 +1,9 @@
 """What a monitoring run needs from the store, and what it left there: the watched model's training-time
-baseline, and the latest monitoring report."""
+baseline, the latest monitoring report, and whether its alerts block."""
 
 from __future__ import annotations
+
+from typing import Mapping
 
 from pipeline.config import MonitorBaseline, PipelineConfig
 from pipeline.records import mlmd
@@ -38,3 +40,9 @@ def latest_monitor_report(store, config: PipelineConfig) -> str:
         if reports:
             return reports[0].uri
     raise LineageError(f"No monitoring run of {config.pipeline_name} has a report yet.")
+
+
+def block_alerts(report: Mapping) -> list[str]:
+    """The ids of the checks that raised a `block` alert in a monitoring report (monitor.json): when there are any,
+    the model should not keep serving unreviewed, and `glassbox monitor` exits non-zero (README, "Monitoring")."""
+    return [alert["id"] for alert in report["alerts"] if alert["severity"] == "block"]

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from datetime import datetime
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
 from components.digests import text_digest
 from pipeline.modules.training_record import TRAINING_RECORD
@@ -28,11 +28,14 @@ def _short(value: object, limit: int = 120) -> str:
     return f"<{len(text)} chars, sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}>"
 
 
-def content_inputs(properties: Dict[str, object]) -> Dict[str, str]:
+def content_inputs(properties: Dict[str, object]) -> Tuple[Dict[str, str], Dict[str, object]]:
     """The files an execution took as content (a parameter P next to P_source, as Privacy's policy or ModelAudit's
-    model card), each as its source and the digest of the content: what an auditor compares, in one line."""
-    return {name: f"{properties[f'{name}_source'] or '(no file)'} sha256 {text_digest(str(value))[:12]}"
-            for name, value in properties.items() if f"{name}_source" in properties}
+    model card), each as its source and the digest of the content: what an auditor compares, in one line; and the
+    execution's other properties."""
+    content = {name: f"{properties[f'{name}_source'] or '(no file)'} sha256 {text_digest(str(value))[:12]}"
+               for name, value in properties.items() if f"{name}_source" in properties}
+    covered = set(content) | {f"{name}_source" for name in content}
+    return content, {key: value for key, value in properties.items() if key not in covered}
 
 
 def code_digest(module_path: str) -> str:
@@ -65,12 +68,12 @@ def describe_execution(graph: Graph, execution: Execution) -> List[str]:
     """A headline line and detail lines for an execution."""
     lines = [f"{execution.component} execution #{execution.id} {execution.state} {execution.seconds:.1f} s, "
              f"run {execution.run_id}"]
-    content = content_inputs(execution.properties)
+    content, others = content_inputs(execution.properties)
     for key, value in execution.properties.items():
         if key in content:
             lines.append(f"{key}: {content[key]}")
-        elif key.endswith("_source") and key[:-len("_source")] in content:
-            continue
+        elif key not in others:
+            continue  # a content input's source, named on that input's line
         elif key == "module_path":
             lines.append(f"code: {code_digest(str(value))}")
         elif key == "input_base":

@@ -52,11 +52,9 @@ def run_facts(lineage: Lineage, run_id: str, auc_by_slice) -> Dict[str, object]:
     facts: Dict[str, object] = {}
     for node in mlmd.run_executions(lineage.store, lineage.pipeline_name, run_id):
         execution = lineage.executions([node.execution.id])[node.execution.id]
-        content = content_inputs(execution.properties)
+        content, others = content_inputs(execution.properties)
         facts.update({f"inputs.{node.node_id}.{name}": line for name, line in content.items()})
-        for key, value in execution.properties.items():
-            if key in content or key.endswith("_source") and key[:-len("_source")] in content:
-                continue
+        for key, value in others.items():
             if key == "module_path":
                 facts[f"code.{node.node_id}"] = code_digest(str(value))
             elif key == "input_base":

@@ -1,14 +1,17 @@
-"""Runs the pipeline on this machine: LocalDagRunner, Beam DirectRunner, SQLite MLMD."""
+"""Runs the pipeline on this machine: LocalDagRunner, Beam DirectRunner, its MLMD store (SQLite or a server)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
+from datetime import datetime
 from typing import Callable, Iterator
 
 from absl import logging as absl_logging
 from tfx import v1 as tfx
+from tfx.dsl.compiler import constants
+from tfx.orchestration.portable import runtime_parameter_utils
 
 from pipeline import metadata
 from pipeline.config import PipelineConfig
@@ -60,10 +63,11 @@ def _component_progress(on_event: OnEvent) -> Iterator[None]:
         absl_logging.set_verbosity(previous_verbosity)
 
 
-def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> None:
-    """Runs the whole pipeline, sealing each component's outputs as it finishes; raises the failing component's
-    exception (or MetadataStoreBusyError, before anything runs, when another run holds the store)."""
-    _run(config, create_pipeline(config), on_event)
+def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> str:
+    """Runs the whole pipeline, sealing each component's outputs as it finishes, and returns the run's id; raises the
+    failing component's exception (or MetadataStoreBusyError, before anything runs, when another run holds the
+    store)."""
+    return _run(config, create_pipeline(config), on_event)
 
 
 def run_monitor(config: PipelineConfig, data_dir: str, model_id: int | None = None,
@@ -77,18 +81,36 @@ def run_monitor(config: PipelineConfig, data_dir: str, model_id: int | None = No
     return model_id
 
 
-def _run(config: PipelineConfig, pipeline: tfx.dsl.Pipeline, on_event: OnEvent | None) -> None:
-    """Runs `pipeline` (named `config.pipeline_name`) holding the store, sealing outputs as components finish."""
+class _NamedRunDagRunner(tfx.orchestration.LocalDagRunner):
+    """LocalDagRunner with the run id given, instead of one it makes up inside `run`: a run that shares its store
+    with others (a metadata server) must know which run is its own."""
+
+    def __init__(self, run_id: str):
+        super().__init__()
+        self._run_id = run_id
+
+    def run_with_ir(self, pipeline, run_options=None) -> None:
+        runtime_parameter_utils.substitute_runtime_parameter(
+            pipeline, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: self._run_id})
+        super().run_with_ir(pipeline, run_options)
+
+
+def _run(config: PipelineConfig, pipeline: tfx.dsl.Pipeline, on_event: OnEvent | None) -> str:
+    """Runs `pipeline` (named `config.pipeline_name`) holding the store, sealing outputs as components finish;
+    returns the run's id."""
+    run_id = datetime.now().isoformat()  # the form of LocalDagRunner's own run ids
 
     def event(kind: str, component: str, seconds: float) -> None:
         if kind == "finish":
             # Sealed before anything downstream reads them: TFX's cache key hashes each serialized input
             # artifact, so a digest added at the end of the run would make every consumer miss the cache in
             # the next run. (LocalDagRunner runs one component at a time; this runs between two of them.)
-            seal_run(config)
+            seal_run(config, run_id)
         if on_event is not None:
             on_event(kind, component, seconds)
 
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    with metadata.exclusive_use(config), _component_progress(event), scratch_tempdir():
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+    with metadata.exclusive_use(config), metadata.password_kept_out_of_logs(config), _component_progress(event), \
+            scratch_tempdir():
+        _NamedRunDagRunner(run_id).run(pipeline)
+    return run_id

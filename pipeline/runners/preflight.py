@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from components.csv_example_gen.dialect import CsvFormatError, read_csv
 from components.privacy.policy import PrivacyPolicyError, load_policy
 from components.schema_import.component import SchemaError, load_schema
 from pipeline.config import PipelineConfig
@@ -15,11 +15,11 @@ class PreflightError(ValueError):
 
 
 def _csv_header(path: Path) -> list:
+    """The column names as CsvExampleGen reads them (components/csv_example_gen/dialect.py)."""
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            return next(csv.reader(f), [])
-    except UnicodeDecodeError as e:
-        raise PreflightError(f"{path} is not UTF-8 text (byte {e.start}).") from e
+        return list(read_csv(str(path)).names)
+    except CsvFormatError as e:
+        raise PreflightError(str(e)) from e
 
 
 def preflight_check(config: PipelineConfig) -> None:
@@ -34,8 +34,6 @@ def preflight_check(config: PipelineConfig) -> None:
     for path in files if config.data_format == "csv" else []:
         header = _csv_header(path)
         headers.append(header)
-        if not header:
-            raise PreflightError(f"{path} is empty: expected a CSV header line.")
         if config.label not in header:
             raise PreflightError(
                 f"{path} has no label column '{config.label}' (columns: {', '.join(header)})."

@@ -1,6 +1,6 @@
-"""The monitoring pipeline on two new spans against the session run's pushed model: one drawn from the training
-distribution, one with credit amount, age and purpose shifted. Both are labelled, so the audit's performance and
-fairness checks run on them too."""
+"""The monitoring pipeline on new spans against the session run's pushed model: one drawn from the training
+distribution, one with credit amount, age and purpose shifted, both labelled, so the audit's performance and fairness
+checks run on them too; and one without the label, as production data comes."""
 
 import json
 import shutil
@@ -14,7 +14,9 @@ from pipeline import cli, metadata
 from pipeline.config import PipelineConfig, load_config
 from pipeline.records import mlmd
 from pipeline.records.lineage import Lineage
-from pipeline.records.monitoring import latest_monitor_report
+from pipeline.records.monitoring import block_alerts, latest_monitor_report
+from pipeline.runners.local import run_monitor
+from tests.helpers import GERMAN_CREDIT_CSV, copy_of_store, read_rows, write_rows
 from tests.unit.privacy.helpers import make_raw_data
 
 pytestmark = pytest.mark.e2e
@@ -45,9 +47,10 @@ def monitored(pipeline_run, tmp_path_factory):
     reports, uris = {}, {}
     for name, args in SPANS.items():
         make_raw_data(tmp / name / "span.csv", "--rows", "300", *args)
-        assert cli.main(["monitor", "--data", str(tmp / name), "--config", str(config_file)]) == 0
+        code = cli.main(["monitor", "--data", str(tmp / name), "--config", str(config_file)])
         uris[name] = latest_monitor_report(metadata.open_store(config), config)
         reports[name] = json.loads(Path(uris[name], "monitor.json").read_text())
+        assert code == (4 if block_alerts(reports[name]) else 0)  # a scheduler acts on a block alert
     return Monitored(config, config_file, reports, uris)
 
 
@@ -118,3 +121,55 @@ def test_the_report_page_shows_each_alert(monitored):
     html = Path(monitored.uris["drifted"], "report.html").read_text()
     for alert in monitored.reports["drifted"]["alerts"]:
         assert f'data-check-id="{alert["id"]}" data-status="fail"' in html
+
+
+@dataclass
+class Unlabeled:
+    report: dict
+    privacy_report: dict
+    privacy_artifact: object
+
+
+@pytest.fixture(scope="module")
+def unlabeled(pipeline_run, tmp_path_factory):
+    """The embedded data's first 300 rows without `risk`, monitored on a copy of the session run's store, with an
+    output folder of its own: the copy's executions get the ids that other copies' get, and TFX names output folders
+    by execution id."""
+    trained, _ = pipeline_run
+    tmp = tmp_path_factory.mktemp("unlabeled")
+    config = copy_of_store(trained, tmp).model_copy(update={"output_dir": tmp / "outputs"})
+    rows = read_rows(GERMAN_CREDIT_CSV)[:300]
+    (tmp / "span").mkdir()
+    write_rows(tmp / "span" / "span.csv", rows, [column for column in rows[0] if column != "risk"])
+    run_monitor(config, str(tmp / "span"))
+    store = metadata.open_store(config)
+    with open(Path(latest_monitor_report(store, config), "monitor.json")) as f:
+        report = json.load(f)
+    privacy = next(n for n in mlmd.run_executions(store, config.monitor_pipeline_name) if n.node_id == "Privacy")
+    privacy_artifact = mlmd.output_artifacts(store, privacy.execution.id)["privacy_report"][0]
+    with open(Path(privacy_artifact.uri, "privacy_report.json")) as f:
+        return Unlabeled(report, json.load(f), privacy_artifact)
+
+
+def test_a_span_without_labels_is_watched_for_drift_and_its_performance_and_fairness_are_not_applicable(unlabeled):
+    report = unlabeled.report
+    assert not report["span"]["labelled"] and report["span"]["examples"] > 250
+    by_id = {c["id"]: c for c in report["checks"]}
+    for check_id in ("overall_auc", "calibration_ece", "disparate_impact_ratio", "equal_opportunity_difference"):
+        assert (by_id[check_id]["status"], by_id[check_id]["reason"]) == ("not_applicable", "the span has no labels")
+    # The label's absence is expected in the schema's SERVING environment: no anomaly, no block alert.
+    assert (by_id["schema_anomalies"]["status"], by_id["schema_anomalies"]["measured"]) == ("pass", 0)
+    assert block_alerts(report) == []
+    ran = {c["id"] for c in report["checks"] if c["status"] in ("pass", "fail") and c["measured"] is not None}
+    assert {"prediction_drift", "attribution_drift.rank", "attribution_drift.share"} <= ran
+    assert {f"data_drift.{name}" for name in ("age", "checking_account", "credit_amount", "duration", "housing",
+                                              "job", "purpose", "saving_accounts", "sex")} <= ran
+
+
+def test_privacy_skips_l_diversity_on_the_span_without_labels_and_says_why(unlabeled):
+    anonymity = unlabeled.privacy_report["anonymity"]
+    reason = ("the sensitive column 'risk' is absent from this SERVING data (a span without labels): there is no "
+              "label for a class to reveal")
+    assert anonymity["l_diversity_skipped"] == reason and "l" not in anonymity and anonymity["k"] >= 5
+    assert unlabeled.privacy_artifact.custom_properties["l_diversity_skipped"].string_value == reason
+    assert "risk" not in unlabeled.privacy_report["columns"]

@@ -128,9 +128,10 @@ def test_unchanged_rerun_is_served_from_cache(pipeline_run, tmp_path):
     # On a copy of the session's store: the rerun sees exactly the session's run before it, whichever tests ran
     # first, and the tests that read the session's store never see the rerun.
     config = copy_of_store(pipeline_run[0], tmp_path)
-    run_local(config)
+    rerun = run_local(config)
     store = metadata.open_store(config)
     first, second = mlmd.run_ids(store, config.pipeline_name)
+    assert second == rerun  # the run knows its own id (it seals its own outputs, whoever else shares the store)
     before, after = ({n.node_id: n for n in mlmd.run_executions(store, config.pipeline_name, run)}
                      for run in (first, second))
     # The Evaluator may run again: the first run's blessed model is now its baseline input.

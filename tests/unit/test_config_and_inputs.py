@@ -1,9 +1,13 @@
 """Configuration and input errors: one clear sentence, non-zero exit, before any pipeline work."""
 
+import csv
+
 import pytest
 
+from components.csv_example_gen.dialect import BYTE_ORDER_MARK
 from pipeline import cli
 from pipeline.config import ConfigError, load_config
+from pipeline.runners.preflight import PreflightError, preflight_check
 from tests.helpers import read_rows, write_rows
 
 
@@ -92,3 +96,30 @@ def test_non_utf8_csv(capsys, data_copy, tmp_path):
     data_copy.write_bytes(b"\xff\xferisk,sex\n")
     code, err = _run(capsys, "--data", data_copy.parent, "--output", tmp_path / "out")
     assert code == 2 and len(err) == 1 and "not UTF-8" in err[0]
+
+
+def test_the_header_is_read_as_csv_example_gen_reads_it(data_copy, tmp_path):
+    """A byte-order mark, semicolons, quoted names, CRLF (Excel in a German locale): the label is found."""
+    with data_copy.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with data_copy.open("w", newline="", encoding="utf-8") as f:
+        f.write(BYTE_ORDER_MARK.decode("utf-8"))
+        csv.writer(f, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    preflight_check(load_config(data_dir=data_copy.parent, output_dir=tmp_path / "out"))
+
+
+def test_a_header_that_names_a_column_twice(data_copy, tmp_path):
+    header, rows = data_copy.read_text(encoding="utf-8").split("\n", 1)
+    data_copy.write_text(f"{header},risk\n{rows}", encoding="utf-8")
+    with pytest.raises(PreflightError, match=f"^{data_copy}: line 1: columns 1 and 18 are both named 'risk'; "):
+        preflight_check(load_config(data_dir=data_copy.parent, output_dir=tmp_path / "out"))
+
+
+def test_a_row_that_cannot_be_read_stops_the_run_with_one_sentence_and_nothing_written(capsys, data_copy, tmp_path):
+    lines = data_copy.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[4] = lines[4].split(",", 1)[1]
+    data_copy.write_text("".join(lines), encoding="utf-8")
+    code, err = _run(capsys, "--data", data_copy.parent, "--output", tmp_path / "out")
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"glassbox: {data_copy}: line 5: 16 fields where the header names 17 (log: ")
+    assert not list((tmp_path / "out").rglob("Split-*"))

@@ -1,10 +1,17 @@
-"""The batched CsvExampleGen executor against TFX's own, on the same files, on Beam: same splits, same examples."""
+"""The batched CsvExampleGen executor against TFX's own, on the same files, on Beam: same splits, same examples; the
+same file in the dialects users' tools write gives the same examples; a file that cannot be read fails with one
+sentence before anything is written."""
 
+import csv
+import io
+import re
 from pathlib import Path
 from typing import Dict, List
 
+import apache_beam as beam
 import pytest
 import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
 from google.protobuf import json_format
 from tfx import v1 as tfx
 from tfx.components.example_gen.csv_example_gen import executor as tfx_executor
@@ -13,10 +20,12 @@ from tfx.types import standard_artifacts
 
 from components.csv_example_gen import executor
 from components.csv_example_gen.component import CsvExampleGen
+from components.csv_example_gen.dialect import BYTE_ORDER_MARK, CsvFormatError
 from pipeline.runners.scratch import scratch_tempdir
 from tests.helpers import GERMAN_CREDIT_CSV
 
 IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 SPLITS = {"train": 7, "eval": 2, "test": 1}
 
 # Every type TFX infers (int, float, string, a column with no value), and what moves a column up the order:
@@ -33,7 +42,7 @@ EDGE_CSV = (
 )
 
 
-def run_executor(executor_class, input_dir: Path, out_dir: Path) -> Dict[str, List[bytes]]:
+def run_executor(executor_class, input_dir: Path, out_dir: Path, beam_args=IN_MEMORY) -> Dict[str, List[bytes]]:
     """The executor's output splits, each a sorted list of the examples' deterministic serializations."""
     examples = standard_artifacts.Examples()
     examples.uri = str(out_dir)
@@ -47,7 +56,7 @@ def run_executor(executor_class, input_dir: Path, out_dir: Path) -> Dict[str, Li
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
         "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
     }
-    context = executor_class.Context(beam_pipeline_args=IN_MEMORY, tmp_dir=str(out_dir / ".tmp"))
+    context = executor_class.Context(beam_pipeline_args=beam_args, tmp_dir=str(out_dir / ".tmp"))
     with scratch_tempdir():  # the package of TFX that each Beam executor builds for remote workers
         executor_class(context).Do({}, {"examples": [examples]}, properties)
     return {
@@ -94,15 +103,102 @@ def test_the_german_credit_data_in_two_files_gives_tfx_executors_splits(tmp_path
     assert all(ours.values())
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a,b\n1,2\n3\n", r"bad\.csv: line 3: 1 fields where the header names 2"),
-    ("a,b\n1,2\n3,\"open\n4,5\n", r"bad\.csv: line 3: a quote is never closed"),
-    (b"a,b\n1,2\n3,\xe9t\xe9\n", r"bad\.csv: line 3 is not UTF-8 \(byte 0xe9\)"),
-])
-def test_unreadable_rows_are_named_by_file_and_line(tmp_path: Path, text, message):
-    input_dir = write(tmp_path / "in", "bad.csv", text).parent
-    with pytest.raises(ValueError, match=message):
-        run_executor(executor.Executor, input_dir, tmp_path / "ours")
+EDGE_ROWS = list(csv.reader(io.StringIO(EDGE_CSV, newline="")))
+NUMBER = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
+
+
+def written(rows, delimiter=",", quoting="minimal", line_ending="\n", bom=False) -> bytes:
+    """`rows` (the header first) as users' tools write them. quoting: 'minimal', where a field needs it (Excel,
+    pandas' default); 'all' (pandas QUOTE_ALL); 'text', names and text but not numbers (R's write.csv, pandas
+    QUOTE_NONNUMERIC). `line_ending` ends each record; a line break inside a field stays as it is."""
+    def field(cell: str, is_name: bool) -> str:
+        quoted = (quoting == "all" or (quoting == "text" and (is_name or not NUMBER.fullmatch(cell)))
+                  or any(c in cell for c in (delimiter, '"', "\n", "\r")))
+        return '"' + cell.replace('"', '""') + '"' if quoted else cell
+
+    text = "".join(delimiter.join(field(cell, i == 0) for cell in row) + line_ending for i, row in enumerate(rows))
+    return (BYTE_ORDER_MARK if bom else b"") + text.encode("utf-8")
+
+
+PLAIN = written(EDGE_ROWS)  # EDGE_CSV itself, on which TFX's executor gives the same examples (above)
+DIALECTS = {
+    "UTF-8 byte-order mark": written(EDGE_ROWS, bom=True),
+    "CRLF after each record (pandas' lineterminator)": written(EDGE_ROWS, line_ending="\r\n"),
+    "CRLF everywhere, in the quoted line break too (unix2dos)": PLAIN.replace(b"\n", b"\r\n"),
+    "semicolons": written(EDGE_ROWS, delimiter=";"),
+    "tabs": written(EDGE_ROWS, delimiter="\t"),
+    "names and text quoted (R's write.csv)": written(EDGE_ROWS, quoting="text"),
+    "every field quoted (pandas' QUOTE_ALL)": written(EDGE_ROWS, quoting="all"),
+    "Excel in a German locale: mark, semicolons, CRLF": written(EDGE_ROWS, ";", line_ending="\r\n", bom=True),
+}
+
+
+def transform_examples(input_dir: Path, out_dir: Path) -> List[bytes]:
+    """The executor's PTransform alone, on Beam (no split, no TFX): the serialized examples of the files, sorted."""
+    with beam.Pipeline(options=PipelineOptions(IN_MEMORY)) as pipeline:
+        _ = (pipeline
+             | executor.CsvToSerializedExamples({"input_base": str(input_dir)}, "*")
+             | beam.io.WriteToTFRecord(str(out_dir / "examples")))
+    return sorted(record.numpy() for record in tf.data.TFRecordDataset(sorted(map(str, out_dir.glob("examples*")))))
+
+
+@pytest.fixture(scope="module")
+def plain_examples(tmp_path_factory) -> List[bytes]:
+    assert PLAIN == EDGE_CSV.encode("utf-8")
+    directory = tmp_path_factory.mktemp("plain")
+    return transform_examples(write(directory / "in", "edge.csv", PLAIN).parent, directory)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_file_in_each_dialect_gives_the_plain_files_examples(dialect, plain_examples, tmp_path):
+    assert transform_examples(write(tmp_path / "in", "edge.csv", DIALECTS[dialect]).parent, tmp_path) == plain_examples
+
+
+def test_the_files_of_one_split_may_differ_in_dialect(plain_examples, tmp_path):
+    header, *rows = EDGE_ROWS
+    write(tmp_path / "in", "a.csv", written([header, *rows[:3]], quoting="text"))
+    write(tmp_path / "in", "b.csv", written([header, *rows[3:]], ";", line_ending="\r\n", bom=True))
+    assert transform_examples(tmp_path / "in", tmp_path) == plain_examples
+
+
+BAD_FILES = {
+    "a row a field short": ("a,b\n1,2\n3\n", "line 3: 1 fields where the header names 2"),
+    "a row a field long": ("a,b\n1,2,3\n", "line 2: 3 fields where the header names 2"),
+    "lines counted as written (mark, CRLF, a quoted line break)": (
+        '\ufeffa;b\r\n1;"x\r\ny"\r\n3\r\n', "line 4: 1 fields where the header names 2"),
+    "a quote never closed": ('a,b\n1,2\n3,"open\n4,5\n', "line 3, column 'b': a quote is never closed"),
+    "a quote inside an unquoted field": ('a,b\n5\'10",x\n2,y\n', "line 2, column 'a': a quote inside a field that "
+                                         "does not start with one; quote the whole field and double the quotes in it"),
+    "not UTF-8": (b"a,b\n1,2\n3,\xe9t\xe9\n", "line 3 is not UTF-8 (byte 0xe9 at offset 10); save the file as UTF-8"),
+    "a name twice": ("a,b,a\n1,2,3\n", "line 1: columns 1 and 3 are both named 'a'; column names must be unique"),
+    "a column without a name": ("a,b,\n1,2,\n", "line 1: column 3 has no name; every column needs one"),
+    "an unclear delimiter": ("a;b,c\n1;2\n", "line 1 splits into 2 names on ',' and on ';' alike, so the delimiter "
+                                             "is unclear; quote the names that hold one of them"),
+    "no header": ("", "the file is empty; it needs a header line naming the columns"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_file_that_cannot_be_read_fails_with_one_sentence_naming_file_and_line(case, tmp_path):
+    text, message = BAD_FILES[case]
+    path = write(tmp_path / "in", "bad.csv", text)
+    with pytest.raises(CsvFormatError, match=f"^{re.escape(f'{path}: {message}')}$"):
+        transform_examples(path.parent, tmp_path)
+
+
+def test_the_files_of_one_split_must_name_the_same_columns(tmp_path):
+    write(tmp_path / "in", "a.csv", "a,b\n1,2\n")
+    write(tmp_path / "in", "b.csv", "a;c\n1;2\n")
+    with pytest.raises(CsvFormatError, match=r"b\.csv: line 1 names other columns than .*a\.csv"):
+        transform_examples(tmp_path / "in", tmp_path)
+
+
+def test_a_bad_file_fails_before_anything_is_written_whichever_runner(tmp_path):
+    """Worker processes report a DoFn's error as a RuntimeError holding its traceback: the file is read first."""
+    path = write(tmp_path / "in", "bad.csv", "a,b\n1,2\n3\n")
+    with pytest.raises(CsvFormatError, match=f"^{re.escape(f'{path}: line 3: 1 fields where the header names 2')}$"):
+        run_executor(executor.Executor, path.parent, tmp_path / "out", MULTI_PROCESSING)
+    assert not list((tmp_path / "out").glob("Split-*"))
 
 
 def test_the_component_is_tfxs_with_the_batched_executor():

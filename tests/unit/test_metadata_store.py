@@ -45,6 +45,21 @@ def test_an_incomplete_mysql_configuration_names_what_is_missing(tmp_path):
         load_config(path)
 
 
+def test_the_server_password_is_blanked_in_what_tfx_logs(tmp_path, monkeypatch, caplog):
+    """LocalDagRunner logs `Using connection config` with the whole proto: the password must not reach the log."""
+    from absl import logging as absl_logging
+
+    path = tmp_path / "server.yaml"
+    path.write_text("metadata: {kind: mysql, host: db, database: metadb, user: glassbox, password_env: MLMD_PW}\n")
+    config = load_config(path)
+    monkeypatch.setenv("MLMD_PW", "pw-0f9e8d7c")
+    with caplog.at_level("INFO", logger="absl"), metadata.password_kept_out_of_logs(config):
+        absl_logging.info("Using connection config:\n %s", metadata.connection_config(config).mysql)
+    assert 'password: "<redacted>"' in caplog.text and "pw-0f9e8d7c" not in caplog.text
+    absl_logging.warning("after the run: %s", "pw-0f9e8d7c")  # the filter ends with its run
+    assert caplog.records[-1].getMessage() == "after the run: pw-0f9e8d7c"
+
+
 def test_a_missing_store_is_an_error_not_a_new_empty_store(tmp_path):
     config = load_config(output_dir=tmp_path / "nothing")
     with pytest.raises(metadata.MetadataStoreError, match="run `glassbox run` first"):
@@ -77,3 +92,31 @@ def test_manifest_digest_tracks_every_file_and_names_changes(tmp_path):
     assert manifest_digest(after) != manifest_digest(before)
     assert _changes(before, after) == ["modified: a/x.bin", "removed: y.txt", "added: z"]
     assert content_manifest(str(tmp_path / "z")) == {".": json.loads(json.dumps(after))["z"]}
+
+
+def _store_with_one_run(config, run_id="run-1"):
+    """A real SQLite MLMD store holding one execution in a run of `config`'s pipeline, as TFX 1.16 records it."""
+    from ml_metadata import metadata_store
+
+    config.metadata_path.parent.mkdir(parents=True)
+    store = metadata_store.MetadataStore(metadata.connection_config(config))
+    types = {name: store.put_context_type(metadata_store_pb2.ContextType(name=name))
+             for name in ("pipeline", "pipeline_run")}
+    contexts = store.put_contexts([metadata_store_pb2.Context(type_id=types["pipeline"], name=config.pipeline_name),
+                                   metadata_store_pb2.Context(type_id=types["pipeline_run"], name=run_id)])
+    step = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Step"))
+    [execution] = store.put_executions([metadata_store_pb2.Execution(type_id=step)])
+    store.put_attributions_and_associations([], [metadata_store_pb2.Association(context_id=c, execution_id=execution)
+                                                 for c in contexts])
+
+
+def test_sealing_a_run_is_refused_while_a_run_holds_the_store(tmp_path, capsys):
+    from pipeline.cli import main as glassbox
+
+    config = load_config(output_dir=tmp_path / "out")
+    _store_with_one_run(config)
+    with metadata.exclusive_use(config):
+        assert glassbox(["lineage", "seal", "--output", str(config.output_dir)]) == 3
+    assert "is busy: another run is using it" in capsys.readouterr().err
+    assert glassbox(["lineage", "seal", "--output", str(config.output_dir)]) == 0
+    assert "Run run-1: sealed 0 artifact(s)" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from components.model_audit.policy import parse_policy as parse_audit_policy
 from components.privacy.policy import PrivacyPolicyError
 from components.privacy.policy import load_policy as load_privacy_policy
 from components.privacy.policy import parse_policy as parse_privacy_policy
+from components.schema_import.component import load_schema
 from pipeline.config import ConfigError, load_config
 from pipeline.onboard import (
     OnboardError,
@@ -39,14 +40,22 @@ def _csv(tmp_path, content, name="data.csv"):
 @pytest.mark.parametrize("content, message", [
     ("", r"data.csv: the file is empty"),
     ("a,b,label\n", r"data.csv: the file has a header but no rows"),
-    ("a,b,label\n1,2,x\n3,4\n5,6,y\n", r"data.csv: line 3 has 2 fields, the header has 3"),
-    ("a,a,label\n1,2,x\n", r"data.csv: line 1: column names must be unique"),
-    ('a,b,label\n1,"two\nlines",x\n', r"data.csv: line 2: a quoted field spans several lines"),
+    ("a,b,label\n1,2,x\n3,4\n5,6,y\n", r"data.csv: line 3: 2 fields where the header names 3"),
+    ("a,a,label\n1,2,x\n", r"data.csv: line 1: columns 1 and 2 are both named 'a'; column names must be unique"),
+    ('a;b,c\n1;2,3\n', r"data.csv: line 1"),
     (b"a,b,label\n1,2,x\n1,caf\xe9,y\n", r"data.csv: line 3 is not UTF-8 \(byte 0xe9 at offset 21\)"),
 ])
 def test_unreadable_csvs_are_refused_naming_the_line(tmp_path, content, message):
     with pytest.raises(OnboardError, match=message):
         read_table(_csv(tmp_path, content))
+
+
+def test_init_reads_every_dialect_as_the_pipeline_does(tmp_path):
+    """BOM, CRLF, ';' and quoted names (Excel, R) give the plain file's table; a quoted line break is a value."""
+    plain = read_table(_csv(tmp_path, 'a,b,label\n1,"two\nlines",x\n3,four,y\n', "plain.csv"))
+    assert plain.header == ["a", "b", "label"] and plain.rows == [["1", "two\nlines", "x"], ["3", "four", "y"]]
+    excel = _csv(tmp_path, b'\xef\xbb\xbf"a";"b";"label"\r\n1;"two\r\nlines";x\r\n3;four;y\r\n', "excel.csv")
+    assert (read_table(excel).header, read_table(excel).rows) == (plain.header, plain.rows)
 
 
 def _table(labels):
@@ -185,6 +194,10 @@ def test_drafts_load_through_the_pipelines_own_loaders(onboarded, shape):
     _, _, label, protected, positive = SHAPES[shape]
     config, privacy, audit, card = _load_drafts(onboarded(shape))
     assert (config.label, config.positive_label) == (label, positive or "1") and config.schema_file.is_file()
+    # A production span without the label is expected in the SERVING environment (the monitoring pipeline's).
+    schema = load_schema(config.schema_file)
+    assert list(schema.default_environment) == ["TRAINING", "SERVING"]
+    assert [list(f.not_in_environment) for f in schema.feature if f.name == label] == [["SERVING"]]
     slices = [f"{p}_band" if p in config.band_features else p for p in protected]
     assert config.evaluation.slice_features == config.explainer.slice_features == slices
     assert list(audit.protected_attributes) == slices and card["data"][0]["sensitive"] == protected
@@ -231,3 +244,18 @@ def test_review_notes_cannot_change_what_a_draft_says():
         "k": Note(beside="two\nlines: 7"), "names": Note(inner={1: Note(beside="a bell \a is no YAML")})})
     assert yaml.safe_load(text) == content
     assert "  'no': {action: drop}  # why" in text and "# a bell \\x07 is no YAML" in text
+
+
+def test_an_excel_csv_drafts_what_its_plain_version_drafts(onboarded, tmp_path):
+    """The same data saved by Excel (BOM, ';', CRLF, quoted names and text): the same contract and policies. The
+    schema is inferred from the examples CsvExampleGen makes of the file, so it reads the file as the pipeline does."""
+    header, row, label, protected, positive = SHAPES["with_pii"]
+    lines = [";".join(f'"{name}"' for name in header.split(","))]
+    lines += [";".join(f'"{value}"' if isinstance(value, str) else str(value) for value in row(i)) for i in range(120)]
+    (tmp_path / "data").mkdir()
+    excel = _csv(tmp_path / "data", b"\xef\xbb\xbf" + "\r\n".join(lines + [""]).encode("utf-8"))
+    drafted = onboard(excel, label, tmp_path / "configs" / "with_pii.yaml", protected=protected,
+                      positive_label=positive, schemas_root=tmp_path / "schemas")
+    plain = load_config(onboarded("with_pii")).schema_file.parent
+    for name in ("schema.pbtxt", "privacy_policy.yaml", "audit_policy.yaml"):
+        assert (drafted.schema_dir / name).read_text() == (plain / name).read_text(), name

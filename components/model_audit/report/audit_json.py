@@ -16,6 +16,7 @@ from components.model_audit.audit import verdict
 from components.model_audit.checks.result import CheckResult, Evidence
 from components.model_audit.policy import AuditPolicy, policy_digest
 
+AUDIT_FILE = "audit.json"  # in the AuditReport artifact; the next audit reads its figures as its baseline
 REPORT_SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "audit_report.schema.json"
 STATUSES = ("pass", "fail", "inconclusive", "not_applicable")
 

@@ -42,9 +42,10 @@ SPAN_EXPLAINER_CONFIG = EXPLAINER_CONFIG.model_copy(update={
     "sensitivity_features": 0})
 
 
-def privacy_properties(policy):
-    """Privacy's execution parameters, as the component makes them from its policy file."""
-    return {"policy": policy_json(policy), "policy_source": policy.source}
+def privacy_properties(policy, environment: str = "TRAINING"):
+    """Privacy's execution parameters, as the component makes them from its policy file, for data from
+    `environment`."""
+    return {"policy": policy_json(policy), "policy_source": policy.source, "environment": environment}
 
 
 def explainer_properties(config: ExplainerConfig):
@@ -107,7 +108,8 @@ class CreditModel(tf.Module):
         }
         self._logit = logit
         self.feature_map = tf.saved_model.Asset(feature_map_path)
-        self._spec = {**{name: tf.io.FixedLenFeature([], tf.int64) for name in (*NUMERIC_FEATURES, LABEL)},
+        # As the Trainer's: serving parses the features only, so examples without the label are scored too.
+        self._spec = {**{name: tf.io.FixedLenFeature([], tf.int64) for name in NUMERIC_FEATURES},
                       **{name: tf.io.FixedLenFeature([], tf.string) for name in CATEGORICAL_FEATURES}}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -133,7 +135,7 @@ class CreditModel(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def binary_label(self, serialized):
-        raw = tf.io.parse_example(serialized, {LABEL: self._spec[LABEL]})
+        raw = tf.io.parse_example(serialized, {LABEL: tf.io.FixedLenFeature([], tf.int64)})
         return {LABEL: tf.cast(preprocessing.binary_label(raw[LABEL], "1"), tf.float32)}
 
     def signatures(self) -> Dict:

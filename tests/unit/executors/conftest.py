@@ -7,7 +7,8 @@ Each step is the real executor or library where the pipeline runs one (pipeline/
   deidentified Examples -> TFDV statistics -> ExampleValidator (schemas/german_credit/schema.pbtxt) -> anomalies
   model + deidentified Examples -> Explainer -> Explanations: ModelAudit's, and the Monitor's training baseline
   the eval split, seen again as a monitored span -> its statistics and anomalies, BulkInferrer's PredictionLogs,
-  and the Explainer with the monitoring pipeline's settings
+  and the Explainer with the monitoring pipeline's settings; and the same again for the eval split without its label,
+  a span from production
 """
 
 import pytest
@@ -19,13 +20,16 @@ from tfx.proto import bulk_inferrer_pb2
 from tfx.types import standard_artifacts
 
 from components.artifacts import Explanations, PrivacyReport
+from components.example_validator import executor as span_validator
 from components.explainer import executor as explainer
 from components.privacy import executor as privacy
 from components.privacy.policy import read_policy
 from pipeline.config import REPO_ROOT
+from pipeline.monitor import SPAN_ENVIRONMENT
 from tests.helpers import GERMAN_CREDIT_CSV
 from tests.unit.executors.builders import (
     EXPLAINER_CONFIG,
+    LABEL,
     MODEL_ID,
     SPAN_EXPLAINER_CONFIG,
     SPLIT_ROWS,
@@ -34,6 +38,7 @@ from tests.unit.executors.builders import (
     explainer_properties,
     privacy_properties,
     save_credit_model,
+    split_rows,
     write_statistics,
 )
 from tests.unit.privacy.helpers import DEFAULT_POLICY, read_csv, typed, write_splits
@@ -110,6 +115,33 @@ def _anomalies(uri, statistics, schema):
     return anomalies
 
 
+def validate_span(uri, statistics, schema):
+    """The monitoring pipeline's ExampleValidator (components/example_validator) on a span's statistics, in its
+    environment."""
+    anomalies = artifact(standard_artifacts.ExampleAnomalies, uri)
+    span_validator.Executor().Do({"statistics": [statistics], "schema": [schema]}, {"anomalies": [anomalies]},
+                                 {"exclude_splits": "[]", "environment": SPAN_ENVIRONMENT})
+    return anomalies
+
+
+def _inferred(uri, model, examples):
+    """The real BulkInferrer executor's PredictionLogs (prediction_logs-*.gz, the Monitor's span scores) of the
+    model's serving_default on the eval split; given no blessing, it infers with the model as is."""
+    inferred = artifact(standard_artifacts.InferenceResult, uri)
+    bulk_inferrer.Executor().Do(
+        {"examples": [examples], "model": [model]}, {"inference_result": [inferred]},
+        {"model_spec": json_format.MessageToJson(bulk_inferrer_pb2.ModelSpec()),
+         "data_spec": json_format.MessageToJson(bulk_inferrer_pb2.DataSpec(example_splits=["eval"]))})
+    return inferred
+
+
+def _explained(uri, model, examples, schema, config):
+    explained = artifact(Explanations, uri)
+    explainer.Executor().Do({"model": [model], "examples": [examples], "schema": [schema]},
+                            {"explanations": [explained]}, explainer_properties(config))
+    return explained
+
+
 @pytest.fixture(scope="session")
 def statistics(root, examples):
     """The training run's statistics of the deidentified train and eval splits: ModelAudit reads both (drift between
@@ -128,10 +160,7 @@ def explanations(root, model, examples, schema):
     """The Explainer executor's output on the eval split, against train-split background rows. ModelAudit reads its
     Parquet rows (scores, labels, slices), global.json, quality.json and plots; the Monitor its Parquet rows and
     global.json as the training baseline."""
-    explained = artifact(Explanations, root / "Explainer" / "explanations")
-    explainer.Executor().Do({"model": [model], "examples": [examples], "schema": [schema]},
-                            {"explanations": [explained]}, explainer_properties(EXPLAINER_CONFIG))
-    return explained
+    return _explained(root / "Explainer" / "explanations", model, examples, schema, EXPLAINER_CONFIG)
 
 
 @pytest.fixture(scope="session")
@@ -144,28 +173,34 @@ def span_statistics(root, examples):
 @pytest.fixture(scope="session")
 def span_anomalies(root, span_statistics, schema):
     """The span's anomalies against the training schema."""
-    return _anomalies(root / "monitor" / "anomalies", span_statistics, schema)
+    return validate_span(root / "monitor" / "anomalies", span_statistics, schema)
 
 
 @pytest.fixture(scope="session")
 def inference_result(root, model, examples):
-    """The real BulkInferrer executor's PredictionLogs (prediction_logs-*.gz, the Monitor's span scores) of the
-    model's serving_default on the span; given no blessing, it infers with the model as is."""
-    inferred = artifact(standard_artifacts.InferenceResult, root / "monitor" / "inference_result")
-    bulk_inferrer.Executor().Do(
-        {"examples": [examples], "model": [model]}, {"inference_result": [inferred]},
-        {"model_spec": json_format.MessageToJson(bulk_inferrer_pb2.ModelSpec()),
-         "data_spec": json_format.MessageToJson(bulk_inferrer_pb2.DataSpec(example_splits=["eval"]))})
-    return inferred
+    """BulkInferrer's scores of the span."""
+    return _inferred(root / "monitor" / "inference_result", model, examples)
 
 
 @pytest.fixture(scope="session")
 def span_explanations(root, model, examples, schema):
     """The Explainer executor on the span with the monitoring pipeline's settings: the span's attributions."""
-    explained = artifact(Explanations, root / "monitor" / "explanations")
-    explainer.Executor().Do({"model": [model], "examples": [examples], "schema": [schema]},
-                            {"explanations": [explained]}, explainer_properties(SPAN_EXPLAINER_CONFIG))
-    return explained
+    return _explained(root / "monitor" / "explanations", model, examples, schema, SPAN_EXPLAINER_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def unlabeled_span(root, model, examples, schema):
+    """The eval split without its label, a span from production, through the same steps as the labelled span: its
+    Examples, statistics, anomalies, BulkInferrer's scores and the Explainer's run, by input name of the Monitor."""
+    folder = root / "unlabeled_span"
+    write_splits({"eval": [{k: v for k, v in row.items() if k != LABEL} for row in split_rows(examples, "eval")]},
+                 folder / "examples")
+    unlabeled = artifact(standard_artifacts.Examples, folder / "examples", ["eval"])
+    statistics = _statistics(folder / "statistics", unlabeled, ["eval"])
+    return {"examples": unlabeled, "statistics": statistics,
+            "anomalies": validate_span(folder / "anomalies", statistics, schema),
+            "inference_result": _inferred(folder / "inference_result", model, unlabeled),
+            "explanations": _explained(folder / "explanations", model, unlabeled, schema, SPAN_EXPLAINER_CONFIG)}
 
 
 @pytest.fixture(scope="session")

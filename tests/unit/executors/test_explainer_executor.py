@@ -64,6 +64,13 @@ def test_explains_the_split_writes_every_file_and_seals_them(explanations, examp
     assert_sealed(explanations)
 
 
+def test_a_span_without_labels_is_explained_with_no_label_on_its_rows(unlabeled_span, span_explanations):
+    table = pd.read_parquet(os.path.join(unlabeled_span["explanations"].uri, "attributions"))
+    labelled = pd.read_parquet(os.path.join(span_explanations.uri, "attributions"))
+    assert len(table) == len(labelled) and table["label"].isna().all() and labelled["label"].notna().all()
+    assert sorted(table["prediction"]) == pytest.approx(sorted(labelled["prediction"]))
+
+
 def test_a_split_the_examples_lack_fails_before_anything_is_written(model, examples, schema, tmp_path):
     explained = artifact(Explanations, tmp_path / "explanations")
     config = EXPLAINER_CONFIG.model_copy(update={"split": "test"})

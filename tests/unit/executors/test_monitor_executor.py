@@ -37,11 +37,16 @@ def inputs(model, statistics, explanations, span_statistics, span_anomalies, inf
             "explanations": [span_explanations]}
 
 
-def test_watches_the_span_records_the_alerts_and_seals_the_report(inputs, examples, tmp_path):
-    report = artifact(MonitorReport, tmp_path / "monitor_report")
+def _watch(inputs, folder):
+    """The Monitor's `Do` on `inputs`: its MonitorReport artifact and monitor.json."""
+    report = artifact(MonitorReport, folder / "monitor_report")
     monitor.Executor().Do(inputs, {"monitor_report": [report]}, _properties())
     with open(os.path.join(report.uri, monitor.MONITOR_FILE)) as f:
-        watched = json.load(f)
+        return report, json.load(f)
+
+
+def test_watches_the_span_records_the_alerts_and_seals_the_report(inputs, examples, tmp_path):
+    report, watched = _watch(inputs, tmp_path)
 
     assert files_under(report.uri) == sorted([monitor.MONITOR_FILE, monitor.REPORT_FILE])
     span = len(split_rows(examples, "eval"))
@@ -63,6 +68,29 @@ def test_watches_the_span_records_the_alerts_and_seals_the_report(inputs, exampl
     assert report.get_float_custom_property("attribution_rank_correlation") == checks["attribution_drift.rank"][
         "measured"]
     assert report.get_float_custom_property("span_auc") == checks["overall_auc"]["measured"]
+    assert_sealed(report)
+
+
+def test_a_span_without_labels_is_watched_for_drift_and_its_performance_and_fairness_are_not_applicable(
+        inputs, unlabeled_span, tmp_path):
+    span = {name: [unlabeled_span[name]] for name in ("statistics", "anomalies", "inference_result", "explanations")}
+    report, watched = _watch({**inputs, **span}, tmp_path / "unlabeled")
+
+    examples = len(split_rows(unlabeled_span["examples"], "eval"))
+    assert watched["span"] == {"examples": examples, "explained": examples, "labelled": False}
+    checks = {check["id"]: check for check in watched["checks"]}
+    for check_id in ("overall_auc", "calibration_ece", "disparate_impact_ratio", "equal_opportunity_difference"):
+        assert (checks[check_id]["status"], checks[check_id]["reason"]) == ("not_applicable", "the span has no labels")
+    assert checks["schema_anomalies"]["status"] == "pass"
+    # The labelled span's examples without the label: the same scores, and the same data drift as the labelled span.
+    assert checks["prediction_drift"]["measured"] == 0
+    _, with_labels = _watch(inputs, tmp_path / "labelled")
+    data_drift = {c["id"]: c["measured"] for c in watched["checks"] if c["family"] == "data_drift"}
+    assert len(data_drift) == 6 and data_drift == pytest.approx(
+        {c["id"]: c["measured"] for c in with_labels["checks"] if c["family"] == "data_drift"})
+    # Attributions are taken against a background sample chosen by each example's digest, which the label is part of.
+    assert checks["attribution_drift.rank"]["measured"] > 0.7 and checks["attribution_drift.share"]["measured"] < 0.1
+    assert not report.has_custom_property("span_auc")
     assert_sealed(report)
 
 

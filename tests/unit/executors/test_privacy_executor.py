@@ -83,3 +83,27 @@ def test_classes_below_k_fail_closed_when_the_policy_says_fail(raw_examples, tmp
                              r"quasi-identifiers "):
         privacy.Executor().Do({"examples": [raw_examples]}, outputs, privacy_properties(policy))
     assert _written(outputs) == []
+
+
+def test_a_span_without_the_label_skips_l_diversity_in_serving_and_fails_closed_in_training(raw_rows, tmp_path):
+    write_splits({"span": [{k: v for k, v in row.items() if k != "risk"} for row in raw_rows[:200]]}, tmp_path / "raw")
+    inputs = {"examples": [artifact(standard_artifacts.Examples, tmp_path / "raw", ["span"])]}
+    outputs = _outputs(tmp_path / "serving")
+    privacy.Executor().Do(inputs, outputs, privacy_properties(read_policy(DEFAULT_POLICY), environment="SERVING"))
+    report_artifact = outputs["privacy_report"][0]
+    with open(os.path.join(report_artifact.uri, privacy.REPORT_FILE)) as f:
+        anonymity = json.load(f)["anonymity"]
+
+    reason = ("the sensitive column 'risk' is absent from this SERVING data (a span without labels): there is no "
+              "label for a class to reveal")
+    assert anonymity["l_diversity_skipped"] == reason and anonymity["l_label"] == "risk"
+    assert "l" not in anonymity and anonymity["k"] >= 5
+    assert report_artifact.get_string_custom_property("l_diversity_skipped") == reason
+    assert not report_artifact.has_custom_property("l")
+    released = split_rows(outputs["deidentified_examples"][0], "span")
+    assert len(released) == 200 - anonymity["suppressed_rows"] and "applicant_id" in released[0]
+
+    outputs = _outputs(tmp_path / "training")
+    with pytest.raises(PrivacyPolicyError, match=r"field 'columns\.risk': unknown column 'risk'; the data has "):
+        privacy.Executor().Do(inputs, outputs, privacy_properties(read_policy(DEFAULT_POLICY)))
+    assert _written(outputs) == []

@@ -9,6 +9,7 @@ from components.monitor import checks
 from components.monitor.policy import MonitorPolicyError, load_monitor_policy
 from components.monitor.report import monitor_report, render_monitor_html
 from pipeline.config import REPO_ROOT
+from pipeline.records.monitoring import block_alerts
 from tests.unit.model_audit.builders import categorical_feature, numeric_feature, statistics
 
 POLICY = load_monitor_policy(REPO_ROOT / "schemas" / "german_credit" / "monitor_policy.yaml")
@@ -91,6 +92,17 @@ def test_the_report_counts_alerts_by_severity_and_renders():
     assert report["drifted_features"] == ["purpose"]
     html = render_monitor_html(report, "Monitoring of model 7")
     assert 'data-check-id="data_drift.purpose" data-status="fail"' in html and "2 alert(s)" in html
+
+
+def test_block_alerts_are_the_failed_checks_of_block_severity():
+    """What `glassbox monitor`'s exit code rests on: a warn alert or a block check that passed does not count."""
+    drifted = statistics(categorical_feature("purpose", {"car": 90, "radio/TV": 30, "business": 80}))
+    passing = [checks.schema_anomalies(POLICY.schema_anomalies, []),
+               *checks.data_drift(TRAINING, drifted, ["purpose"], POLICY.data_drift)]
+    report = monitor_report(passing, span={}, policy={}, lineage=[])
+    assert [a["severity"] for a in report["alerts"]] == ["warn"] and block_alerts(report) == []
+    failing = [checks.schema_anomalies(POLICY.schema_anomalies, ["age: out of range"]), *passing[1:]]
+    assert block_alerts(monitor_report(failing, span={}, policy={}, lineage=[])) == ["schema_anomalies"]
 
 
 def test_a_bad_policy_names_the_file_and_the_field(tmp_path):

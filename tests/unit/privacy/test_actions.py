@@ -22,6 +22,7 @@ from components.privacy.actions import (
     to_year,
     truncate,
     undeclared_text,
+    value_shape,
 )
 from components.privacy.policy import Generalization, PseudonymKey, parse_policy
 
@@ -130,6 +131,13 @@ def test_bad_values_fail_without_showing_the_value():
         with pytest.raises(ValueError) as error:
             call()
         assert "1956" not in str(error.value) and "Zoë" not in str(error.value)
+
+
+def test_a_value_is_shown_only_by_its_shape():
+    assert value_shape("30 Jahre") == "99 Aaaaa"
+    assert value_shape("Zoë.Müller@example.com") == "Aaa.Aaaaaa@aaaaaaa.aaa"
+    assert value_shape("李小龙, 1956") == "aaa, 9999"
+    assert value_shape("x" * 30) == "a" * 24 + "..."
 
 
 def test_row_gets_each_columns_action_under_its_output_name():

@@ -26,9 +26,9 @@ from tests.unit.privacy.helpers import (
 SPLITS = {"train": slice(0, 300), "eval": slice(300, 400)}
 
 
-def _run(rows, tmp_path, monkeypatch, key):
+def _run(rows, tmp_path, monkeypatch, key, policy_file=DEFAULT_POLICY):
     monkeypatch.setenv("GLASSBOX_PSEUDONYM_KEY", key.secret.decode())
-    policy = load_policy(DEFAULT_POLICY, list(rows[0]))
+    policy = load_policy(policy_file, list(rows[0]))
     inputs = write_splits({split: rows[part] for split, part in SPLITS.items()}, tmp_path / "raw")
     outputs = {split: str(tmp_path / "released" / f"Split-{split}" / "data_tfrecord") for split in SPLITS}
     report = deidentify_splits(lambda: beam.Pipeline(runner="DirectRunner"), inputs=inputs, outputs=outputs,
@@ -53,7 +53,7 @@ def test_two_passes_release_and_report_what_the_per_row_functions_give(raw_rows,
     counts = Counter()
     for row, out in zip(rows, deidentified):
         counts.update(per_row_column_counts(row, out, policy))
-    expected, suppressed = check_aggregates(counts, per_row_class_stats(deidentified, policy), policy, list(SPLITS))
+    expected, suppressed = check_aggregates(counts, per_row_class_stats(deidentified, policy), policy, list(SPLITS), {})
     assert report == expected
     assert report["anonymity"]["suppressed_rows"] > 0 and report["rows_in"] == 400
     for split, part in SPLITS.items():
@@ -68,3 +68,40 @@ def test_undeclared_pii_fails_before_anything_is_written(raw_rows, key, tmp_path
         _run(rows, tmp_path, monkeypatch, key)
     assert not os.path.exists(tmp_path / "released")
     assert not os.path.exists(tmp_path / "work")
+
+
+def _as_example_gen_types_it(rows, column, value, row):
+    """The rows with `value` in one row of `column`: ExampleGen then types the whole column as text."""
+    return [{**r, column: value if i == row else (None if r[column] is None else str(r[column]))}
+            for i, r in enumerate(rows)]
+
+
+def test_a_value_its_bands_cannot_place_fails_naming_field_column_split_and_shape(raw_rows, key, tmp_path,
+                                                                                   monkeypatch):
+    """`abc` in age, which the policy bands to measure k: the run fails between the passes, nothing written."""
+    rows = _as_example_gen_types_it(typed(raw_rows), "age", "abc", 310)  # an eval row
+    with pytest.raises(PrivacyViolationError) as error:
+        _run(rows, tmp_path, monkeypatch, key)
+    assert str(error.value) == (
+        f"{DEFAULT_POLICY}: field 'quasi_identifier_generalization.age' needs a number, and split 'eval' has 1 row "
+        f"without one in column 'age' (shaped like 'aaa': letters as a, digits as 9); nothing was released")
+    assert not os.path.exists(tmp_path / "released")
+    assert not os.path.exists(tmp_path / "work")
+
+
+def test_a_value_its_generalization_cannot_place_is_never_shown(raw_rows, key, tmp_path, monkeypatch):
+    """A birth date the policy generalizes to the year, written as 22.03.1956 in a row: its shape, not the date."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(DEFAULT_POLICY.read_text().replace(
+        "date_of_birth: {action: drop}", "date_of_birth: {action: generalize, generalize: {date: year}}"))
+    rows = typed(raw_rows)
+    rows[3] = {**rows[3], "date_of_birth": "22.03.1956"}
+    rows[4] = {**rows[4], "date_of_birth": "1956-03-22 (approx.)"}
+    with pytest.raises(PrivacyViolationError) as error:
+        _run(rows, tmp_path, monkeypatch, key, policy_file)
+    assert str(error.value) == (
+        f"{policy_file}: field 'columns.date_of_birth.generalize' needs an ISO date (YYYY-MM-DD), and split 'train' "
+        f"has 2 rows without one in column 'date_of_birth' (shaped like '99.99.9999': letters as a, digits as 9); "
+        f"nothing was released")
+    assert "1956" not in str(error.value)
+    assert not os.path.exists(tmp_path / "released")

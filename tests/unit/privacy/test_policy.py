@@ -5,7 +5,16 @@ import copy
 import pytest
 import yaml
 
-from components.privacy.policy import PrivacyPolicyError, PseudonymKey, load_key, load_policy, policy_digest
+from components.privacy.policy import (
+    PrivacyPolicyError,
+    PseudonymKey,
+    load_key,
+    load_policy,
+    policy_digest,
+    policy_from_json,
+    policy_json,
+    read_policy,
+)
 
 COLUMNS = ["name", "email", "age", "risk", "notes"]
 SECRET = "s3cret-pseudonym-key-never-shown"
@@ -185,3 +194,27 @@ def test_default_policy_declares_every_raw_column(default_policy, raw_rows):
     source_columns = list(raw_rows[0])[: list(raw_rows[0]).index("applicant_name")]
     assert all(default_policy.columns[column].action == "keep" for column in source_columns)
     assert default_policy.key_env == "GLASSBOX_PSEUDONYM_KEY"
+
+
+def test_serving_data_without_the_sensitive_label_skips_l_diversity_and_training_data_fails_closed(tmp_path):
+    path = write_policy(tmp_path)
+    content, unlabelled = policy_json(read_policy(path)), [c for c in COLUMNS if c != "risk"]
+    serving = policy_from_json(content, unlabelled, str(path), environment="SERVING")
+    assert serving.applied_l_diversity is None and serving.l_diversity.label == "risk"
+    assert serving.l_diversity_skipped == ("the sensitive column 'risk' is absent from this SERVING data (a span "
+                                           "without labels): there is no label for a class to reveal")
+    assert policy_digest(serving) == policy_digest(read_policy(path))  # the policy as written, in lineage
+    with pytest.raises(PrivacyPolicyError, match=r"field 'columns\.risk': unknown column 'risk'"):
+        policy_from_json(content, unlabelled, str(path), environment="TRAINING")
+
+
+def test_serving_data_with_the_label_is_held_to_l_diversity_and_lacks_no_other_column(tmp_path):
+    path = write_policy(tmp_path)
+    content = policy_json(read_policy(path))
+    labelled = policy_from_json(content, COLUMNS, str(path), environment="SERVING")
+    assert labelled.applied_l_diversity == labelled.l_diversity and labelled.l_diversity_skipped is None
+    with pytest.raises(PrivacyPolicyError, match=r"field 'columns\.notes': unknown column 'notes'"):
+        policy_from_json(content, [c for c in COLUMNS if c not in ("risk", "notes")], str(path), environment="SERVING")
+    with pytest.raises(ValueError, match=r"^Privacy: unknown environment 'PRODUCTION'; expected one of TRAINING, "
+                                         r"SERVING$"):
+        policy_from_json(content, COLUMNS, str(path), environment="PRODUCTION")

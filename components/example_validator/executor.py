@@ -1,0 +1,56 @@
+"""ExampleValidator executor: TFX's, with `_Validate` (TFX's extension point) passing TFDV the environment that
+each split's statistics fit."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List
+
+import tensorflow_data_validation as tfdv
+from absl import logging
+from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
+from tfx.components.example_validator import executor as tfx_executor
+from tfx.components.example_validator import labels
+from tfx.components.util import value_utils
+from tfx.types import standard_component_specs as keys
+from tfx.utils import writer_utils
+
+
+def in_environment(feature: schema_pb2.Feature, environment: str, schema: schema_pb2.Schema) -> bool:
+    """TFDV's rule: a feature's own `in_environment` or `not_in_environment` decides, else the schema's defaults."""
+    if environment in feature.in_environment:
+        return True
+    return environment not in feature.not_in_environment and environment in schema.default_environment
+
+
+def validation_environment(schema: schema_pb2.Schema, statistics: statistics_pb2.DatasetFeatureStatisticsList,
+                           environment: str) -> str | None:
+    """`environment` when the statistics hold none of the features the schema keeps out of it; else None, in which
+    TFDV validates every feature, as TFX's ExampleValidator always does. A schema that declares no such environment
+    (SchemaGen's inferred one) is validated in every feature too."""
+    if environment not in schema.default_environment:
+        return None
+    present = {".".join(f.path.step) or f.name for dataset in statistics.datasets for f in dataset.features}
+    outside = {f.name for f in schema.feature if not in_environment(f, environment, schema)}
+    return None if present & outside else environment
+
+
+class Executor(tfx_executor.Executor):
+    def Do(  # noqa: N802 - the TFX executor interface
+        self, input_dict: Dict[str, List], output_dict: Dict[str, List], exec_properties: Dict[str, Any]
+    ):
+        self._environment = exec_properties["environment"]
+        return super().Do(input_dict, output_dict, exec_properties)
+
+    def _Validate(self, inputs: Dict[str, Any], outputs: Dict[str, Any]) -> anomalies_pb2.Anomalies:  # noqa: N802
+        statistics = value_utils.GetSoleValue(inputs, keys.STATISTICS_KEY)
+        schema = value_utils.GetSoleValue(inputs, keys.SCHEMA_KEY)
+        environment = validation_environment(schema, statistics, self._environment)
+        logging.info("ExampleValidator: validating in %s", f"environment {environment}" if environment
+                     else "every feature of the schema")
+        anomalies = tfdv.validate_statistics(
+            statistics=statistics, schema=schema, environment=environment,
+            custom_validation_config=value_utils.GetSoleValue(inputs, keys.CUSTOM_VALIDATION_CONFIG_KEY))
+        writer_utils.write_anomalies(os.path.join(value_utils.GetSoleValue(outputs, labels.SCHEMA_DIFF_PATH),
+                                                  tfx_executor.DEFAULT_FILE_NAME), anomalies)
+        return anomalies

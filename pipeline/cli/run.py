@@ -1,0 +1,83 @@
+"""`glassbox run` and `glassbox monitor`: run a pipeline on this machine, with progress lines, a log file and a
+summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from pipeline.cli.errors import BLOCK_ALERT
+from pipeline.cli.output import logged, print_event, print_monitor_summary, print_run_summary
+
+
+def _local_key(config) -> None:
+    from pipeline.runners.local_key import ensure_local_key
+
+    if config.privacy_policy is not None:
+        key_path = ensure_local_key(config.privacy_policy, config.output_dir)
+        if key_path is not None:
+            print(f"Pseudonymization key: {key_path} (generated for local runs; keep it secret, or set the "
+                  f"policy's key variable to use your own)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.runners.preflight import preflight_check
+
+    config = load_config(
+        args.config,
+        data_dir=args.data,
+        schema_file=args.schema,
+        privacy_policy=args.privacy_policy,
+        output_dir=args.output,
+        enable_cache=False if args.no_cache else None,
+        beam_profile=args.beam_profile,
+        extra_beam_args=args.beam_arg,
+    )
+    preflight_check(config)
+    _local_key(config)
+    print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
+    started = time.monotonic()
+    with logged(config, "run", "run") as log_file:
+        # Imported here so that TensorFlow's import-time chatter goes to the log too.
+        from pipeline.records.summary import summarize_run
+        from pipeline.runners.local import run_local
+
+        summary = summarize_run(config, run_local(config, on_event=print_event))  # this run's, not the newest
+    print_run_summary(summary, config, log_file, time.monotonic() - started)
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Runs the monitoring pipeline on a new span against the pushed (or a given) model, and prints its alerts."""
+    from pipeline.config import load_config
+
+    config = load_config(args.config, output_dir=args.output, enable_cache=False if args.no_cache else None,
+                         beam_profile=args.beam_profile, extra_beam_args=args.beam_arg)
+    if not args.data.is_dir():
+        raise ValueError(f"--data {args.data} is not a directory of span files.")
+    if args.model != "pushed" and not args.model.isdigit():
+        raise ValueError(f"--model must be 'pushed' or a Model artifact id, not {args.model!r}.")
+    model_id = None if args.model == "pushed" else int(args.model)
+    _local_key(config)  # the training run's: the span's pseudonyms are the training data's
+    print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
+    with logged(config, "monitor", "monitoring run") as log_file:
+        from pipeline import metadata
+        from pipeline.records.monitoring import latest_monitor_report
+        from pipeline.runners.local import run_monitor
+
+        model_id = run_monitor(config, str(args.data.resolve()), model_id, on_event=print_event)
+        uri = latest_monitor_report(metadata.open_store(config), config)
+    with open(f"{uri}/monitor.json") as f:
+        report = json.load(f)
+    print_monitor_summary(report, model_id, uri, log_file)
+    from pipeline.records.monitoring import block_alerts
+
+    blocking = block_alerts(report)
+    if blocking:
+        print(f"glassbox: {len(blocking)} block alert(s): {', '.join(blocking)}; review the model before it keeps "
+              f"serving ({uri}/report.html)", file=sys.stderr)
+        return BLOCK_ALERT
+    return 0
