@@ -5,7 +5,7 @@
 STACK ?=
 IN_STACK := STACK=$(STACK) bash scripts/in_stack.sh
 
-.PHONY: setup run run-digits test lint lock clean compile
+.PHONY: setup run run-digits test test-unit lint lock clean compile
 
 setup:
 	@STACK=$(STACK) bash scripts/setup.sh
@@ -18,6 +18,10 @@ run-digits: setup
 
 test: setup
 	$(IN_STACK) sh -c 'ruff check . && python -m pytest'
+
+# The unit tests only (no pipeline runs): what CI runs on the legacy stack, beside `make run`.
+test-unit: setup
+	$(IN_STACK) sh -c 'ruff check . && python -m pytest -m "not e2e"'
 
 compile: setup
 	$(IN_STACK) glassbox compile kubeflow

@@ -21,7 +21,8 @@ suite=trixie
 packages=(g++ make git ca-certificates python3-dev python3-venv
           libssl3t64 libffi8 libsqlite3-0 libbz2-1.0 liblzma5 zlib1g libreadline8t64 libncursesw6
           libexpat1 libuuid1 libnsl2 libgdbm6t64
-          chromium graphviz)  # what .ci/run installs on the host: the report and site tests, lineage graphs
+          chromium graphviz mariadb-server-core mariadb-client-core)  # as .ci/run installs on a host: the report,
+          # site and lineage-graph tests, and the metadata store server the concurrent-runs test starts
 
 say() { echo "rootfs: $*" >&2; }
 die() { echo "rootfs: $*" >&2; exit 1; }
