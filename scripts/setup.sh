@@ -17,6 +17,11 @@ case "$stack" in
   current) venv=.venv-current; lock=requirements-current.lock; version=3.12 ;;
   *) echo "setup: STACK=$stack names no stack: legacy (Python 3.10, TFX 1.16) or current (Python 3.12, TFX 1.21)." >&2; exit 2 ;;
 esac
+# The root first (a no-op when it was built from the same recipe), then this script again inside it.
+if [ "$stack" = current ] && [ "$(bash scripts/stack.sh)" != current ]; then
+  bash scripts/rootfs.sh build
+  exec bash scripts/rootfs.sh run env STACK=current bash scripts/setup.sh
+fi
 stamp=$venv/.glassbox-setup
 want=$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/glassbox" ]; then
@@ -33,10 +38,6 @@ if [ "$free_mb" -lt "$need_mb" ]; then
   exit 1
 fi
 
-if [ "$stack" = current ] && [ "$(bash scripts/stack.sh)" != current ]; then
-  bash scripts/rootfs.sh build
-  exec bash scripts/rootfs.sh run env STACK=current bash scripts/setup.sh
-fi
 
 python=$(scripts/find_python.sh "$version")
 if [ -x "$venv/bin/python" ] && ! "$venv/bin/python" -c "import sys; sys.exit('%d.%d' % sys.version_info[:2] != '$version')"; then
