@@ -22,7 +22,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, distribution
+from pipeline.modules import dense_features, devices, distribution
 from pipeline.modules.training_record import TRAINING_RECORD
 
 
@@ -106,7 +106,8 @@ class ExplainableModel(tf.Module):
 
 def run_fn(fn_args: tfx.components.FnArgs):
     config = fn_args.custom_config
-    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))  # before any TF op
+    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"), config.get("devices", "auto"),
+                                          config.get("devices_asked_by", devices.ASKED_BY))  # before any TF op
     label = config["label"]
     keras.utils.set_random_seed(config["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)

@@ -63,6 +63,12 @@ def test_auto_trains_with_mirrored_strategy_on_two_logical_cpus():
         assert history["loss"][-1] < 0.5 * history["loss"][0], history["loss"]
         # Both replicas hold the same trained weights.
         np.testing.assert_allclose(*[v.numpy() for v in kernel.values])
+        # A GPU asked for is still refused, not met by the two CPUs.
+        try:
+            distribution.make_strategy("auto", devices="gpu")
+            raise AssertionError("a GPU asked for was met by two logical CPUs")
+        except ValueError as e:
+            assert "sees none on this host (it sees CPU; " in str(e), e
         print("OK", devices)
         """
     )

@@ -1,0 +1,50 @@
+"""What the Trainer may train on (`training.devices`), as pure functions of what they are told: the configuration
+validates with them without importing TensorFlow, and `distribution` asks TensorFlow and then calls them.
+
+auto: whatever the strategy finds (today's behaviour); gpu: at least one GPU, else the Trainer fails; tpu: a TPU
+strategy (training.tpu_address), else the Trainer fails. A request is never met by training on the CPU instead.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+DEVICES = ("auto", "gpu", "tpu")
+# The setting a request comes from, named in its errors.
+ASKED_BY = "training.devices"
+
+
+def devices_conflict(devices: str, *, strategy: str, tpu_address: str | None, asked_by: str = ASKED_BY) -> str | None:
+    """One sentence saying why `strategy` cannot train on `devices`, or None when it can (as far as the settings
+    tell: whether a GPU is there is for TensorFlow to say)."""
+    if devices not in DEVICES:
+        return f"{asked_by} is '{devices}'; expected one of {', '.join(DEVICES)}"
+    on_tpu = strategy == "tpu" or (strategy == "auto" and bool(tpu_address))
+    if devices == "tpu" and not tpu_address:
+        return (f"{asked_by} asks for a TPU, which needs training.tpu_address ('local' on a TPU VM, or a grpc:// "
+                f"address)")
+    if devices == "tpu" and not on_tpu:
+        return f"{asked_by} asks for a TPU, which training.strategy {strategy} does not train on (use auto or tpu)"
+    if devices == "gpu" and on_tpu:
+        return (f"{asked_by} asks for a GPU, but training.strategy {strategy} with training.tpu_address "
+                f"{tpu_address} trains on a TPU")
+    return None
+
+
+def no_gpu_message(asked_by: str, tf_version: str, seen: Iterable[str], *, built_with_cuda: bool,
+                   cuda_version: str | None, driver_loads: bool, visible_devices: str | None) -> str:
+    """One sentence for a GPU request that TensorFlow cannot meet: what it sees instead, and the likeliest reason
+    from how this TensorFlow was built and what the host offers."""
+    if not built_with_cuda:
+        why = "this TensorFlow is built without CUDA: install tensorflow[and-cuda]"
+    elif visible_devices is not None and visible_devices.strip() in ("", "-1"):
+        why = f"CUDA_VISIBLE_DEVICES is '{visible_devices}', which hides every GPU"
+    elif not driver_loads:
+        why = f"this TensorFlow is built with CUDA {cuda_version or ''} but no NVIDIA driver (libcuda.so.1) loads here"
+    else:
+        why = (f"this TensorFlow is built with CUDA {cuda_version or ''} and the NVIDIA driver loads, so the CUDA "
+               f"libraries it needs are missing or of another version: install tensorflow[and-cuda]")
+    kinds = list(dict.fromkeys(seen))
+    return (f"{asked_by} asks for a GPU and TensorFlow {tf_version} sees none on this host "
+            f"(it sees {', '.join(kinds) or 'no device'}; {' '.join(why.split())})")
+

@@ -1,0 +1,92 @@
+"""`training.devices`: the rules without the hardware, then real TensorFlow on this host (a GPU asked for fails in one
+sentence, in the Trainer's strategy and before a local run starts)."""
+
+import pytest
+import tensorflow as tf
+
+from pipeline.config import ConfigError, load_config
+from pipeline.modules import distribution
+from pipeline.modules.devices import devices_conflict, no_gpu_message
+from pipeline.runners.preflight import PreflightError, preflight_check
+
+
+def _one_sentence(message: str) -> bool:
+    return "\n" not in message and ". " not in message.replace("e.g. ", "")
+
+
+@pytest.mark.parametrize("devices, strategy, tpu_address, fragment", [
+    ("auto", "auto", None, None),
+    ("gpu", "auto", None, None),
+    ("gpu", "mirrored", None, None),
+    ("tpu", "auto", "local", None),
+    ("tpu", "tpu", "grpc://10.0.0.2:8470", None),
+    ("tpu", "auto", None, "needs training.tpu_address"),
+    ("tpu", "mirrored", "local", "training.strategy mirrored does not train on"),
+    ("gpu", "auto", "local", "trains on a TPU"),
+    ("gpu", "tpu", "local", "trains on a TPU"),
+    ("npu", "auto", None, "expected one of auto, gpu, tpu"),
+])
+def test_devices_conflict(devices, strategy, tpu_address, fragment):
+    conflict = devices_conflict(devices, strategy=strategy, tpu_address=tpu_address)
+    if fragment is None:
+        assert conflict is None
+    else:
+        assert conflict.startswith("training.devices ") and fragment in conflict and _one_sentence(conflict)
+
+
+@pytest.mark.parametrize("facts, reason", [
+    ({"built_with_cuda": False, "cuda_version": None, "driver_loads": False, "visible_devices": None},
+     "this TensorFlow is built without CUDA: install tensorflow[and-cuda])"),
+    ({"built_with_cuda": True, "cuda_version": "12.3", "driver_loads": True, "visible_devices": "-1"},
+     "CUDA_VISIBLE_DEVICES is '-1', which hides every GPU)"),
+    ({"built_with_cuda": True, "cuda_version": "12.3", "driver_loads": False, "visible_devices": None},
+     "this TensorFlow is built with CUDA 12.3 but no NVIDIA driver (libcuda.so.1) loads here)"),
+    ({"built_with_cuda": True, "cuda_version": "12.3", "driver_loads": True, "visible_devices": "0"},
+     "are missing or of another version: install tensorflow[and-cuda])"),
+])
+def test_no_gpu_message_says_what_tensorflow_sees_and_why(facts, reason):
+    message = no_gpu_message("training.devices", "2.16.2", ["CPU", "CPU"], **facts)
+    assert message.startswith("training.devices asks for a GPU and TensorFlow 2.16.2 sees none on this host "
+                              "(it sees CPU; ")
+    assert message.endswith(reason) and _one_sentence(message)
+
+
+@pytest.mark.parametrize("training, field", [
+    ({"devices": "npu"}, "training.devices"),
+    ({"devices": "tpu"}, "training"),
+    ({"devices": "gpu", "strategy": "tpu", "tpu_address": "local"}, "training"),
+])
+def test_a_device_request_the_config_cannot_meet_is_refused_on_loading(tmp_path, training, field):
+    with pytest.raises(ConfigError) as error:
+        load_config(output_dir=tmp_path, training=training)
+    assert f"'{field}'" in str(error.value)
+
+
+def test_a_gpu_asked_for_on_this_host_fails_in_one_sentence_with_real_tensorflow(tmp_path):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this host has a GPU: the request is met")
+    with pytest.raises(ValueError) as error:
+        distribution.make_strategy("auto", devices="gpu")
+    message = str(error.value)
+    seen = ", ".join(dict.fromkeys(d.device_type for d in tf.config.list_physical_devices()))
+    cuda = "built with CUDA" if tf.test.is_built_with_cuda() else "built without CUDA: install tensorflow[and-cuda]"
+    assert message.startswith(f"training.devices asks for a GPU and TensorFlow {tf.version.VERSION} sees none on "
+                              f"this host (it sees {seen}; this TensorFlow is {cuda}"), message
+    assert _one_sentence(message), message
+    # A local run says so before any component starts.
+    with pytest.raises(PreflightError, match="^training.devices asks for a GPU and TensorFlow"):
+        preflight_check(load_config(output_dir=tmp_path, training={"devices": "gpu"}))
+
+
+def test_glassbox_run_refuses_a_gpu_it_cannot_have_in_one_line_before_any_work(capfd, tmp_path):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this host has a GPU: the request is met")
+    from pipeline.cli import main
+
+    config_file = tmp_path / "gpu.yaml"
+    config_file.write_text("output_dir: out\ntraining:\n  devices: gpu\n")
+    code = main(["run", "--config", str(config_file)])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert (code, len(err)) == (2, 1), err
+    assert err[0].startswith("glassbox: training.devices asks for a GPU and TensorFlow "), err
+    assert not (tmp_path / "out" / "pipeline_root").exists()
