@@ -47,7 +47,8 @@ class TrainingConfig(_Strict):
     tpu_address: str | None = None
     # What the Trainer must train on (pipeline/modules/devices.py). auto: whatever the strategy finds. gpu: the
     # Trainer fails, in one sentence, when TensorFlow sees no GPU where it runs (never falls back to the CPU).
-    # tpu: needs tpu_address (and strategy auto or tpu).
+    # tpu: needs tpu_address (and strategy auto or tpu). On Kubeflow, auto with kubeflow.trainer_accelerator set
+    # asks for that accelerator's kind.
     devices: Literal["auto", "gpu", "tpu"] = "auto"
 
     @model_validator(mode="after")

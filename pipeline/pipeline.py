@@ -20,7 +20,7 @@ from components.schema_import.component import SchemaImport
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
-from pipeline.modules import preprocessing
+from pipeline.modules import devices, preprocessing
 
 # Rates per slice at the decision thresholds, as TFMA's Fairness Indicators computes them.
 FAIRNESS_METRICS = (
@@ -51,9 +51,22 @@ def transform_custom_config(config: PipelineConfig) -> dict:
     }
 
 
-def trainer_custom_config(config: PipelineConfig) -> dict:
-    """What the Trainer module reads: the label, the columns that are no features, and the training settings."""
-    return {"label": config.label, "non_features": list(config.non_features), **config.training.model_dump(),
+def trainer_custom_config(config: PipelineConfig, for_kubeflow: bool = False) -> dict:
+    """What the Trainer module reads: the label, the columns that are no features, and the training settings. For
+    Kubeflow, an accelerator of the Trainer's machine with training.devices auto asks for its kind of device (and
+    `devices_asked_by` names it), so that an image whose TensorFlow cannot use it fails rather than training on
+    the CPU."""
+    training = config.training.model_dump()
+    if for_kubeflow:
+        accelerator = config.kubeflow.trainer_accelerator
+        wanted, asked_by = devices.kubeflow_devices(training["devices"], accelerator)
+        conflict = devices.devices_conflict(wanted, strategy=training["strategy"],
+                                            tpu_address=training["tpu_address"], asked_by=asked_by)
+        if conflict:
+            raise ValueError(conflict)
+        if asked_by != devices.ASKED_BY:
+            training.update(devices=wanted, devices_asked_by=asked_by)
+    return {"label": config.label, "non_features": list(config.non_features), **training,
             **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
 
 
@@ -165,7 +178,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config=trainer_custom_config(config),
+        custom_config=trainer_custom_config(config, for_kubeflow=bool(kubeflow)),
     )
 
     explainer = Explainer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 DEVICES = ("auto", "gpu", "tpu")
-# The setting a request comes from, named in its errors.
+# The setting a request comes from, named in its errors; a Kubeflow accelerator names itself instead.
 ASKED_BY = "training.devices"
 
 
@@ -29,6 +29,16 @@ def devices_conflict(devices: str, *, strategy: str, tpu_address: str | None, as
         return (f"{asked_by} asks for a GPU, but training.strategy {strategy} with training.tpu_address "
                 f"{tpu_address} trains on a TPU")
     return None
+
+
+def kubeflow_devices(devices: str, accelerator: str | None) -> tuple[str, str]:
+    """The devices a Kubeflow Trainer must train on, and the setting that asks: an accelerator of the task's machine
+    (kubeflow.trainer_accelerator) asks for its kind when training.devices leaves it to auto, so that an image whose
+    TensorFlow cannot use it fails instead of training on the CPU. TPU types (Vertex AI's TPU_V3, GKE's
+    google.com/tpu) ask for a TPU, any other type (NVIDIA_TESLA_T4, nvidia.com/gpu) for a GPU."""
+    if devices != "auto" or not accelerator:
+        return devices, ASKED_BY
+    return ("tpu" if "tpu" in accelerator.lower() else "gpu"), f"kubeflow.trainer_accelerator {accelerator}"
 
 
 def no_gpu_message(asked_by: str, tf_version: str, seen: Iterable[str], *, built_with_cuda: bool,

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from pipeline.config import ConfigError, load_config
 from pipeline.modules import distribution
-from pipeline.modules.devices import devices_conflict, no_gpu_message
+from pipeline.modules.devices import devices_conflict, kubeflow_devices, no_gpu_message
 from pipeline.runners.preflight import PreflightError, preflight_check
 
 
@@ -32,6 +32,18 @@ def test_devices_conflict(devices, strategy, tpu_address, fragment):
         assert conflict is None
     else:
         assert conflict.startswith("training.devices ") and fragment in conflict and _one_sentence(conflict)
+
+
+@pytest.mark.parametrize("devices, accelerator, expected", [
+    ("auto", None, ("auto", "training.devices")),
+    ("auto", "NVIDIA_TESLA_T4", ("gpu", "kubeflow.trainer_accelerator NVIDIA_TESLA_T4")),
+    ("auto", "nvidia.com/gpu", ("gpu", "kubeflow.trainer_accelerator nvidia.com/gpu")),
+    ("auto", "TPU_V3", ("tpu", "kubeflow.trainer_accelerator TPU_V3")),
+    ("auto", "google.com/tpu", ("tpu", "kubeflow.trainer_accelerator google.com/tpu")),
+    ("gpu", "TPU_V3", ("gpu", "training.devices")),  # an explicit setting wins; devices_conflict judges it
+])
+def test_a_kubeflow_accelerator_asks_for_its_kind_when_devices_is_auto(devices, accelerator, expected):
+    assert kubeflow_devices(devices, accelerator) == expected
 
 
 @pytest.mark.parametrize("facts, reason", [
