@@ -7,6 +7,7 @@ import json
 # The config protos from their module: TFMA 0.52 no longer re-exports them at the top (0.47 did; both have this).
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.dsl.placeholder import placeholder as ph
 
 from components.artifacts import AuditReport
@@ -17,6 +18,7 @@ from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
 from components.schema_import.component import SchemaImport
+from components.trainer import executor as trainer_executor
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
@@ -179,6 +181,8 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
         custom_config=trainer_custom_config(config, for_kubeflow=bool(kubeflow)),
+        # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
     )
 
     explainer = Explainer(

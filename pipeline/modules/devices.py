@@ -7,7 +7,8 @@ strategy (training.tpu_address), else the Trainer fails. A request is never met 
 
 from __future__ import annotations
 
-from typing import Iterable
+import re
+from typing import Dict, Iterable, List
 
 DEVICES = ("auto", "gpu", "tpu")
 # The setting a request comes from, named in its errors; a Kubeflow accelerator names itself instead.
@@ -57,4 +58,37 @@ def no_gpu_message(asked_by: str, tf_version: str, seen: Iterable[str], *, built
     kinds = list(dict.fromkeys(seen))
     return (f"{asked_by} asks for a GPU and TensorFlow {tf_version} sees none on this host "
             f"(it sees {', '.join(kinds) or 'no device'}; {' '.join(why.split())})")
+
+
+def short_device_names(names: Iterable[str]) -> List[str]:
+    """TensorFlow's device names as TYPE:index ('/job:localhost/replica:0/task:0/device:GPU:1' -> 'GPU:1'), with
+    the task kept ('task:1/TPU:0') only where devices of several tasks would otherwise read the same."""
+    parsed = []
+    for name in names:
+        last = name.rpartition("/")[2]
+        kind, _, index = last[len("device:"):].partition(":") if last.startswith("device:") else last.partition(":")
+        task = re.search(r"/task:(\d+)", name)
+        parsed.append((task.group(1) if task else None, f"{kind.upper()}:{index}" if index.isdigit() else name))
+    short = [device for _, device in parsed]
+    if len(set(short)) == len(short):
+        return short
+    return [f"task:{task}/{device}" if task is not None else device for task, device in parsed]
+
+
+def name_gpus(devices: List[str], physical_names: List[str | None], logical_gpus: int) -> Dict[str, str]:
+    """The model name of each GPU among `devices` (short names), from the physical GPUs' names in order: the i-th
+    logical GPU is the i-th physical one when TensorFlow splits none, and any one of them when all are the same
+    model; a GPU left unnamed has no name TensorFlow could give."""
+    named = [name for name in physical_names if name]
+    names: Dict[str, str] = {}
+    for device in devices:
+        kind, _, index = device.rpartition("/")[2].partition(":")
+        if kind != "GPU" or not index.isdigit():
+            continue
+        i = int(index)
+        if logical_gpus == len(physical_names) and i < len(physical_names) and physical_names[i]:
+            names[device] = physical_names[i]
+        elif named and len(named) == len(physical_names) and len(set(named)) == 1:
+            names[device] = named[0]
+    return names
 

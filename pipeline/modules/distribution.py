@@ -2,7 +2,8 @@
 
 `choose_strategy` is a pure function of what it is told, so the selection logic is tested
 without the hardware it selects for; `make_strategy` checks that the hardware asked for
-(`training.devices`, pipeline/modules/devices.py) is there and builds the strategy it names.
+(`training.devices`, pipeline/modules/devices.py) is there and builds the strategy it names;
+`write_training_record` says afterwards what the model trained on.
 """
 
 import ctypes
@@ -11,6 +12,7 @@ import os
 
 import tensorflow as tf
 
+from components.trainer.record import TRAINING_RECORD
 from pipeline.modules import devices as device_rules
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -117,3 +119,32 @@ def shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
 
+
+def trained_on(strategy: tf.distribute.Strategy) -> list:
+    """The full names of the devices this process trains on under `strategy`: its replicas' devices; under the
+    default strategy, which has none, the device TensorFlow places ops on (the first GPU, else the CPU)."""
+    try:
+        return list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy: "worker_devices() method unsupported"
+        return [(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0].name]
+
+
+def training_record(strategy: tf.distribute.Strategy, global_batch_size: int, devices_requested: str) -> dict:
+    """How the model was trained, for lineage: the strategy, its replicas, the global batch, the devices of this
+    process (the chief's, under multi_worker) as TYPE:index, the GPUs' model names where TensorFlow gives them, and
+    the `training.devices` request."""
+    devices = device_rules.short_device_names(trained_on(strategy))
+    physical = tf.config.list_physical_devices("GPU")
+    names = device_rules.name_gpus(
+        devices, [tf.config.experimental.get_device_details(gpu).get("device_name") for gpu in physical],
+        len(tf.config.list_logical_devices("GPU")))
+    return {"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
+            "global_batch_size": global_batch_size, "devices": devices, "device_names": names,
+            "devices_requested": devices_requested}
+
+
+def write_training_record(model_run_dir: str, record: dict) -> None:
+    """Beside the TensorBoard logs in the model_run artifact, where the Trainer's executor (components/trainer) and
+    `glassbox lineage model` read it."""
+    with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_RECORD), "w") as f:
+        json.dump(record, f)

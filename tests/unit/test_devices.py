@@ -1,12 +1,24 @@
 """`training.devices`: the rules without the hardware, then real TensorFlow on this host (a GPU asked for fails in one
-sentence, in the Trainer's strategy and before a local run starts)."""
+sentence; auto trains on the CPU and records it)."""
 
+import json
+import os
+
+import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras as keras
 
+from components.trainer.record import TRAINING_RECORD, record_properties
 from pipeline.config import ConfigError, load_config
 from pipeline.modules import distribution
-from pipeline.modules.devices import devices_conflict, kubeflow_devices, no_gpu_message
+from pipeline.modules.devices import (
+    devices_conflict,
+    kubeflow_devices,
+    name_gpus,
+    no_gpu_message,
+    short_device_names,
+)
 from pipeline.runners.preflight import PreflightError, preflight_check
 
 
@@ -63,6 +75,19 @@ def test_no_gpu_message_says_what_tensorflow_sees_and_why(facts, reason):
     assert message.endswith(reason) and _one_sentence(message)
 
 
+def test_device_names_are_shortened_and_gpus_named():
+    assert short_device_names(["/job:localhost/replica:0/task:0/device:CPU:0", "/device:GPU:1", "/cpu:2"]) == [
+        "CPU:0", "GPU:1", "CPU:2"]
+    # Devices of several tasks (a TPU pod, say) keep their task where they would otherwise read the same.
+    assert short_device_names(["/job:worker/replica:0/task:0/device:TPU:0",
+                               "/job:worker/replica:0/task:1/device:TPU:0"]) == ["task:0/TPU:0", "task:1/TPU:0"]
+    assert name_gpus(["GPU:0", "GPU:1", "CPU:0"], ["NVIDIA H200", "NVIDIA L4"], 2) == {
+        "GPU:0": "NVIDIA H200", "GPU:1": "NVIDIA L4"}
+    # One physical GPU split into two logical ones: both are that GPU.
+    assert name_gpus(["GPU:0", "GPU:1"], ["NVIDIA H200"], 2) == {"GPU:0": "NVIDIA H200", "GPU:1": "NVIDIA H200"}
+    assert name_gpus(["GPU:0"], [None], 1) == {}
+
+
 @pytest.mark.parametrize("training, field", [
     ({"devices": "npu"}, "training.devices"),
     ({"devices": "tpu"}, "training"),
@@ -88,6 +113,25 @@ def test_a_gpu_asked_for_on_this_host_fails_in_one_sentence_with_real_tensorflow
     # A local run says so before any component starts.
     with pytest.raises(PreflightError, match="^training.devices asks for a GPU and TensorFlow"):
         preflight_check(load_config(output_dir=tmp_path, training={"devices": "gpu"}))
+
+
+def test_auto_trains_on_the_cpu_and_records_it(tmp_path):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this host has a GPU, which auto trains on")
+    strategy = distribution.make_strategy("auto", devices="auto")
+    with strategy.scope():
+        model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.1), loss="binary_crossentropy")
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    history = model.fit(x, (x[:, 0] > 0).astype("float32"), epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    distribution.write_training_record(str(tmp_path), distribution.training_record(strategy, 32, "auto"))
+    with open(os.path.join(tmp_path, TRAINING_RECORD)) as f:
+        record = json.load(f)
+    assert record["devices"] == ["CPU:0"] and record["device_names"] == {}, record
+    assert record_properties(record) == {
+        "trained_on": "CPU:0", "device_names": None, "strategy": "_DefaultDistributionStrategy", "replicas": 1,
+        "global_batch_size": 32, "devices_requested": "auto"}
 
 
 def test_glassbox_run_refuses_a_gpu_it_cannot_have_in_one_line_before_any_work(capfd, tmp_path):

@@ -96,10 +96,13 @@ def _trainer_custom_config(spec):
 
 def test_a_trainer_that_asked_for_a_gpu_requires_one(spec):
     """training.devices is auto and the Trainer's machine has GPUs: its run_fn is told to fail when TensorFlow sees
-    none (a CPU-only image) rather than train on the CPU, and says which setting asked."""
+    none (a CPU-only image) rather than train on the CPU, and says which setting asked; Glassbox's executor records
+    what it trained on."""
     custom_config = _trainer_custom_config(spec)
     assert custom_config["devices"] == "gpu"
     assert custom_config["devices_asked_by"] == "kubeflow.trainer_accelerator NVIDIA_TESLA_T4"
+    args = _containers(spec)["Trainer_executor"]["args"]
+    assert args[args.index("--executor_class_path") + 1] == "components.trainer.executor.Executor"
 
 
 def test_a_tpu_accelerator_asks_for_a_tpu_and_its_address(tmp_path):
