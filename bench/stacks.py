@@ -2,9 +2,9 @@
 output folder each time, alternating legacy (Python 3.10, TFX 1.16) and current (Python 3.12, TFX 1.21), so that
 both see the same machine load.
 
-    python bench/stacks.py                 # 2 repeats per stack, results appended to $TMPDIR/glassbox-bench-privacy
-    python bench/stacks.py --repeats 1
-    python bench/stacks.py --report        # the table again, from the results recorded so far
+    .venv/bin/python bench/stacks.py       # 2 repeats per stack, results appended to $TMPDIR/glassbox-bench-privacy
+    .venv/bin/python bench/stacks.py --repeats 1
+    .venv/bin/python bench/stacks.py --report        # the table again, from the results recorded so far
 
 Each run goes through scripts/in_stack.sh, as `make run STACK=...` does: the current stack inside the Debian 13
 root of scripts/rootfs.sh on a host older than glibc 2.39 (mounting it costs well under a second). Step times are the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -43,8 +44,7 @@ def run_once(stack: str) -> Dict[str, object]:
         started = time.monotonic()
         result = subprocess.run(
             ["bash", "scripts/in_stack.sh", "glassbox", "run", "--no-cache", "--output", output],
-            cwd=REPO_ROOT, env={"STACK": stack, "PATH": "/usr/local/bin:/usr/bin:/bin"}, capture_output=True,
-            text=True,
+            cwd=REPO_ROOT, env=dict(os.environ, STACK=stack), capture_output=True, text=True,
         )
         wall = time.monotonic() - started
         logged = "".join(log.read_text(errors="replace") for log in Path(output).glob("logs/*.log"))
@@ -55,7 +55,7 @@ def run_once(stack: str) -> Dict[str, object]:
         ["bash", "scripts/in_stack.sh", "python", "-c",
          "import platform, tfx, apache_beam, tensorflow as tf; "
          "print(platform.python_version(), tfx.__version__, tf.__version__, apache_beam.__version__)"],
-        cwd=REPO_ROOT, env={"STACK": stack, "PATH": "/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=REPO_ROOT, env=dict(os.environ, STACK=stack, TF_CPP_MIN_LOG_LEVEL="3"),
         capture_output=True, text=True, check=True,
     ).stdout.split()
     return {"stack": stack, "wall_s": round(wall, 1), "steps": steps, "unsupported_warning":
@@ -75,7 +75,8 @@ def report(rows: List[Dict[str, object]]) -> str:
 
     def row(name: str, values: Dict[str, List[float]]) -> str:
         legacy, current = (statistics.median(values[s]) for s in STACKS)
-        return f"| {name} | {legacy:.1f} s | {current:.1f} s | {current / legacy:.2f}× |"
+        ratio = f"{current / legacy:.2f}×" if legacy else "-"
+        return f"| {name} | {legacy:.1f} s | {current:.1f} s | {ratio} |"
 
     steps = [s for s in by_stack["legacy"][-1]["steps"] if all(s in r["steps"] for r in rows)]
     for step in steps:
