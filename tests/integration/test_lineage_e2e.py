@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli, metadata
+from pipeline import cli
 from pipeline.records import mlmd
-from tests.helpers import browse
+from tests.helpers import browse, first_run_executions
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +42,7 @@ def test_the_pushed_model_says_in_mlmd_what_it_trained_on(pipeline_run):
     """Glassbox's Trainer executor turned the training record into the model's properties: the model the Pusher
     shipped answers "trained on what?" from MLMD alone. This host has no GPU, so auto trained on its CPU."""
     config, _ = pipeline_run
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    store, executions = first_run_executions(config)
     (pushed,) = mlmd.input_artifacts(store, executions["Pusher"].id)["model"]
     (trained,) = mlmd.output_artifacts(store, executions["Trainer"].id)["model"]
     assert pushed.id == trained.id

@@ -19,8 +19,8 @@ import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
 from components.files import split_records
-from pipeline import metadata
 from pipeline.records import mlmd
+from tests.helpers import first_run_executions
 
 pytestmark = pytest.mark.e2e
 
@@ -77,9 +77,7 @@ def _auc(model_dir, records, labels):
 
 def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_path):
     config, _ = pipeline_run
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    store, executions = first_run_executions(config)
     trainer_inputs = mlmd.input_artifacts(store, executions["Trainer"].id)
     single_model = mlmd.output_artifacts(store, executions["Trainer"].id)["model"][0].uri
     custom_config = json.loads(executions["Trainer"].custom_properties["custom_config"].string_value)
