@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
 from components.validation import describe_validation_error
+from pipeline.modules.devices import devices_conflict
 from pipeline.runners.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,18 @@ class TrainingConfig(_Strict):
     # auto | default | mirrored | multi_worker | tpu (see pipeline/modules/distribution.py)
     strategy: Literal["auto", "default", "mirrored", "multi_worker", "tpu"] = "auto"
     tpu_address: str | None = None
+    # What the Trainer must train on (pipeline/modules/devices.py). auto: whatever the strategy finds. gpu: the
+    # Trainer fails, in one sentence, when TensorFlow sees no GPU where it runs (never falls back to the CPU).
+    # tpu: needs tpu_address (and strategy auto or tpu). On Kubeflow, auto with kubeflow.trainer_accelerator set
+    # asks for that accelerator's kind.
+    devices: Literal["auto", "gpu", "tpu"] = "auto"
+
+    @model_validator(mode="after")
+    def _devices_fit_the_strategy(self) -> TrainingConfig:
+        conflict = devices_conflict(self.devices, strategy=self.strategy, tpu_address=self.tpu_address)
+        if conflict:
+            raise ValueError(conflict)
+        return self
 
 
 class EvaluationConfig(_Strict):

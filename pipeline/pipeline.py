@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-import tensorflow_model_analysis as tfma
+# The config protos from their module: TFMA 0.52 no longer re-exports them at the top (0.47 did; both have this).
+from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.dsl.placeholder import placeholder as ph
 
 from components.artifacts import AuditReport
@@ -16,10 +18,11 @@ from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit
 from components.privacy.component import Privacy
 from components.schema_import.component import SchemaImport
+from components.trainer import executor as trainer_executor
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
-from pipeline.modules import preprocessing
+from pipeline.modules import devices, preprocessing
 
 # Rates per slice at the decision thresholds, as TFMA's Fairness Indicators computes them.
 FAIRNESS_METRICS = (
@@ -50,9 +53,22 @@ def transform_custom_config(config: PipelineConfig) -> dict:
     }
 
 
-def trainer_custom_config(config: PipelineConfig) -> dict:
-    """What the Trainer module reads: the label, the columns that are no features, and the training settings."""
-    return {"label": config.label, "non_features": list(config.non_features), **config.training.model_dump(),
+def trainer_custom_config(config: PipelineConfig, for_kubeflow: bool = False) -> dict:
+    """What the Trainer module reads: the label, the columns that are no features, and the training settings. For
+    Kubeflow, an accelerator of the Trainer's machine with training.devices auto asks for its kind of device (and
+    `devices_asked_by` names it), so that an image whose TensorFlow cannot use it fails rather than training on
+    the CPU."""
+    training = config.training.model_dump()
+    if for_kubeflow:
+        accelerator = config.kubeflow.trainer_accelerator
+        wanted, asked_by = devices.kubeflow_devices(training["devices"], accelerator)
+        conflict = devices.devices_conflict(wanted, strategy=training["strategy"],
+                                            tpu_address=training["tpu_address"], asked_by=asked_by)
+        if conflict:
+            raise ValueError(conflict)
+        if asked_by != devices.ASKED_BY:
+            training.update(devices=wanted, devices_asked_by=asked_by)
+    return {"label": config.label, "non_features": list(config.non_features), **training,
             **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
 
 
@@ -65,11 +81,11 @@ def latest_blessed_model_resolver() -> tfx.dsl.Resolver:
     ).with_id("latest_blessed_model_resolver")
 
 
-def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+def eval_config(config: PipelineConfig) -> tfma_config.EvalConfig:
     evaluation = config.evaluation
-    return tfma.EvalConfig(
+    return tfma_config.EvalConfig(
         model_specs=[
-            tfma.ModelSpec(
+            tfma_config.ModelSpec(
                 signature_name="serving_default",
                 label_key=config.label,
                 # Adds slice keys computed by the Transform graph (the bands), and the label as 0/1: transformed
@@ -79,13 +95,13 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         ],
         slicing_specs=slicing_specs(evaluation),
         metrics_specs=[
-            tfma.MetricsSpec(
+            tfma_config.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma_config.MetricConfig(class_name="ExampleCount"),
                     blessing_metric("AUC", evaluation.auc_threshold, evaluation.max_auc_drop),
-                    tfma.MetricConfig(class_name="BinaryAccuracy"),
-                    tfma.MetricConfig(class_name="Calibration"),
-                    tfma.MetricConfig(
+                    tfma_config.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma_config.MetricConfig(class_name="Calibration"),
+                    tfma_config.MetricConfig(
                         class_name="CalibrationPlot",
                         config=json.dumps({"num_buckets": evaluation.calibration_bins}),
                     ),
@@ -93,7 +109,7 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                 + [
                     # What Fairness Indicators reports, from TFMA's own confusion-matrix metrics:
                     # the fairness-indicators package needs tensorflow-hub >= 0.16.1, TFX 1.16 < 0.16.
-                    tfma.MetricConfig(
+                    tfma_config.MetricConfig(
                         class_name=name, config=json.dumps({"thresholds": evaluation.fairness_thresholds})
                     )
                     for name in FAIRNESS_METRICS
@@ -164,7 +180,9 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config=trainer_custom_config(config),
+        custom_config=trainer_custom_config(config, for_kubeflow=bool(kubeflow)),
+        # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
     )
 
     explainer = Explainer(

@@ -172,3 +172,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def first_run_executions(config):
+    """The config's metadata store, and the executions of its first run of the pipeline by node id."""
+    from pipeline import metadata
+    from pipeline.records import mlmd
+
+    store = metadata.open_store(config)
+    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
+    return store, {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}

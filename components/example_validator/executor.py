@@ -48,9 +48,8 @@ class Executor(tfx_executor.Executor):
         environment = validation_environment(schema, statistics, self._environment)
         logging.info("ExampleValidator: validating in %s", f"environment {environment}" if environment
                      else "every feature of the schema")
-        anomalies = tfdv.validate_statistics(
-            statistics=statistics, schema=schema, environment=environment,
-            custom_validation_config=value_utils.GetSoleValue(inputs, keys.CUSTOM_VALIDATION_CONFIG_KEY))
+        # No custom_validation_config: this component takes none, and TFX 1.21 dropped the parameter TFX 1.16 had.
+        anomalies = tfdv.validate_statistics(statistics=statistics, schema=schema, environment=environment)
         writer_utils.write_anomalies(os.path.join(value_utils.GetSoleValue(outputs, labels.SCHEMA_DIFF_PATH),
                                                   tfx_executor.DEFAULT_FILE_NAME), anomalies)
         return anomalies

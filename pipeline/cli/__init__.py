@@ -4,7 +4,6 @@ per command group: run.py runs pipelines, records.py reads finished runs, projec
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from typing import List
 
@@ -16,15 +15,20 @@ warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
 from pipeline.cli.errors import exit_status  # noqa: E402 - after the environment above; imports nothing heavy
 from pipeline.cli.parser import build_parser  # noqa: E402
+from pipeline.runners.logfile import native_stderr_captured  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
 
 def main(argv: List[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except Exception as error:  # noqa: BLE001 - every failure ends with one line and its exit code
-        code, message = exit_status(error)
-        print(f"glassbox: {message}", file=sys.stderr)
-        return code
+    with native_stderr_captured() as terminal:
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            print("glassbox: interrupted", file=terminal)
+            return 130
+        except Exception as error:  # noqa: BLE001 - every failure ends with one line and its exit code
+            code, message = exit_status(error)
+            print(f"glassbox: {message}", file=terminal)
+            return code

@@ -11,9 +11,9 @@ from pathlib import Path
 # missing, or a pipeline run failed. Any other error exits 1 too, its type named. Classes go by name: one whose module
 # was never imported cannot have been raised, so looking an error up imports nothing (TensorFlow above all).
 # 4: `glassbox monitor` finished and a check raised a block alert (its report printed first): a scheduler's signal.
-BLOCK_ALERT = 4
-
+# 130: interrupted (Ctrl-C), as a shell reports SIGINT.
 EXIT_CODES = (
+    ("pipeline.cli.errors.BlockAlertError", 4),
     ("pipeline.metadata.MetadataStoreBusyError", 3),
     ("pipeline.metadata.MetadataStoreError", 2),
     ("pipeline.config.ConfigError", 2),
@@ -36,6 +36,10 @@ def _is_a(error: Exception, name: str) -> bool:
     module, _, cls = name.rpartition(".")
     loaded = getattr(sys.modules.get(module), cls, None)
     return loaded is not None and isinstance(error, loaded)
+
+
+class BlockAlertError(Exception):
+    """A monitoring run finished and raised block alerts; the message names them and the report."""
 
 
 class RunError(Exception):

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
-from pipeline.cli.errors import BLOCK_ALERT
+from pipeline.cli.errors import BlockAlertError
 from pipeline.cli.output import logged, print_event, print_monitor_summary, print_run_summary
 
 
@@ -77,7 +76,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     blocking = block_alerts(report)
     if blocking:
-        print(f"glassbox: {len(blocking)} block alert(s): {', '.join(blocking)}; review the model before it keeps "
-              f"serving ({uri}/report.html)", file=sys.stderr)
-        return BLOCK_ALERT
+        raise BlockAlertError(f"{len(blocking)} block alert(s): {', '.join(blocking)}; review the model before it "
+                              f"keeps serving ({uri}/report.html)")
     return 0

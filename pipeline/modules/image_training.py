@@ -20,7 +20,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import distribution
+from pipeline.modules import devices, distribution
 
 IMAGE_MODEL_ASSET = "glassbox_image_model.json"
 
@@ -113,7 +113,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
     keras.utils.set_random_seed(config["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
-    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))
+    requested_devices = config.get("devices", "auto")
+    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"), requested_devices,
+                                          config.get("devices_asked_by", devices.ASKED_BY))
     logging.info("Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync)
     batch_size = config["batch_size"] * strategy.num_replicas_in_sync
     make = lambda files: _dataset(  # noqa: E731
@@ -132,6 +134,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
         verbose=0,
     )
 
+    distribution.write_training_record(fn_args.model_run_dir,
+                                       distribution.training_record(strategy, batch_size, requested_devices))
     conv_layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     asset_path = os.path.join(fn_args.model_run_dir, IMAGE_MODEL_ASSET)
     with tf.io.gfile.GFile(asset_path, "w") as f:

@@ -10,7 +10,6 @@ contract of DESIGN.md besides `serving_default`:
 and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
 """
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,8 +21,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, distribution
-from pipeline.modules.training_record import TRAINING_RECORD
+from pipeline.modules import dense_features, devices, distribution
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
@@ -106,7 +104,9 @@ class ExplainableModel(tf.Module):
 
 def run_fn(fn_args: tfx.components.FnArgs):
     config = fn_args.custom_config
-    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"))  # before any TF op
+    requested_devices = config.get("devices", "auto")
+    strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"), requested_devices,
+                                          config.get("devices_asked_by", devices.ASKED_BY))  # before any TF op
     label = config["label"]
     keras.utils.set_random_seed(config["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
@@ -140,10 +140,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
         verbose=0,
     )
 
-    # How it was trained, for lineage queries (`glassbox lineage model` reads it beside the TensorBoard logs).
-    with tf.io.gfile.GFile(os.path.join(model_run_dir, TRAINING_RECORD), "w") as f:
-        json.dump({"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
-                   "global_batch_size": batch_size}, f)
+    # How and on what it was trained, for lineage queries (the Trainer's executor and `glassbox lineage model`).
+    distribution.write_training_record(model_run_dir,
+                                       distribution.training_record(strategy, batch_size, requested_devices))
     feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Dict, List, Set, Tuple
 
 from components.digests import text_digest
-from pipeline.modules.training_record import TRAINING_RECORD
+from components.trainer.record import TRAINING_RECORD, describe_devices
 from pipeline.records.graph import Artifact, Execution, Graph
 
 
@@ -56,6 +56,24 @@ def training_record(graph: Graph, trainer: Execution) -> Dict[str, object]:
     return {}
 
 
+def trained_on(graph: Graph, trainer: Execution, record: Dict[str, object]) -> str | None:
+    """'GPU:0 (NVIDIA H200), GPU:1 (NVIDIA H200)': the devices the Trainer's model trained on, from its `trained_on`
+    property (set by Glassbox's Trainer executor), else from the training record; None for a run from before either
+    said so."""
+    model = next((graph.artifacts[e.artifact_id] for e in graph.outputs(trainer.id)
+                  if e.key == "model" and e.artifact_id in graph.artifacts), None)
+    properties = model.properties if model else {}
+    if properties.get("trained_on"):
+        devices = str(properties["trained_on"]).split(",")
+        names = json.loads(str(properties.get("device_names") or "{}"))
+    elif record.get("devices"):
+        devices, names = list(record["devices"]), dict(record.get("device_names") or {})
+    else:
+        return None
+    requested = properties.get("devices_requested") or record.get("devices_requested")
+    return describe_devices(devices, names) + (f" (devices: {requested})" if requested else "")
+
+
 def describe_artifact(artifact: Artifact) -> str:
     shown = [f"{k}={_short(v, 60)}" for k, v in artifact.properties.items()
              if k not in ("sha256", "input_sha256", "pushed_sha256")]
@@ -85,6 +103,9 @@ def describe_execution(graph: Graph, execution: Execution) -> List[str]:
         if record:
             lines.append(f"strategy: {record['strategy']} on {record['replicas']} replica(s), "
                          f"global batch {record['global_batch_size']}")
+        devices = trained_on(graph, execution, record)
+        if devices:
+            lines.append(f"trained on: {devices}")
     return lines
 
 

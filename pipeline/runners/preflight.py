@@ -52,3 +52,12 @@ def preflight_check(config: PipelineConfig) -> None:
             raise PreflightError(str(e)) from e
         if config.label not in {f.name for f in schema.feature}:
             raise PreflightError(f"Schema file {config.schema_file} does not declare the label '{config.label}'.")
+    if config.training.devices != "auto":
+        # A local run trains in this process: a device it cannot have fails now, not after Transform.
+        from pipeline.modules.distribution import check_devices
+
+        training = config.training
+        try:
+            check_devices(training.devices, strategy=training.strategy, tpu_address=training.tpu_address)
+        except ValueError as e:
+            raise PreflightError(str(e)) from e

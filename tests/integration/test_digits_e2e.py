@@ -53,6 +53,9 @@ def test_the_same_components_run_without_privacy_and_ship_a_blessed_audited_mode
     assert summary.accuracy_by_slice["Overall"] >= 0.95
     assert {f"label:{c}" for c in range(10)} <= set(summary.accuracy_by_slice)
     assert summary.blessed and summary.pushed_uri
+    # The image module records what it trained on, as the tabular one does: the model says so in MLMD.
+    model = outputs["Trainer"][1]["model"][0]
+    assert _property(model, "trained_on") == "CPU:0" and _property(model, "devices_requested") == "auto"
 
 
 def test_explanations_hold_every_method_with_its_quality(digits_run):

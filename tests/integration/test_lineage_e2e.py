@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from tests.helpers import browse
+from pipeline.records import mlmd
+from tests.helpers import browse, first_run_executions
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +33,26 @@ def test_model_lineage_tree_names_data_code_training_and_what_followed(pipeline_
     assert f"raw data: {config.data_dir}" in tree and "input_fingerprint" in tree
     assert re.search(r"code: training \(module digest [0-9a-f]{16}\)", tree)
     assert '"train_steps": 600' in tree and "strategy: " in tree
+    assert "trained on: CPU:0 (devices: auto)" in tree
     assert "verdict=pass" in tree and "pushed=1" in tree and "k=5" in tree
     assert "(unsealed)" not in tree  # every artifact of a finished run carries its sha256
+
+
+def test_the_pushed_model_says_in_mlmd_what_it_trained_on(pipeline_run):
+    """Glassbox's Trainer executor turned the training record into the model's properties: the model the Pusher
+    shipped answers "trained on what?" from MLMD alone. This host has no GPU, so auto trained on its CPU."""
+    config, _ = pipeline_run
+    store, executions = first_run_executions(config)
+    (pushed,) = mlmd.input_artifacts(store, executions["Pusher"].id)["model"]
+    (trained,) = mlmd.output_artifacts(store, executions["Trainer"].id)["model"]
+    assert pushed.id == trained.id
+    properties = mlmd.plain_properties(pushed.custom_properties)
+    assert properties["trained_on"] == "CPU:0"
+    assert properties["devices_requested"] == "auto"
+    assert properties["strategy"] == "_DefaultDistributionStrategy" and properties["replicas"] == 1
+    assert "device_names" not in properties
+    (model_run,) = mlmd.output_artifacts(store, executions["Trainer"].id)["model_run"]
+    assert mlmd.plain_properties(model_run.custom_properties)["trained_on"] == "CPU:0"
 
 
 def test_model_lineage_json_dot_and_svg_agree(pipeline_run, capsys, tmp_path):

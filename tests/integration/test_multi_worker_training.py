@@ -1,8 +1,9 @@
 """The Trainer under MultiWorkerMirroredStrategy: two worker processes on loopback ports, as a cluster would run it.
 
-Each worker runs TFX's own Trainer executor on the Transform outputs of the session's pipeline run, with a
-TF_CONFIG naming both; the strategy is picked by `training.strategy: auto` from that TF_CONFIG. The model they
-write must match the pipeline's single-worker model in quality.
+Each worker runs the pipeline's Trainer executor (TFX's GenericExecutor, then the training record as properties) on
+the Transform outputs of the session's pipeline run, with a TF_CONFIG naming both; the strategy is picked by
+`training.strategy: auto` from that TF_CONFIG. The model they write must match the pipeline's single-worker model in
+quality.
 """
 
 import json
@@ -18,8 +19,8 @@ import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
 from components.files import split_records
-from pipeline import metadata
 from pipeline.records import mlmd
+from tests.helpers import first_run_executions
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys
     from absl import logging
-    from tfx.components.trainer.executor import GenericExecutor
+    from components.trainer.executor import Executor
     from tfx.types import artifact_utils, standard_artifacts
 
     spec = json.loads(sys.argv[1])
@@ -49,7 +50,11 @@ WORKER = textwrap.dedent(
         "model_run": artifact(standard_artifacts.ModelRun, spec["model_run"]),
     }
     logging.set_verbosity(logging.INFO)
-    GenericExecutor().Do(inputs, outputs, spec["exec_properties"])
+    Executor().Do(inputs, outputs, spec["exec_properties"])
+    model = outputs["model"][0]
+    if model.has_custom_property("trained_on"):
+        print("trained_on", model.get_string_custom_property("trained_on"),
+              "replicas", model.get_int_custom_property("replicas"))
     """
 )
 
@@ -72,9 +77,7 @@ def _auc(model_dir, records, labels):
 
 def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_path):
     config, _ = pipeline_run
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    store, executions = first_run_executions(config)
     trainer_inputs = mlmd.input_artifacts(store, executions["Trainer"].id)
     single_model = mlmd.output_artifacts(store, executions["Trainer"].id)["model"][0].uri
     custom_config = json.loads(executions["Trainer"].custom_properties["custom_config"].string_value)
@@ -108,6 +111,8 @@ def test_two_worker_training_matches_single_worker_quality(pipeline_run, tmp_pat
     serving = tmp_path / "model" / "Format-Serving"
     assert (serving / "saved_model.pb").is_file()
     assert (tmp_path / "model_run" / "glassbox_feature_map.json").is_file()
+    # The chief's model says it trained on the chief's device, one of the 2 replicas.
+    assert "trained_on CPU:0 replicas 2" in logs[0], logs[0][-3000:]
 
     examples = mlmd.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"][0].uri
     records = split_records(os.path.join(examples, "Split-eval"))

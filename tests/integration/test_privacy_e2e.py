@@ -13,7 +13,7 @@ from pipeline import metadata
 from pipeline.config import load_config
 from pipeline.records import mlmd
 from pipeline.runners.local import run_local
-from tests.helpers import GERMAN_CREDIT_CSV, read_rows, write_rows
+from tests.helpers import GERMAN_CREDIT_CSV, first_run_executions, read_rows, write_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +53,7 @@ def test_no_original_pii_anywhere_downstream_of_privacy(pipeline_run):
 
 def test_everything_downstream_reads_the_deidentified_examples(pipeline_run):
     config, _ = pipeline_run
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    executions = {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+    store, executions = first_run_executions(config)
     (deidentified,) = mlmd.output_artifacts(store, executions["Privacy"].id)["deidentified_examples"]
     (raw,) = mlmd.output_artifacts(store, executions["CsvExampleGen"].id)["examples"]
     for node in ("StatisticsGen", "Transform", "Explainer", "Evaluator"):

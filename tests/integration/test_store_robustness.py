@@ -90,7 +90,9 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
         killed_in = list(states)[-1]
         assert states[killed_in] == "RUNNING" and point in states, states
         assert all(state in DONE for c, state in states.items() if c != killed_in), states
-        assert all(states[c] == "CACHED" for c in finished), states  # what the killed runs before it finished
+        # What the killed runs before it finished; but the Evaluator runs again once an earlier run blessed the model
+        # (a kill that slid past the Evaluator on a loaded machine): that model is now its baseline.
+        assert all(states[c] == "CACHED" for c in finished - {"Evaluator"}), states
         assert previous_point is None or states[previous_point] == "COMPLETE", states
         finished |= {c for c, state in states.items() if state in DONE and not c.endswith("_resolver")}
         killed_runs.append(killed)

@@ -108,6 +108,7 @@ def test_a_schema_edit_that_changes_nothing_the_contract_says_reruns_nothing(inp
 
 @pytest.mark.parametrize("setting, value, expected", [
     ("training", {"train_steps": 300}, {"Trainer"}),
+    ("training", {"devices": "gpu"}, {"Trainer"}),  # a model trained where a GPU was required is another model
     ("explainer", {"max_examples": 50}, {"Explainer"}),
     ("evaluation", {"auc_threshold": 0.6}, {"Evaluator"}),
 ])

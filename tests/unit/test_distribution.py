@@ -1,4 +1,5 @@
-"""Strategy selection: the logic without the hardware, and MirroredStrategy on two logical CPUs."""
+"""Strategy selection: the logic without the hardware, and MirroredStrategy on two logical CPUs, whose record lists
+both."""
 
 import json
 import subprocess
@@ -63,6 +64,14 @@ def test_auto_trains_with_mirrored_strategy_on_two_logical_cpus():
         assert history["loss"][-1] < 0.5 * history["loss"][0], history["loss"]
         # Both replicas hold the same trained weights.
         np.testing.assert_allclose(*[v.numpy() for v in kernel.values])
+        # The record lists both devices it trained on; a GPU asked for is still refused, not met by the CPUs.
+        record = distribution.training_record(strategy, 128, "auto")
+        assert record["devices"] == ["CPU:0", "CPU:1"] and record["replicas"] == 2, record
+        try:
+            distribution.make_strategy("auto", devices="gpu")
+            raise AssertionError("a GPU asked for was met by two logical CPUs")
+        except ValueError as e:
+            assert "sees none on this host (it sees CPU; " in str(e), e
         print("OK", devices)
         """
     )

@@ -1,4 +1,5 @@
-"""`glassbox compile kubeflow`: the compiled spec is what KFP accepts, and carries the image, GPUs and Beam flags."""
+"""`glassbox compile kubeflow`: the compiled spec is what KFP accepts, and carries the image, GPUs (which the Trainer
+then requires) and Beam flags."""
 
 import json
 
@@ -86,6 +87,44 @@ def test_only_the_trainer_requests_accelerators(spec):
     assert resources == {
         "Trainer_executor": {"accelerator": {"type": "NVIDIA_TESLA_T4", "count": "2"}, "memoryLimit": 16.0}
     }
+
+
+def _trainer_custom_config(spec):
+    parameters = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+
+
+def test_a_trainer_that_asked_for_a_gpu_requires_one(spec):
+    """training.devices is auto and the Trainer's machine has GPUs: its run_fn is told to fail when TensorFlow sees
+    none (a CPU-only image) rather than train on the CPU, and says which setting asked; Glassbox's executor records
+    what it trained on."""
+    custom_config = _trainer_custom_config(spec)
+    assert custom_config["devices"] == "gpu"
+    assert custom_config["devices_asked_by"] == "kubeflow.trainer_accelerator NVIDIA_TESLA_T4"
+    args = _containers(spec)["Trainer_executor"]["args"]
+    assert args[args.index("--executor_class_path") + 1] == "components.trainer.executor.Executor"
+
+
+def test_a_tpu_accelerator_asks_for_a_tpu_and_its_address(tmp_path):
+    with pytest.raises(ValueError, match=r"^kubeflow.trainer_accelerator TPU_V3 asks for a TPU, which needs "
+                                         r"training.tpu_address"):
+        compile_kubeflow(_config(trainer_accelerator="TPU_V3"), tmp_path / "no-address.json")
+    config = _config(trainer_accelerator="TPU_V3").model_copy(
+        update={"training": load_config(training={"tpu_address": "local"}).training})
+    compiled = json.loads(compile_kubeflow(config, tmp_path / "tpu.json").read_text())
+    custom_config = _trainer_custom_config(compiled["pipelineSpec"])
+    assert (custom_config["devices"], custom_config["tpu_address"]) == ("tpu", "local")
+
+
+def test_devices_set_in_the_config_or_a_local_run_are_left_as_they_are(tmp_path):
+    from pipeline.pipeline import trainer_custom_config
+
+    config = _config()  # an NVIDIA_TESLA_T4 on Kubeflow
+    assert trainer_custom_config(config)["devices"] == "auto"  # a local run has no Kubeflow machine
+    assert "devices_asked_by" not in trainer_custom_config(config)
+    chosen = config.model_copy(update={"training": load_config(training={"devices": "gpu"}).training})
+    assert trainer_custom_config(chosen, for_kubeflow=True)["devices"] == "gpu"
+    assert "devices_asked_by" not in trainer_custom_config(chosen, for_kubeflow=True)
 
 
 def test_image_entrypoint_and_beam_flags_reach_every_task(spec):

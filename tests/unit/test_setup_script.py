@@ -13,7 +13,7 @@ from pipeline.config import REPO_ROOT
 def checkout(tmp_path):
     """A checkout holding the setup scripts, with `df` reporting what the test sets in DF_AVAILABLE_KB."""
     (tmp_path / "scripts").mkdir()
-    for name in ("setup.sh", "find_python.sh"):
+    for name in ("setup.sh", "find_python.sh", "stack.sh"):
         shutil.copy(REPO_ROOT / "scripts" / name, tmp_path / "scripts" / name)
     (tmp_path / "requirements.lock").write_text("wheel==0.44.0\n")
     (tmp_path / "pyproject.toml").write_text("")
@@ -27,7 +27,7 @@ def checkout(tmp_path):
 
 def setup(checkout: Path, available_kb: int) -> subprocess.CompletedProcess:
     env = {"PATH": f"{checkout / 'bin'}:/usr/bin:/bin", "DF_AVAILABLE_KB": str(available_kb),
-           "PYTHON": "/nonexistent/python3.10"}
+           "PYTHON": "/nonexistent/python3.10", "STACK": "legacy"}
     return subprocess.run(["bash", "scripts/setup.sh"], cwd=checkout, env=env, capture_output=True, text=True)
 
 

@@ -74,7 +74,9 @@ def test_occlusion_of_single_pixels_is_the_score_drop_of_that_pixel():
     found = attribute_occlusion(_read_one_pixel, images, np.zeros(len(images), int), 2, patch=1)
     blacked = images.copy()
     blacked[:, ROW, COLUMN] = 0.0
-    assert np.abs(_elsewhere(found)).max() == 0.0
+    # Not exactly 0: TF 2.21's CPU kernels may round the same row differently in a batch of another size
+    # (the original images and the occluded copies are scored in separate batches), by a float32 ulp.
+    assert np.abs(_elsewhere(found)).max() <= 1e-6
     np.testing.assert_allclose(found[:, ROW, COLUMN, 0], _score(images) - _score(blacked), atol=1e-6)
 
 
@@ -88,7 +90,7 @@ def test_occlusion_patches_cover_the_image_and_peak_on_the_pixel():
     assert (peak[0] == ROW).all() and (peak[1] == COLUMN).all()
     far = np.ones((8, 8), bool)
     far[ROW - 1: ROW + 2, COLUMN - 1: COLUMN + 2] = False
-    assert np.abs(found[:, far]).max() == 0.0
+    assert np.abs(found[:, far]).max() <= 1e-6  # a float32 ulp, as above
 
 
 def _two_channel_features(images):
