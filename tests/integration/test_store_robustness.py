@@ -49,6 +49,15 @@ def _wait_until_running(process, component: str, config, seen: list) -> None:
         time.sleep(0.1)
 
 
+def _wait_until_any_running(process, config, seen: list) -> None:
+    """Returns while some component of the newest run is RUNNING: a kill then lands inside a component, not in the
+    moment between one finishing and the next registering."""
+    newest = mlmd.run_ids(metadata.open_store(config), config.pipeline_name)[-1]
+    while "RUNNING" not in _states(config, newest).values():
+        assert process.poll() is None, f"the run ended unkilled:\n{''.join(seen)}"
+        time.sleep(0.05)
+
+
 def _second_run_is_refused(config, first) -> None:
     second = subprocess.run(_glassbox("run", "--output", str(config.output_dir)), capture_output=True, text=True,
                             timeout=300)
@@ -75,6 +84,7 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
             _wait_until_running(run, point, config, seen)
             if point == "Trainer":  # the longest step: time for a second run to start, and be refused
                 _second_run_is_refused(config, run)
+                _wait_until_any_running(run, config, seen)  # the Trainer, or a later component by now
         finally:
             with contextlib.suppress(ProcessLookupError):  # a run that ended by itself: the assertion says why
                 os.killpg(run.pid, signal.SIGKILL)  # the run and its Beam workers
