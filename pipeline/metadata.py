@@ -89,11 +89,7 @@ def exclusive_use(config: PipelineConfig) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            lock.seek(0)
-            raise MetadataStoreBusyError(
-                f"The metadata store {config.metadata_path} is busy: another run is using it "
-                f"({lock.read().strip() or 'holder unknown'}). Wait for it to finish, or give this run its own "
-                f"--output.") from None
+            raise _busy(config, lock) from None
         lock.truncate(0)
         lock.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}")
         lock.flush()
@@ -103,17 +99,33 @@ def exclusive_use(config: PipelineConfig) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _busy(config: PipelineConfig, lock) -> MetadataStoreBusyError:
+    lock.seek(0)
+    return MetadataStoreBusyError(
+        f"The metadata store {config.metadata_path} is busy: another run is using it "
+        f"({lock.read().strip() or 'holder unknown'}). Wait for it to finish, or give this run its own --output.")
+
+
 def in_use(config: PipelineConfig) -> bool:
     """Whether a run holds the store now (always False for MySQL, which keeps no such lock)."""
+    try:
+        refuse_if_busy(config)
+    except MetadataStoreBusyError:
+        return True
+    return False
+
+
+def refuse_if_busy(config: PipelineConfig) -> None:
+    """Raises MetadataStoreBusyError, as `exclusive_use` would, when a run holds the store now: what a command
+    checks before it spends seconds importing TensorFlow only to be refused. `exclusive_use` stays the guard."""
     if config.metadata.kind != "sqlite" or not os.path.exists(f"{config.metadata_path}.lock"):
-        return False
+        return
     with open(f"{config.metadata_path}.lock") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return True
+            raise _busy(config, lock) from None
         fcntl.flock(lock, fcntl.LOCK_UN)
-        return False
 
 
 def open_store(config: PipelineConfig, writable: bool = False) -> metadata_store.MetadataStore:

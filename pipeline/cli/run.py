@@ -22,8 +22,8 @@ def _local_key(config) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline import metadata
     from pipeline.config import load_config
-    from pipeline.runners.preflight import preflight_check
 
     config = load_config(
         args.config,
@@ -35,6 +35,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         beam_profile=args.beam_profile,
         extra_beam_args=args.beam_arg,
     )
+    metadata.refuse_if_busy(config)  # at once, not after the checks below have imported TFX
+    from pipeline.runners.preflight import preflight_check
+
     preflight_check(config)
     _local_key(config)
     print(f"Running {config.pipeline_name} on {config.data_dir} (output: {config.output_dir})", flush=True)
@@ -51,6 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Runs the monitoring pipeline on a new span against the pushed (or a given) model, and prints its alerts."""
+    from pipeline import metadata
     from pipeline.config import load_config
 
     config = load_config(args.config, output_dir=args.output, enable_cache=False if args.no_cache else None,
@@ -60,10 +64,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if args.model != "pushed" and not args.model.isdigit():
         raise ValueError(f"--model must be 'pushed' or a Model artifact id, not {args.model!r}.")
     model_id = None if args.model == "pushed" else int(args.model)
+    metadata.refuse_if_busy(config)
     _local_key(config)  # the training run's: the span's pseudonyms are the training data's
     print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
     with logged(config, "monitor", "monitoring run") as log_file:
-        from pipeline import metadata
         from pipeline.records.monitoring import latest_monitor_report
         from pipeline.runners.local import run_monitor
 

@@ -49,15 +49,6 @@ def _wait_until_running(process, component: str, config, seen: list) -> None:
         time.sleep(0.1)
 
 
-def _wait_until_any_running(process, config, seen: list) -> None:
-    """Returns while some component of the newest run is RUNNING: a kill then lands inside a component, not in the
-    moment between one finishing and the next registering."""
-    newest = mlmd.run_ids(metadata.open_store(config), config.pipeline_name)[-1]
-    while "RUNNING" not in _states(config, newest).values():
-        assert process.poll() is None, f"the run ended unkilled:\n{''.join(seen)}"
-        time.sleep(0.05)
-
-
 def _second_run_is_refused(config, first) -> None:
     second = subprocess.run(_glassbox("run", "--output", str(config.output_dir)), capture_output=True, text=True,
                             timeout=300)
@@ -68,8 +59,8 @@ def _second_run_is_refused(config, first) -> None:
 
 def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_cache(tmp_path, capsys):
     """One store through three kills, each in a later component than the one before: each next run takes what its
-    predecessors finished from the cache, and runs the killed component again. While the run in the Trainer holds
-    the store, a second run on it is refused."""
+    predecessors finished from the cache, and runs the killed component again. While the run to be killed in the Trainer
+    is in Transform, a run started on the same store is refused at once."""
     output = tmp_path / "outputs"
     config = load_config(output_dir=output)
     system_tmp = tmp_path / "tmp"
@@ -81,10 +72,10 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
                                stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
         seen: list = []
         try:
-            _wait_until_running(run, point, config, seen)
-            if point == "Trainer":  # the longest step: time for a second run to start, and be refused
+            if point == "Trainer":  # a second run is refused while Transform, the longest step, holds the store
+                _wait_until_running(run, "Transform", config, seen)
                 _second_run_is_refused(config, run)
-                _wait_until_any_running(run, config, seen)  # the Trainer, or a later component by now
+            _wait_until_running(run, point, config, seen)
         finally:
             with contextlib.suppress(ProcessLookupError):  # a run that ended by itself: the assertion says why
                 os.killpg(run.pid, signal.SIGKILL)  # the run and its Beam workers
@@ -95,8 +86,8 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
         assert not metadata.in_use(config)  # the kill released the store
         killed = mlmd.run_ids(metadata.open_store(config), config.pipeline_name)[-1]
         states = _states(config, killed)
-        # Killed in the component it was running, nothing after it: the point, or, when the refused second run took
-        # long to start on a loaded machine, a later component before the next point.
+        # Killed in the component it was running, nothing after it: the point, or, on a loaded machine, a later
+        # component before the next point.
         killed_in = list(states)[-1]
         assert states[killed_in] == "RUNNING" and point in states, states
         assert all(state in DONE for c, state in states.items() if c != killed_in), states
