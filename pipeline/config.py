@@ -140,6 +140,20 @@ class MonitorConfig(_Strict):
     baseline: MonitorBaseline | None = None
 
 
+class ServingConfig(_Strict):
+    """The decision service (`glassbox serve`, README "Serving"). Its decision threshold is not set here: a model is
+    served at the threshold it was audited at (`explainer.decision_threshold`, which the audit's fairness checks and
+    the Explainer's reason codes use), as its run recorded it."""
+
+    # Features that recourse never suggests changing, besides every feature that carries a protected attribute of the
+    # audit policy (`protected_attributes.*.features`: sex and age for German credit), which are never changed either.
+    immutable: List[str] = Field(default_factory=list)
+    # At most this many recourse suggestions per declined applicant (0: none).
+    max_recourse: int = Field(3, ge=0)
+    # Numeric options per mutable feature: the background's values at this many evenly spaced quantiles.
+    recourse_grid_points: int = Field(10, ge=2)
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -179,6 +193,7 @@ class PipelineConfig(_Strict):
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
     monitor: MonitorConfig = MonitorConfig()
+    serving: ServingConfig = ServingConfig()
 
     @field_validator("split_buckets")
     @classmethod
