@@ -218,7 +218,7 @@ def open_store(location: str | Path, create: bool = False, password: str | None 
         if scheme not in POSTGRESQL_SCHEMES:
             raise DecisionStoreError(f"The decision store {describe_location(location)} is neither a file path nor a "
                                      f"postgresql:// URL.")
-        raise DecisionStoreError(f"The decision store {describe_location(location)}: PostgreSQL is not supported yet.")
+        return PostgresStore(str(location), create, password)
     return SQLiteStore(Path(location), create)
 
 
@@ -496,3 +496,80 @@ class SQLiteStore(DecisionStore):
 
     def close(self) -> None:
         self._connection.close()
+
+
+class PostgresStore(DecisionStore):
+    """A PostgreSQL database that several service replicas share: each append locks the chain's head row (SELECT ...
+    FOR UPDATE) until it commits, with synchronous_commit on. The tables live in the connection's current schema."""
+
+    _placeholder = "%s"
+    _head_for_update = "SELECT seq, hash, time FROM decision_head WHERE one = 1 FOR UPDATE"
+
+    def __init__(self, url: str, create: bool, password: str | None):
+        super().__init__()
+        import psycopg
+        from psycopg import conninfo
+
+        self.description = describe_location(url)
+        secrets = [s for s in (password, urlsplit(url).password if "@" in url else None) if s]
+        self._redact = lambda text: _redacted(str(text), secrets)
+        try:
+            params = conninfo.conninfo_to_dict(url)
+        except (psycopg.Error, ValueError) as error:
+            raise DecisionStoreError(f"The decision store {self.description} is not a valid PostgreSQL URL: "
+                                     f"{_first_line(self._redact(error))}.") from None
+        secrets.extend([params["password"]] if params.get("password") else [])
+        extra = {"password": password} if password and not params.get("password") else {}
+        self._connect = lambda: psycopg.connect(url, autocommit=True, connect_timeout=10,
+                                                application_name="glassbox-decisions", **extra)
+        try:
+            self._connection = self._connect()
+        except psycopg.Error as error:
+            raise DecisionStoreError(f"The decision store {self.description} cannot be reached: "
+                                     f"{_first_line(self._redact(error))}.") from None
+        try:
+            # Acknowledged means durable: a server (or role) configured with synchronous_commit off is overruled.
+            if self._connection.execute("SHOW synchronous_commit").fetchone()[0] == "off":
+                self._connection.execute("SET synchronous_commit TO on")
+            with self._transaction(write=True) as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('glassbox decision store'))")  # one creator
+                tables = {name for (name,) in cursor.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+                self._init_schema(cursor, tables, create, other_tables=False)
+        except psycopg.Error as error:
+            self._connection.close()
+            raise DecisionStoreError(f"The decision store {self.description} cannot be used: "
+                                     f"{_first_line(self._redact(error))}.") from None
+        except DecisionStoreError:
+            self._connection.close()
+            raise
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool):
+        with self._lock:
+            if self._connection.closed:  # the server went away and came back: a new session
+                self._connection = self._connect()
+            with self._connection.transaction():
+                cursor = self._connection.cursor()
+                if not write:  # one snapshot for everything read in the transaction
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield cursor
+
+    def _stream(self, cursor, sql: str, args: Sequence) -> Iterator[tuple]:
+        with self._connection.cursor(name="glassbox_decisions_stream") as server_side:
+            server_side.itersize = 2000
+            yield from server_side.execute(self._sql(sql), args)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _redacted(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _first_line(text) -> str:
+    line = str(text).strip().splitlines()[0] if str(text).strip() else "unknown error"
+    return line.rstrip(".")
