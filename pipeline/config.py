@@ -140,6 +140,25 @@ class MonitorConfig(_Strict):
     baseline: MonitorBaseline | None = None
 
 
+class ServingConfig(_Strict):
+    """`glassbox serve` and the decision record it keeps (`glassbox decisions`)."""
+
+    # Where every decision is recorded: a SQLite file (relative paths are relative to the config file; default
+    # <output_dir>/decisions.sqlite) or a postgresql://user@host:port/database URL, which several replicas of the
+    # service share. The server's password belongs in the environment variable `password_env` (or libpq's
+    # PGPASSWORD), not in the URL; one there is never printed.
+    decisions: str | None = None
+    password_env: str = "GLASSBOX_DECISIONS_PASSWORD"
+
+    @field_validator("decisions")
+    @classmethod
+    def _file_or_postgresql(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and value.split("://")[0].lower() not in ("postgresql", "postgres"):
+            # The value itself is not repeated: a URL may hold a password.
+            raise ValueError("the decision store is a file path or a postgresql:// URL")
+        return value
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -179,6 +198,7 @@ class PipelineConfig(_Strict):
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
     monitor: MonitorConfig = MonitorConfig()
+    serving: ServingConfig = ServingConfig()
 
     @field_validator("split_buckets")
     @classmethod
@@ -230,6 +250,11 @@ class PipelineConfig(_Strict):
         return self.metadata.sqlite_path or self.output_dir / "metadata.sqlite"
 
     @property
+    def decisions_location(self) -> str:
+        """The decision record: its SQLite file, or its PostgreSQL URL."""
+        return self.serving.decisions or str(self.output_dir / "decisions.sqlite")
+
+    @property
     def serving_dir(self) -> Path:
         return self.output_dir / "serving"
 
@@ -277,6 +302,10 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
             values["monitor"] = {**monitor, "policy": str(base / monitor["policy"])}
         if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
             values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
+        serving = values.get("serving")
+        if isinstance(serving, dict) and isinstance(serving.get("decisions"), str) and "://" not in serving[
+                "decisions"] and not Path(serving["decisions"]).is_absolute():
+            values["serving"] = {**serving, "decisions": str(base / serving["decisions"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if extra_beam_args:
         values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]

@@ -4,13 +4,16 @@ each test in a database of its own; then what only a server can get wrong: its U
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import uuid
 
 import psycopg
 import pytest
+import yaml
 
 from pipeline.serving.store import DecisionStoreError, PostgresStore, describe_location, open_store
+from tests.unit.serving.test_decisions_cli import glassbox
 from tests.unit.serving.test_store import (  # noqa: F401 - the suite, collected here again on PostgreSQL
     Backend,
     decision,
@@ -109,3 +112,30 @@ def test_the_store_reconnects_after_the_server_ended_its_session(postgres):
             opened.append([decision(1)])  # the session died under it: this one is not acknowledged
         assert [r.seq for r in opened.append([decision(2)])] == [2]
         assert opened.verify() == []
+
+
+def test_glassbox_decisions_on_a_postgresql_record_never_prints_its_password(postgres, tmp_path):
+    backend = postgres_backend(postgres)
+    with backend.open() as opened:
+        opened.append([decision(0), decision(1)])
+    config = tmp_path / "serve.yaml"
+    config.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "out"),
+                                      "serving": {"decisions": backend.location, "password_env": "TEST_PG_PASSWORD"}}))
+    printed = []
+
+    def run(*args, password: str) -> subprocess.CompletedProcess:
+        done = glassbox("decisions", *args, "--config", config, env={"TEST_PG_PASSWORD": password})
+        printed.append(done.stdout + done.stderr)
+        return done
+
+    assert run("purge", "--older-than", "0d", password=postgres.password).stdout.startswith("Purged 2 decision(s)")
+    done = run("verify", password=postgres.password)  # the tombstones, with the key file the purge made
+    assert done.returncode == 0 and f"Decision record {backend.location}: 2 record(s), chain intact" in done.stdout
+    wrong = run("verify", password="not-" + postgres.password)
+    assert wrong.returncode == 2 and wrong.stdout == "" and wrong.stderr.count("\n") == 1
+    assert wrong.stderr.startswith(f"glassbox: The decision store {backend.location} cannot be reached: ")
+    assert "password authentication failed" in wrong.stderr
+    inline = backend.location.replace("glassbox@", f"glassbox:{postgres.password}@")
+    config.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "out"), "serving": {"decisions": inline}}))
+    assert run("verify", password="").returncode == 0
+    assert all(postgres.password not in output for output in printed)
