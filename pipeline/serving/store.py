@@ -520,17 +520,23 @@ class PostgresStore(DecisionStore):
                                      f"{_first_line(self._redact(error))}.") from None
         secrets.extend([params["password"]] if params.get("password") else [])
         extra = {"password": password} if password and not params.get("password") else {}
-        self._connect = lambda: psycopg.connect(url, autocommit=True, connect_timeout=10,
-                                                application_name="glassbox-decisions", **extra)
+
+        def connect():
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=10,
+                                         application_name="glassbox-decisions", **extra)
+            # Acknowledged means durable: a server, database or role configured with synchronous_commit off is
+            # overruled for this session (local, remote_write, remote_apply are kept: each waits for the local WAL).
+            if connection.execute("SHOW synchronous_commit").fetchone()[0] == "off":
+                connection.execute("SET synchronous_commit TO on")
+            return connection
+
+        self._connect = connect
         try:
             self._connection = self._connect()
         except psycopg.Error as error:
             raise DecisionStoreError(f"The decision store {self.description} cannot be reached: "
                                      f"{_first_line(self._redact(error))}.") from None
         try:
-            # Acknowledged means durable: a server (or role) configured with synchronous_commit off is overruled.
-            if self._connection.execute("SHOW synchronous_commit").fetchone()[0] == "off":
-                self._connection.execute("SET synchronous_commit TO on")
             with self._transaction(write=True) as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext('glassbox decision store'))")  # one creator
                 tables = {name for (name,) in cursor.execute(

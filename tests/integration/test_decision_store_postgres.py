@@ -65,14 +65,6 @@ def test_every_append_holds_the_chain_head_row_until_it_commits(postgres):
         holder.close()
 
 
-def test_synchronous_commit_is_on_even_where_the_role_turned_it_off(postgres):
-    backend = postgres_backend(postgres)
-    with postgres.connect("postgres") as admin:
-        admin.execute(f'ALTER DATABASE "{backend.location.rsplit("/", 1)[1]}" SET synchronous_commit TO off')
-    with backend.open() as opened:
-        assert opened._connection.execute("SHOW synchronous_commit").fetchone() == ("on",)
-
-
 def test_server_errors_are_one_sentence_without_the_password(postgres, tmp_path):
     backend = postgres_backend(postgres)
     password = postgres.password
@@ -100,18 +92,22 @@ def test_server_errors_are_one_sentence_without_the_password(postgres, tmp_path)
         open_store(other.location, create=True, password=password)
 
 
-def test_the_store_reconnects_after_the_server_ended_its_session(postgres):
+def test_synchronous_commit_is_on_where_the_database_turned_it_off_also_after_a_reconnection(postgres):
     backend = postgres_backend(postgres)
+    with postgres.connect("postgres") as admin:
+        admin.execute(f'ALTER DATABASE "{backend.location.rsplit("/", 1)[1]}" SET synchronous_commit TO off')
     with backend.open() as opened:
         assert isinstance(opened, PostgresStore)
+        assert opened._connection.execute("SHOW synchronous_commit").fetchone() == ("on",)
         opened.append([decision(0)])
         with postgres.connect("postgres") as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                           "WHERE application_name = 'glassbox-decisions'")
         with pytest.raises(psycopg.OperationalError):
             opened.append([decision(1)])  # the session died under it: this one is not acknowledged
-        assert [r.seq for r in opened.append([decision(2)])] == [2]
+        assert [r.seq for r in opened.append([decision(2)])] == [2]  # a new session
         assert opened.verify() == []
+        assert opened._connection.execute("SHOW synchronous_commit").fetchone() == ("on",)
 
 
 def test_glassbox_decisions_on_a_postgresql_record_never_prints_its_password(postgres, tmp_path):
