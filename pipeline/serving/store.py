@@ -417,23 +417,30 @@ class DecisionStore:
 
     def purge(self, before: datetime, key: bytes) -> int:
         """Replaces the payload of every record made before `before` by a tombstone signed with `key`; returns how many.
-        Refuses (ChainError, nothing purged) when one of them does not match its digest or hash: a tombstone would
-        vouch for an altered record."""
+        A page of records per transaction, so that appends go on meanwhile. Stops (ChainError) at a record that does
+        not match its digest or hash, purging nothing from its page on: a tombstone would vouch for the alteration."""
         cutoff, purged_at = utc_iso(before), _now()
-        with self._transaction(write=True) as cursor:
-            rows = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE time < ? AND purged_at IS NULL "
-                                            f"ORDER BY seq"), (cutoff,)).fetchall()
-            for seq, id, time, model_id, model_sha256, payload, payload_sha256, link, digest, _, _ in rows:
-                if (payload is None or self._payload_problems(seq, id, payload, payload_sha256, model_id, model_sha256)
-                        or record_hash(link, payload_sha256, id, int(seq), time, int(model_id), model_sha256)
-                        != digest):
-                    raise ChainError(f"Record {seq} ({id}) was altered; nothing purged. Run `glassbox decisions "
-                                     f"verify` for every problem.")
-            cursor.executemany(self._sql("UPDATE decisions SET payload = NULL, purged_at = ?, tombstone = ? "
-                                         "WHERE seq = ?"),
-                               [(purged_at, tombstone_signature(key, row[1], int(row[0]), row[6], purged_at), row[0])
-                                for row in rows])
-        return len(rows)
+        purged, after = 0, 0
+        while True:
+            with self._transaction(write=True) as cursor:
+                rows = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE seq > ? AND time < ? AND "
+                                                f"purged_at IS NULL ORDER BY seq LIMIT {PAGE}"),
+                                      (after, cutoff)).fetchall()
+                for seq, id, time, model_id, model_sha256, payload, payload_sha256, link, digest, _, _ in rows:
+                    if (payload is None
+                            or self._payload_problems(seq, id, payload, payload_sha256, model_id, model_sha256)
+                            or record_hash(link, payload_sha256, id, int(seq), time, int(model_id), model_sha256)
+                            != digest):
+                        raise ChainError(f"Record {seq} ({id}) was altered: the purge stopped there, {purged} "
+                                         f"decision(s) purged. Run `glassbox decisions verify` for every problem.")
+                cursor.executemany(
+                    self._sql("UPDATE decisions SET payload = NULL, purged_at = ?, tombstone = ? WHERE seq = ?"),
+                    [(purged_at, tombstone_signature(key, row[1], int(row[0]), row[6], purged_at), row[0])
+                     for row in rows])
+            purged += len(rows)
+            if len(rows) < PAGE:
+                return purged
+            after = rows[-1][0]
 
     def close(self) -> None:
         raise NotImplementedError

@@ -28,7 +28,7 @@ from tests.unit.serving.test_store import (  # noqa: F401 - the suite, collected
     test_model_digests_are_checked_against_the_callable,
     test_purge_leaves_a_chain_that_verifies_and_a_forged_tombstone_does_not,
     test_purge_refuses_to_sign_for_an_altered_record,
-    test_records_are_read_a_page_at_a_time,
+    test_records_are_read_and_purged_a_page_at_a_time,
     test_records_by_time_window_and_counts_by_day,
     test_threads_and_processes_appending_at_once_keep_one_chain,
     test_two_swapped_records_are_named,

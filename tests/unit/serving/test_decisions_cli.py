@@ -127,8 +127,8 @@ def test_purge_will_not_sign_for_an_altered_record(output):
         connection.execute("UPDATE decisions SET time = '2020-01-01T00:00:00.000000+00:00' WHERE seq = 2")
     done = glassbox("decisions", "purge", "--older-than", "1y", "--output", output)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == (f"glassbox: Record 2 ({records[1].id}) was altered; nothing purged. Run `glassbox "
-                           f"decisions verify` for every problem.\n")
+    assert done.stderr == (f"glassbox: Record 2 ({records[1].id}) was altered: the purge stopped there, 0 decision(s) "
+                           f"purged. Run `glassbox decisions verify` for every problem.\n")
 
 
 def test_store_errors_are_one_line_with_exit_2_and_no_password(tmp_path, capfd):
