@@ -141,9 +141,17 @@ class MonitorConfig(_Strict):
 
 
 class ServingConfig(_Strict):
-    """The decision service (`glassbox serve`, README "Serving"). Its decision threshold is not set here: a model is
-    served at the threshold it was audited at (`explainer.decision_threshold`, which the audit's fairness checks and
-    the Explainer's reason codes use), as its run recorded it."""
+    """`glassbox serve`, the decision record it keeps (`glassbox decisions`) and its recourse (README "Serving"). Its
+    decision threshold is not set here: a model is served at the threshold it was audited at
+    (`explainer.decision_threshold`, which the audit's fairness checks and the Explainer's reason codes use), as its
+    run recorded it."""
+
+    # Where every decision is recorded: a SQLite file (relative paths are relative to the config file; default
+    # <output_dir>/decisions.sqlite) or a postgresql://user@host:port/database URL, which several replicas of the
+    # service share. The server's password belongs in the environment variable `password_env` (or libpq's
+    # PGPASSWORD), not in the URL; one there is never printed.
+    decisions: str | None = None
+    password_env: str = "GLASSBOX_DECISIONS_PASSWORD"
 
     # Features that recourse never suggests changing, besides every feature that carries a protected attribute of the
     # audit policy (`protected_attributes.*.features`: sex and age for German credit), which are never changed either.
@@ -152,6 +160,14 @@ class ServingConfig(_Strict):
     max_recourse: int = Field(3, ge=0)
     # Numeric options per mutable feature: the background's values at this many evenly spaced quantiles.
     recourse_grid_points: int = Field(10, ge=2)
+
+    @field_validator("decisions")
+    @classmethod
+    def _file_or_postgresql(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and value.split("://")[0].lower() not in ("postgresql", "postgres"):
+            # The value itself is not repeated: a URL may hold a password.
+            raise ValueError("the decision store is a file path or a postgresql:// URL")
+        return value
 
 
 class PipelineConfig(_Strict):
@@ -245,6 +261,11 @@ class PipelineConfig(_Strict):
         return self.metadata.sqlite_path or self.output_dir / "metadata.sqlite"
 
     @property
+    def decisions_location(self) -> str:
+        """The decision record: its SQLite file, or its PostgreSQL URL."""
+        return self.serving.decisions or str(self.output_dir / "decisions.sqlite")
+
+    @property
     def serving_dir(self) -> Path:
         return self.output_dir / "serving"
 
@@ -292,6 +313,10 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
             values["monitor"] = {**monitor, "policy": str(base / monitor["policy"])}
         if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
             values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
+        serving = values.get("serving")
+        if isinstance(serving, dict) and isinstance(serving.get("decisions"), str) and "://" not in serving[
+                "decisions"] and not Path(serving["decisions"]).is_absolute():
+            values["serving"] = {**serving, "decisions": str(base / serving["decisions"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if extra_beam_args:
         values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]

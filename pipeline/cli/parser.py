@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.cli.decisions import cmd_decisions_purge, cmd_decisions_show, cmd_decisions_verify
 from pipeline.cli.project import cmd_compile, cmd_init
 from pipeline.cli.records import (
     cmd_explain,
@@ -143,4 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
                      "another orchestrator made)"))
     seal.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
     seal.set_defaults(func=cmd_lineage_seal)
+
+    decisions = commands.add_parser(
+        "decisions", help="the decision record glassbox serve keeps (serving.decisions in the config; default "
+                          "<output>/decisions.sqlite): show, verify, purge")
+    actions = decisions.add_subparsers(dest="action", required=True)
+    show = store_options(actions.add_parser("show", help="one decision as recorded, with its adverse-action notice"))
+    show.add_argument("id", help="the decision's id, as the service returned it")
+    show.add_argument("--json", action="store_true", help="the record as JSON")
+    show.set_defaults(func=cmd_decisions_show)
+    check = store_options(actions.add_parser(
+        "verify", help="recompute every hash, link and tombstone of the chain, and check each model's digest against "
+                       "ML Metadata; non-zero exit naming each problem"))
+    check.set_defaults(func=cmd_decisions_verify)
+    purge = store_options(actions.add_parser(
+        "purge", help="replace the content of decisions older than AGE by signed tombstones; the chain still verifies"))
+    purge.add_argument("--older-than", required=True, metavar="AGE",
+                       help="a count and a unit: d, w, m (calendar months) or y; 25m is Regulation B's 25 months")
+    purge.set_defaults(func=cmd_decisions_purge)
     return parser

@@ -8,12 +8,13 @@ absent, creates a random key under the output directory and exports it for this 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import yaml
 
-LOCAL_KEY_FILE = Path("secrets") / "pseudonym.key"
+from pipeline.local_secret import SECRETS_DIR, local_secret
+
+LOCAL_KEY_FILE = SECRETS_DIR / "pseudonym.key"
 
 
 def ensure_local_key(policy_file: Path, output_dir: Path) -> Path | None:
@@ -25,9 +26,5 @@ def ensure_local_key(policy_file: Path, output_dir: Path) -> Path | None:
     if key_file and (policy_file.parent / key_file).is_file():  # absolute paths survive the join
         return None
     path = output_dir / LOCAL_KEY_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
-    os.environ[env] = path.read_text().strip()
+    os.environ[env] = local_secret(path)
     return path
