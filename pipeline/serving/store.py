@@ -466,11 +466,10 @@ class SQLiteStore(DecisionStore):
                 raise DecisionStoreError(f"No decision store at {path} (the service makes it with its first decision; "
                                          f"pass the --config/--output it uses).")
             path.parent.mkdir(parents=True, exist_ok=True)
-        else:
-            with open(path, "rb") as f:
-                header = f.read(16)
-            if header and header != b"SQLite format 3\x00":
-                raise DecisionStoreError(f"{path} is not a decision store (not a SQLite database).")
+        # No look at the file's header with open(): closing any descriptor of a file drops every POSIX lock this
+        # process holds on it, those of another store object's connection too (the service keeps a writer and a
+        # reader), and another process closing its connection would then take the WAL for unused, checkpoint it and
+        # delete it under the writer, whose later commits would go to an unlinked file. SQLite says NOTADB itself.
         self._connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                            check_same_thread=False)
         try:
@@ -483,6 +482,8 @@ class SQLiteStore(DecisionStore):
                 self._init_schema(cursor, tables, create, bool(tables - set(TABLES)))
         except sqlite3.Error as error:
             self._connection.close()
+            if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB" or "file is not a database" in str(error):
+                raise DecisionStoreError(f"{path} is not a decision store (not a SQLite database).") from None
             raise DecisionStoreError(f"The decision store {path} cannot be opened: {error}.") from None
         except BaseException:
             self._connection.close()

@@ -366,6 +366,27 @@ def test_sqlite_commits_are_durable(tmp_path):
         assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: an fsync per commit
 
 
+def test_a_second_store_in_the_process_keeps_the_writers_wal_when_another_process_closes(tmp_path):
+    """The service holds a writer and a reader on one file. Opening the second must not drop the first's POSIX locks
+    (any close() of a descriptor of the file would): else `glassbox decisions verify` closing its connection deletes
+    the WAL under the writer, and every later acknowledged decision goes to an unlinked file."""
+    path = tmp_path / "d.sqlite"
+    child = ("import sys; from pipeline.serving.store import open_store; store = open_store(sys.argv[1]); "
+             "print(store.head()[0]); store.close()")
+
+    def other_process() -> int:
+        done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, cwd=REPO_ROOT,
+                              env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+
+    with open_store(path, create=True) as writer, open_store(path) as reader:
+        writer.append([decision(0)])
+        assert other_process() == 1 and (tmp_path / "d.sqlite-wal").exists()
+        writer.append([decision(1)])
+        assert reader.head()[0] == 2 and other_process() == 2
+
+
 def test_sqlite_locations_that_are_no_decision_store(tmp_path):
     with pytest.raises(DecisionStoreError, match="^No decision store at .*missing.sqlite"):
         open_store(tmp_path / "missing.sqlite")
