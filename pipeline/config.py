@@ -152,6 +152,22 @@ class ServingConfig(_Strict):
     # PGPASSWORD), not in the URL; one there is never printed.
     decisions: str | None = None
     password_env: str = "GLASSBOX_DECISIONS_PASSWORD"
+    # The service's address (`glassbox serve --host/--port` override them). Loopback by default: put a TLS proxy in
+    # front before opening it to a network.
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # The bearer token every route but /healthz requires comes from $GLASSBOX_SERVE_TOKEN or from this file (a mounted
+    # secret; relative paths are relative to the config file). Never the token itself: a config file is not a secret.
+    token_file: Path | None = None
+    # A request body over this many bytes is refused (413) before it is parsed; so is a list of more applicants.
+    max_body_bytes: int = Field(1 << 20, gt=0)
+    max_items_per_request: int = Field(256, gt=0)
+    # Micro-batching: concurrent requests are decided in one model call and recorded in one transaction, up to this
+    # many applicants: those that queued while the engine was busy with the batch before, plus those arriving within
+    # `max_batch_wait_ms` of the first. 0 waits for none: under load batches grow by themselves, and on 2 cores any
+    # wait cost more single-request latency than it saved in engine calls (bench/README.md, "Serving").
+    max_batch_items: int = Field(64, gt=0)
+    max_batch_wait_ms: float = Field(0.0, ge=0, le=1000)
 
     # Features that recourse never suggests changing, besides every feature that carries a protected attribute of the
     # audit policy (`protected_attributes.*.features`: sex and age for German credit), which are never changed either.
@@ -316,7 +332,10 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
         serving = values.get("serving")
         if isinstance(serving, dict) and isinstance(serving.get("decisions"), str) and "://" not in serving[
                 "decisions"] and not Path(serving["decisions"]).is_absolute():
-            values["serving"] = {**serving, "decisions": str(base / serving["decisions"])}
+            values["serving"] = serving = {**serving, "decisions": str(base / serving["decisions"])}
+        if isinstance(serving, dict) and isinstance(serving.get("token_file"), str) and not Path(
+                serving["token_file"]).is_absolute():
+            values["serving"] = {**serving, "token_file": str(base / serving["token_file"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if extra_beam_args:
         values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]

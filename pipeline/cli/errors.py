@@ -18,6 +18,8 @@ EXIT_CODES = (
     ("pipeline.metadata.MetadataStoreError", 2),
     ("pipeline.config.ConfigError", 2),
     ("pipeline.serving.store.DecisionStoreError", 2),  # the decision record's location, server or password
+    ("pipeline.serving.app.ServiceSetupError", 2),  # glassbox serve without a usable bearer token
+    ("pipeline.serving.served.NoPushedModelError", 1),  # glassbox serve before any model was pushed
     ("pipeline.runners.preflight.PreflightError", 2),
     ("pipeline.onboard.OnboardError", 2),
     ("components.validation.PolicyError", 2),

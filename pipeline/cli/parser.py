@@ -18,6 +18,7 @@ from pipeline.cli.records import (
     cmd_report,
 )
 from pipeline.cli.run import cmd_monitor, cmd_run
+from pipeline.cli.serve import cmd_serve
 from pipeline.runners.beam import PROFILES
 
 
@@ -144,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
                      "another orchestrator made)"))
     seal.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
     seal.set_defaults(func=cmd_lineage_seal)
+
+    serve = store_options(commands.add_parser(
+        "serve", help="the decision service: scored, explained decisions over HTTP, each recorded before it is "
+                      "returned (needs a bearer token: $GLASSBOX_SERVE_TOKEN or --token-file)"))
+    serve.add_argument("--model", default="pushed",
+                       help="'pushed' (the model behind the latest push, default) or a Model artifact id")
+    serve.add_argument("--host", help="address to listen on (default serving.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default serving.port, 8080)")
+    serve.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="a file holding the bearer token (a mounted secret); default $GLASSBOX_SERVE_TOKEN")
+    serve.add_argument("--no-access-log", action="store_true", help="no line per request on stdout")
+    serve.set_defaults(func=cmd_serve)
 
     decisions = commands.add_parser(
         "decisions", help="the decision record glassbox serve keeps (serving.decisions in the config; default "
