@@ -42,17 +42,18 @@ def applicants() -> list:
 class Service:
     """A `glassbox serve` process on a free loopback port, its output in a log file."""
 
-    def __init__(self, config_file: Path, log: Path):
+    def __init__(self, config_file: Path, log: Path, access_log: bool = False):
         self.config_file, self.log, self.port = config_file, log, _free_port()
+        self.access_log = access_log
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180) -> Service:
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), TOKEN_ENV: TOKEN}
+        command = [sys.executable, "-m", "pipeline.cli", "serve", "--config", str(self.config_file), "--port",
+                   str(self.port), *([] if self.access_log else ["--no-access-log"])]
         with open(self.log, "a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "pipeline.cli", "serve", "--config", str(self.config_file), "--port",
-                 str(self.port), "--no-access-log"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -101,7 +102,7 @@ def recorded(path: Path) -> int:
 def service(pipeline_run, tmp_path_factory):
     config, _ = pipeline_run
     directory = tmp_path_factory.mktemp("serve")
-    running = Service(serve_config(config, directory, "routes"), directory / "routes.log").start()
+    running = Service(serve_config(config, directory, "routes"), directory / "routes.log", access_log=True).start()
     running.record = directory / "routes.sqlite"
     try:
         yield running
@@ -225,6 +226,11 @@ def test_a_decision_is_returned_as_recorded_and_read_back(service, client, decid
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"Decision {declined['decision_id']}" in done.stdout and "Your application was declined." in done.stdout
+    log = service.log.read_text()  # the service's own output: access lines, never a request's values
+    assert 'POST /v1/decisions HTTP/1.1" 200' in log
+    for item in items:
+        for column in (*PII, "notes"):
+            assert not item[column] or item[column] not in log, column
 
 
 async def _concurrently(url: str, bodies: list, clients: int) -> list:
