@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -242,6 +243,7 @@ def main() -> None:
     if args.no_peer:
         print(f"glassbox serve, latency of one decision ({g['n']} sequential requests, {g['declines']} declined): "
               f"p50 {ms(g['p50'])}, p99 {ms(g['p99'])}")
+        shutil.rmtree(scratch, ignore_errors=True)
         return
     port = free_port()
     peer = Process([sys.executable, __file__, "--peer", "--output", str(output), "--port", str(port)], {},
@@ -281,6 +283,7 @@ def main() -> None:
     print()
     print(f"Same answers: max |score difference| {max(score_differences):.1e}, max |attribution difference| "
           f"{max(differences):.1e} over {len(score_differences)} applicants")
+    shutil.rmtree(scratch, ignore_errors=True)  # the record and the services' logs; kept when a service failed
 
 
 if __name__ == "__main__":
