@@ -5,7 +5,7 @@
 STACK ?=
 IN_STACK := STACK=$(STACK) bash scripts/in_stack.sh
 
-.PHONY: setup run run-digits test test-unit lint lock clean compile
+.PHONY: setup run run-digits serve test test-unit lint lock clean compile
 
 setup:
 	@STACK=$(STACK) bash scripts/setup.sh
@@ -15,6 +15,10 @@ run: setup
 
 run-digits: setup
 	$(IN_STACK) glassbox run --config configs/digits.yaml
+
+# The decision service on the latest pushed model (make run first); needs GLASSBOX_SERVE_TOKEN (README, "Serving").
+serve: setup
+	$(IN_STACK) glassbox serve
 
 test: setup
 	$(IN_STACK) sh -c 'ruff check . && python -m pytest'

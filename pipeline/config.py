@@ -153,6 +153,52 @@ class MonitorConfig(_Strict):
     baseline: MonitorBaseline | None = None
 
 
+class ServingConfig(_Strict):
+    """`glassbox serve`, the decision record it keeps (`glassbox decisions`) and its recourse (README "Serving"). Its
+    decision threshold is not set here: a model is served at the threshold it was audited at
+    (`explainer.decision_threshold`, which the audit's fairness checks and the Explainer's reason codes use), as its
+    run recorded it."""
+
+    # Where every decision is recorded: a SQLite file (relative paths are relative to the config file; default
+    # <output_dir>/decisions.sqlite) or a postgresql://user@host:port/database URL, which several replicas of the
+    # service share. The server's password belongs in the environment variable `password_env` (or libpq's
+    # PGPASSWORD), not in the URL; one there is never printed.
+    decisions: str | None = None
+    password_env: str = "GLASSBOX_DECISIONS_PASSWORD"
+    # The service's address (`glassbox serve --host/--port` override them). Loopback by default: put a TLS proxy in
+    # front before opening it to a network.
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # The bearer token every route but /healthz requires comes from $GLASSBOX_SERVE_TOKEN or from this file (a mounted
+    # secret; relative paths are relative to the config file). Never the token itself: a config file is not a secret.
+    token_file: Path | None = None
+    # A request body over this many bytes is refused (413) before it is parsed; so is a list of more applicants.
+    max_body_bytes: int = Field(1 << 20, gt=0)
+    max_items_per_request: int = Field(256, gt=0)
+    # Micro-batching: concurrent requests are decided in one model call and recorded in one transaction, up to this
+    # many applicants: those that queued while the engine was busy with the batch before, plus those arriving within
+    # `max_batch_wait_ms` of the first. 0 waits for none: under load batches grow by themselves, and on 2 cores any
+    # wait cost more single-request latency than it saved in engine calls (bench/README.md, "Serving").
+    max_batch_items: int = Field(64, gt=0)
+    max_batch_wait_ms: float = Field(0.0, ge=0, le=1000)
+
+    # Features that recourse never suggests changing, besides every feature that carries a protected attribute of the
+    # audit policy (`protected_attributes.*.features`: sex and age for German credit), which are never changed either.
+    immutable: List[str] = Field(default_factory=list)
+    # At most this many recourse suggestions per declined applicant (0: none).
+    max_recourse: int = Field(3, ge=0)
+    # Numeric options per mutable feature: the background's values at this many evenly spaced quantiles.
+    recourse_grid_points: int = Field(10, ge=2)
+
+    @field_validator("decisions")
+    @classmethod
+    def _file_or_postgresql(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and value.split("://")[0].lower() not in ("postgresql", "postgres"):
+            # The value itself is not repeated: a URL may hold a password.
+            raise ValueError("the decision store is a file path or a postgresql:// URL")
+        return value
+
+
 class PipelineConfig(_Strict):
     pipeline_name: str = Field("glassbox-german-credit", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = REPO_ROOT / "data" / "german_credit"
@@ -192,6 +238,7 @@ class PipelineConfig(_Strict):
     kubeflow: KubeflowConfig = KubeflowConfig()
     airflow: AirflowConfig = AirflowConfig()
     monitor: MonitorConfig = MonitorConfig()
+    serving: ServingConfig = ServingConfig()
 
     @field_validator("split_buckets")
     @classmethod
@@ -243,6 +290,11 @@ class PipelineConfig(_Strict):
         return self.metadata.sqlite_path or self.output_dir / "metadata.sqlite"
 
     @property
+    def decisions_location(self) -> str:
+        """The decision record: its SQLite file, or its PostgreSQL URL."""
+        return self.serving.decisions or str(self.output_dir / "decisions.sqlite")
+
+    @property
     def serving_dir(self) -> Path:
         return self.output_dir / "serving"
 
@@ -290,6 +342,13 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
             values["monitor"] = {**monitor, "policy": str(base / monitor["policy"])}
         if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
             values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
+        serving = values.get("serving")
+        if isinstance(serving, dict) and isinstance(serving.get("decisions"), str) and "://" not in serving[
+                "decisions"] and not Path(serving["decisions"]).is_absolute():
+            values["serving"] = serving = {**serving, "decisions": str(base / serving["decisions"])}
+        if isinstance(serving, dict) and isinstance(serving.get("token_file"), str) and not Path(
+                serving["token_file"]).is_absolute():
+            values["serving"] = {**serving, "token_file": str(base / serving["token_file"])}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if extra_beam_args:
         values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]

@@ -21,8 +21,9 @@ suite=trixie
 packages=(g++ make git ca-certificates python3-dev python3-venv
           libssl3t64 libffi8 libsqlite3-0 libbz2-1.0 liblzma5 zlib1g libreadline8t64 libncursesw6
           libexpat1 libuuid1 libnsl2 libgdbm6t64
-          chromium graphviz mariadb-server-core mariadb-client-core)  # as .ci/run installs on a host: the report,
-          # site and lineage-graph tests, and the metadata store server the concurrent-runs test starts
+          chromium graphviz mariadb-server-core mariadb-client-core postgresql)  # as .ci/run installs on a host: the
+          # report, site and lineage-graph tests, the metadata store server the concurrent-runs test starts, and the
+          # PostgreSQL server of the decision-record tests (postgresql: 17 here, in /usr/lib/postgresql/17/bin)
 
 say() { echo "rootfs: $*" >&2; }
 die() { echo "rootfs: $*" >&2; exit 1; }
@@ -104,8 +105,15 @@ build() {
   trap unmount_all EXIT INT TERM
   mount_all
   say "installing ${packages[*]} inside"
+  # No service starts inside the root while packages install (policy-rc.d), and PostgreSQL makes no cluster of its
+  # own: the tests initdb theirs in a temporary folder.
+  printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+  chmod +x "$root/usr/sbin/policy-rc.d"
+  mkdir -p "$root/etc/postgresql-common/createcluster.d"
+  echo "create_main_cluster = false" > "$root/etc/postgresql-common/createcluster.d/glassbox.conf"
   in_root apt-get update -qq
   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  rm -f "$root/usr/sbin/policy-rc.d"
   in_root apt-get clean
   # The host's CA bundle (it may hold certificates that Debian's does not) and pip configuration.
   cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"

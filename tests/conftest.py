@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 
 from pipeline.config import load_config
-from tests.helpers import GERMAN_CREDIT_CSV, MariaDBServer
+from tests.helpers import GERMAN_CREDIT_CSV, MariaDBServer, PostgresServer
 
 # The pipeline's pseudonymization key; a test that needs it absent removes it.
 os.environ.setdefault("GLASSBOX_PSEUDONYM_KEY", "test-key-0123456789abcdef")
@@ -90,6 +90,17 @@ def mariadb(tmp_path_factory):
     """A MariaDB server for the session (tests.helpers.MariaDBServer), stopped and its data removed at the end, also
     when a test fails; each test names a database of its own (glassbox_*), which MLMD creates."""
     server = MariaDBServer.start(tmp_path_factory.mktemp("mariadb"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests.helpers.PostgresServer), stopped and its folder removed at the end,
+    also when a test fails; each test makes a database of its own (`create_database`)."""
+    server = PostgresServer.start()
     try:
         yield server
     finally:

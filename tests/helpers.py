@@ -178,6 +178,98 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def postgresql_bin() -> Path:
+    """The folder of PostgreSQL's server programs: Debian keeps them off the PATH, in /usr/lib/postgresql/<major>/bin
+    (15 on Debian 12, 17 on Debian 13); the newest there, else initdb's folder on the PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    initdb = found[-1] if found else shutil.which("initdb")
+    if initdb is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is missing under CI: .ci/run installs Debian's postgresql-15 package (the Debian "
+                        "13 root of scripts/rootfs.sh its postgresql package)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql-15)")
+    return Path(initdb).resolve().parent
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server of the tests' own: a fresh cluster in a temporary folder, listening on a free loopback port
+    (its Unix socket in the folder too). Over TCP `user` (the cluster's superuser) must give `password`
+    (scram-sha-256): the server checks it, as a real one would. PostgreSQL refuses to run as root, so as root its
+    programs run as Debian's `postgres` user, which owns the folder; hence a folder of its own in the system's
+    temporary directory rather than pytest's, which is private to root."""
+
+    directory: Path
+    port: int
+    user: str = "glassbox"
+    password: str = ""
+
+    @classmethod
+    def start(cls) -> "PostgresServer":
+        bin_dir = postgresql_bin()
+        server = cls(Path(tempfile.mkdtemp(prefix="glassbox-postgres-")), _free_port(),
+                     password=secrets.token_urlsafe(16))
+        try:
+            (server.directory / "password").write_text(server.password)
+            if os.geteuid() == 0:
+                for path in (server.directory, server.directory / "password"):
+                    shutil.chown(path, "postgres")
+            server._as_owner(bin_dir / "initdb", "--pgdata", server.data, "--username", server.user, "--pwfile",
+                             server.directory / "password", "--auth-host=scram-sha-256", "--auth-local=trust",
+                             "--encoding=UTF8", "--no-instructions")
+            (server.directory / "password").unlink()
+            # fsync off: the tests kill clients, never the server, and its data lives one session.
+            server._as_owner(bin_dir / "pg_ctl", "start", "--wait", "--timeout=60", "--pgdata", server.data, "--log",
+                             server.directory / "server.log", "--options",
+                             f"-p {server.port} -k {server.directory} -c listen_addresses=127.0.0.1 -c fsync=off")
+            wrong = server.connect("postgres", password="not-" + server.password, check=False)
+            assert isinstance(wrong, Exception) and "password authentication failed" in str(wrong), \
+                "the server let a wrong password in"
+            server.connect("postgres").close()
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    def url(self, database: str) -> str:
+        """The database's URL, without the password (it goes in the environment or a keyword)."""
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str, password: str | None = None, check: bool = True):
+        """A psycopg connection (autocommit) as `user` over TCP; with `check` False, the error instead of raising."""
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url(database), password=self.password if password is None else password,
+                                   autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as error:
+            if check:
+                raise
+            return error
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its URL."""
+        with self.connect("postgres") as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stops the server (fast shutdown: its clients are cut off) and removes its folder."""
+        if (self.data / "postmaster.pid").exists():
+            self._as_owner(postgresql_bin() / "pg_ctl", "stop", "--wait", "--pgdata", self.data, "--mode=fast")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _as_owner(self, *command) -> str:
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*runner, *map(str, command)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{Path(str(command[0])).name} failed: {done.stdout}{done.stderr}"
+        return done.stdout
+
+
 def first_run_executions(config):
     """The config's metadata store, and the executions of its first run of the pipeline by node id."""
     from pipeline import metadata

@@ -15,12 +15,7 @@ from tfx.components.util import value_utils
 from tfx.types import standard_component_specs as keys
 from tfx.utils import writer_utils
 
-
-def in_environment(feature: schema_pb2.Feature, environment: str, schema: schema_pb2.Schema) -> bool:
-    """TFDV's rule: a feature's own `in_environment` or `not_in_environment` decides, else the schema's defaults."""
-    if environment in feature.in_environment:
-        return True
-    return environment not in feature.not_in_environment and environment in schema.default_environment
+from components.example_validator.environments import in_environment
 
 
 def validation_environment(schema: schema_pb2.Schema, statistics: statistics_pb2.DatasetFeatureStatisticsList,

@@ -13,7 +13,7 @@ import pyarrow as pa
 from apache_beam.utils import shared
 
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import SLICE_PREFIX, Background, example_digest, explain_records
+from components.explainer.explain import BACKGROUND_FILE, SLICE_PREFIX, Background, example_digest, explain_records
 from components.explainer.model import ExplainedModel
 
 OVERALL = ("overall", "")
@@ -155,6 +155,7 @@ def build_explain_pipeline(
     _ = _deterministic_subset(examples, config.quality_examples, "Quality") | "WriteQualitySample" >> (
         beam.io.WriteToTFRecord(os.path.join(work_dir, "quality_sample"), num_shards=1, shard_name_template="")
     )
+    # Kept in the artifact: the rows every Shapley value above was computed against (explain.BACKGROUND_FILE).
     _ = background | "WriteBackground" >> beam.io.WriteToTFRecord(
-        os.path.join(work_dir, "background"), num_shards=1, shard_name_template=""
+        os.path.join(output_dir, BACKGROUND_FILE), num_shards=1, shard_name_template=""
     )

@@ -5,6 +5,7 @@ batch, tests and the quality step call them directly."""
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
@@ -20,6 +21,10 @@ from components.explainer.methods import (
 from components.explainer.model import ExplainedModel, raw_values
 
 SLICE_PREFIX = "slice."
+# The background rows the Shapley values were computed against, as serialized examples in one uncompressed TFRecord
+# file of the Explanations artifact: whoever explains the same model later (the decision service, what-if) reads
+# them back instead of drawing them again, so its attributions are the Explainer's own.
+BACKGROUND_FILE = "background.tfrecord"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,17 @@ class Background:
         dense = model.dense(sorted(serialized, key=example_digest))
         baseline = np.median(dense, axis=0) if config.baseline == "median" else dense.mean(axis=0)
         return cls(dense=dense, baseline=baseline.astype(np.float32))
+
+
+def read_background_records(explanations_dir: str) -> List[bytes]:
+    """The background rows an Explainer run wrote (`BACKGROUND_FILE`), in the order it wrote them."""
+    import tensorflow as tf
+
+    path = os.path.join(explanations_dir, BACKGROUND_FILE)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"The explanations at {explanations_dir} hold no {BACKGROUND_FILE}: they were made "
+                                "before the Explainer kept its background rows; run the pipeline again.")
+    return [record.numpy() for record in tf.data.TFRecordDataset(path)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from components.explainer import plots
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Attributions, Background, example_digest
+from components.explainer.explain import Attributions, Background, example_digest, read_background_records
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
 from components.explainer.sensitivity import partial_dependence
@@ -52,8 +52,8 @@ def _waterfalls(model: ExplainedModel, records: List[bytes], primary: Attributio
 
 def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str) -> Dict[str, object]:
     """Writes global.json, quality.json, sensitivity.json and plots/ under `output_dir` from what the Beam pass left
-    there (attributions/) and in `work_dir` (aggregates*, background, quality_sample); returns the headline figures
-    for the artifact's MLMD properties."""
+    there (attributions/, background.tfrecord) and in `work_dir` (aggregates*, quality_sample); returns the headline
+    figures for the artifact's MLMD properties."""
     aggregate_lines = [line for path in sorted(glob.glob(os.path.join(work_dir, "aggregates*")))
                        for line in Path(path).read_text().splitlines()]
     importances = global_importances(aggregate_lines)
@@ -63,7 +63,7 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     methods, errors = table.column("method").to_numpy(), table.column("completeness_error").to_numpy()
     completeness = {m: errors[methods == m] for m in config.per_example_methods}
 
-    background = Background.from_examples(model, _read_records(os.path.join(work_dir, "background")), config)
+    background = Background.from_examples(model, read_background_records(output_dir), config)
     sample = _read_records(os.path.join(work_dir, "quality_sample"))
     quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
     write_json(os.path.join(output_dir, "quality.json"), quality)
@@ -95,4 +95,5 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
         "top_features": ",".join(top_features(importances, config.primary_method)),
         "sensitivity_features": ",".join(top),
         "sensitivity_seconds": sensitivity["seconds"],
+        "background_examples": len(background.dense),
     }

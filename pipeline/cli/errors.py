@@ -17,6 +17,9 @@ EXIT_CODES = (
     ("pipeline.metadata.MetadataStoreBusyError", 3),
     ("pipeline.metadata.MetadataStoreError", 2),
     ("pipeline.config.ConfigError", 2),
+    ("pipeline.serving.store.DecisionStoreError", 2),  # the decision record's location, server or password
+    ("pipeline.serving.app.ServiceSetupError", 2),  # glassbox serve without a usable bearer token
+    ("pipeline.serving.served.NoPushedModelError", 1),  # glassbox serve before any model was pushed
     ("pipeline.runners.preflight.PreflightError", 2),
     ("pipeline.onboard.OnboardError", 2),
     ("components.validation.PolicyError", 2),
@@ -26,6 +29,7 @@ EXIT_CODES = (
     ("builtins.LookupError", 1),  # a run, example or audit asked for is not in the store
     ("pipeline.records.graphviz.GraphvizError", 1),
     ("pipeline.cli.errors.RunError", 1),
+    ("pipeline.serving.store.ChainError", 1),  # purge met an altered record: `glassbox decisions verify` names all
 )
 
 # A run that failed on its data: the message names the file, line, column or anomaly, and needs no run wrapper.

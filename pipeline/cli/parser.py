@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.cli.decisions import cmd_decisions_purge, cmd_decisions_show, cmd_decisions_verify
 from pipeline.cli.project import cmd_compile, cmd_init
 from pipeline.cli.records import (
     cmd_explain,
@@ -17,6 +18,7 @@ from pipeline.cli.records import (
     cmd_report,
 )
 from pipeline.cli.run import cmd_monitor, cmd_run
+from pipeline.cli.serve import cmd_serve
 from pipeline.runners.beam import PROFILES
 
 
@@ -143,4 +145,34 @@ def build_parser() -> argparse.ArgumentParser:
                      "another orchestrator made)"))
     seal.add_argument("--run", help="run id or a unique prefix of it (default: the latest run)")
     seal.set_defaults(func=cmd_lineage_seal)
+
+    serve = store_options(commands.add_parser(
+        "serve", help="the decision service: scored, explained decisions over HTTP, each recorded before it is "
+                      "returned (needs a bearer token: $GLASSBOX_SERVE_TOKEN or --token-file)"))
+    serve.add_argument("--model", default="pushed",
+                       help="'pushed' (the model behind the latest push, default) or a Model artifact id")
+    serve.add_argument("--host", help="address to listen on (default serving.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default serving.port, 8080)")
+    serve.add_argument("--token-file", type=Path, metavar="FILE",
+                       help="a file holding the bearer token (a mounted secret); default $GLASSBOX_SERVE_TOKEN")
+    serve.add_argument("--no-access-log", action="store_true", help="no line per request on stdout")
+    serve.set_defaults(func=cmd_serve)
+
+    decisions = commands.add_parser(
+        "decisions", help="the decision record glassbox serve keeps (serving.decisions in the config; default "
+                          "<output>/decisions.sqlite): show, verify, purge")
+    actions = decisions.add_subparsers(dest="action", required=True)
+    show = store_options(actions.add_parser("show", help="one decision as recorded, with its adverse-action notice"))
+    show.add_argument("id", help="the decision's id, as the service returned it")
+    show.add_argument("--json", action="store_true", help="the record as JSON")
+    show.set_defaults(func=cmd_decisions_show)
+    check = store_options(actions.add_parser(
+        "verify", help="recompute every hash, link and tombstone of the chain, and check each model's digest against "
+                       "ML Metadata; non-zero exit naming each problem"))
+    check.set_defaults(func=cmd_decisions_verify)
+    purge = store_options(actions.add_parser(
+        "purge", help="replace the content of decisions older than AGE by signed tombstones; the chain still verifies"))
+    purge.add_argument("--older-than", required=True, metavar="AGE",
+                       help="a count and a unit: d, w, m (calendar months) or y; 25m is Regulation B's 25 months")
+    purge.set_defaults(func=cmd_decisions_purge)
     return parser

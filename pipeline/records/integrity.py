@@ -127,6 +127,13 @@ def check(artifact: metadata_store_pb2.Artifact, seal: Seal) -> Finding:
     return finding
 
 
+def sealed_digest(store, artifact_id: int) -> str | None:
+    """The sha256 sealed on an artifact; None when the store has no such artifact or it was never sealed. What the
+    decision record's model digests are checked against (`glassbox decisions verify`)."""
+    artifacts = store.get_artifacts_by_id([artifact_id])
+    return (_string(artifacts[0], DIGEST_PROPERTY) or None) if artifacts else None
+
+
 def verify_run(config: PipelineConfig, run_id: str | None = None) -> List[Finding]:
     """Recomputes every sealed digest of a run (the latest by default)."""
     store = metadata.open_store(config)

@@ -47,6 +47,8 @@ def test_every_class_in_the_table_is_an_exception():
     (["init", "--data", "{tmp}/missing.csv", "--label", "risk", "--out", "{tmp}/x.yaml"], 2,  # OnboardError
      "{tmp}/missing.csv: no such file"),
     (["lineage", "runs", "--output", "{tmp}"], 2, "No metadata store at {tmp}/metadata.sqlite"),  # MetadataStoreError
+    (["decisions", "verify", "--output", "{tmp}"], 2,  # DecisionStoreError
+     "No decision store at {tmp}/decisions.sqlite"),
     (["monitor", "--data", "{tmp}/nope", "--output", "{tmp}/out"], 2,  # ValueError
      "--data {tmp}/nope is not a directory of span files."),
     (["monitor", "--data", "{tmp}", "--model", "latest", "--output", "{tmp}/out"], 2,
@@ -56,8 +58,8 @@ def test_every_class_in_the_table_is_an_exception():
     # Any other error: one line with its type, code 1 (a traceback before the error table).
     (["lineage", "artifact", "{artifact}", "--svg", "/dev/null/graph.svg", "--config", "{config}"], 1,
      "FileExistsError: "),
-], ids=["missing-config", "bad-beam-arg", "preflight", "onboard", "no-store", "monitor-data", "monitor-model",
-        "lineage-error", "no-runs", "other"])
+], ids=["missing-config", "bad-beam-arg", "preflight", "onboard", "no-store", "no-decision-store", "monitor-data",
+        "monitor-model", "lineage-error", "no-runs", "other"])
 def test_main_ends_each_error_with_its_code_and_one_line(args, code, message, capfd, tmp_path, store):
     config_file, artifact_id = store
     fill = dict(tmp=tmp_path, config=config_file, artifact=artifact_id)

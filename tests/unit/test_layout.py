@@ -54,10 +54,12 @@ def offending(files: list[Path], forbidden: tuple[str, ...], root: Path = REPO) 
     (BUILDING, ("pipeline.records", "pipeline.cli")),
     (["pipeline/records"], ("pipeline.cli", "pipeline.runners", "pipeline.pipeline", "pipeline.monitor")),
     (["pipeline/runners", "pipeline/onboard"], ("pipeline.cli",)),
+    # The decision service serves what runs made: it reads records and uses components' code, and builds nothing.
+    (["pipeline/serving"], ("pipeline.cli", "pipeline.runners", "pipeline.pipeline", "pipeline.monitor")),
     # The CLI runs pipelines through the runners and reads them through the records: it builds no DAG and calls no
     # component itself.
     (["pipeline/cli"], ("components", "pipeline.pipeline", "pipeline.monitor", "pipeline.modules")),
-], ids=["components", "modules", "building", "records", "runners", "cli"])
+], ids=["components", "modules", "building", "records", "runners", "serving", "cli"])
 def test_dependency_direction(files, forbidden):
     assert offending(_python_files(*files), forbidden) == {}
 

@@ -27,3 +27,16 @@ def test_leaves_a_configured_key_alone(tmp_path, monkeypatch):
     (tmp_path / "secret.key").write_text("mounted secret")
     assert ensure_local_key(_policy(tmp_path, key_file="secret.key"), tmp_path / "out") is None
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_secret_made_by_several_at_once_is_one_secret(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.local_secret import local_secret
+
+    path = tmp_path / "secrets" / "some.key"
+    assert local_secret(path, create=False) is None and not path.exists()
+    with ThreadPoolExecutor(8) as pool:
+        made = set(pool.map(lambda _: local_secret(path), range(32)))
+    assert made == {path.read_text()} and (path.stat().st_mode & 0o077) == 0
+    assert [p.name for p in path.parent.iterdir()] == ["some.key"]  # no temporary file left behind

@@ -32,7 +32,8 @@ def _read_json(explanations, name):
 def test_explains_the_split_writes_every_file_and_seals_them(explanations, examples):
     files = files_under(explanations.uri)
     top = explanations.get_string_custom_property("sensitivity_features").split(",")
-    expected = {"global.json", "quality.json", "sensitivity.json", "plots/global_importance.png", "plots/beeswarm.png",
+    expected = {"global.json", "quality.json", "sensitivity.json", "background.tfrecord",
+                "plots/global_importance.png", "plots/beeswarm.png",
                 "plots/deletion_insertion.png", *(f"plots/waterfall_{i}.png" for i in range(3)),
                 *(f"plots/pdp_{name}.png" for name in top)}
     assert expected <= set(files)
@@ -57,6 +58,7 @@ def test_explains_the_split_writes_every_file_and_seals_them(explanations, examp
     assert explanations.get_string_custom_property("methods") == ",".join(EXPLAINER_CONFIG.methods)
     assert explanations.get_string_custom_property("primary_method") == "shapley"
     assert explanations.get_int_custom_property("examples") == len(eval_rows)
+    assert explanations.get_int_custom_property("background_examples") == EXPLAINER_CONFIG.background_size
     assert explanations.get_float_custom_property("median_completeness_error") == completeness["median"] < 1e-5
     ranked = sorted(FEATURES, key=lambda name: -shapley["overall"]["mean_abs"][name])
     assert explanations.get_string_custom_property("top_features") == ",".join(ranked[:5])

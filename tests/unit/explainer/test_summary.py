@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Attributions
+from components.explainer.explain import BACKGROUND_FILE, Attributions, example_digest, read_background_records
 from components.explainer.model import FEATURE_MAP_ASSET, ExplainedModel
 from components.explainer.summary import WATERFALLS, _waterfalls, summarize
 from tests.unit.explainer.tabular import BLOCKS, WIDTH
@@ -125,6 +125,7 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
         "top_features": ",".join(ranked),
         "sensitivity_features": ",".join(ranked[:2]),
         "sensitivity_seconds": sensitivity["seconds"],
+        "background_examples": CONFIG.background_size,
     }
     assert properties["median_completeness_error"] < 1e-5  # exact Shapley values add up to the prediction
 
@@ -132,6 +133,14 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
     assert plots == sorted(["global_importance.png", "beeswarm.png", "deletion_insertion.png",
                             *(f"waterfall_{i}.png" for i in range(WATERFALLS)),
                             *(f"pdp_{name}.png" for name in ranked[:2])])
+
+
+def test_the_background_it_explained_against_is_kept_beside_the_attributions(summarized):
+    _, out, _ = summarized
+    assert os.path.isfile(os.path.join(out, BACKGROUND_FILE))
+    # The background_size train examples with the smallest content digests: what Background.from_examples read.
+    train = sorted(_examples(EXAMPLES, 2), key=example_digest)
+    assert sorted(read_background_records(out), key=example_digest) == train[:CONFIG.background_size]
 
 
 def test_the_waterfalls_are_the_lowest_scores_with_contributions_that_add_up(summarized):
