@@ -16,7 +16,8 @@ def _config(args: argparse.Namespace):
     return load_config(args.config, output_dir=args.output)
 
 
-def _open(config):
+def open_decisions(config):
+    """The config's decision record (`serving.decisions`), its password from `serving.password_env`."""
     from pipeline.serving.store import open_store
 
     return open_store(config.decisions_location, password=os.environ.get(config.serving.password_env) or None)
@@ -44,6 +45,8 @@ def _details(record) -> list[str]:
         if isinstance(inputs, dict) and inputs:
             lines.append("  inputs       " + ", ".join(f"{name}={value}" for name, value in sorted(inputs.items())))
         attributions = payload.get("attributions")
+        if isinstance(attributions, dict) and isinstance(attributions.get("values"), dict):
+            attributions = attributions["values"]  # the engine's {"method", "base_value", "values"}
         if isinstance(attributions, dict) and attributions and all(
                 isinstance(v, (int, float)) for v in attributions.values()):
             top = sorted(attributions.items(), key=lambda item: -abs(item[1]))[:5]
@@ -57,7 +60,7 @@ def cmd_decisions_show(args: argparse.Namespace) -> int:
     """One decision as recorded, and the adverse-action notice it gives the applicant."""
     from pipeline.serving.notice import adverse_action_notice
 
-    with _open(_config(args)) as store:
+    with open_decisions(_config(args)) as store:
         record = store.get(args.id)
         if record is None:
             raise LookupError(f"No decision {args.id} in the decision record {store.description}.")
@@ -96,7 +99,7 @@ def cmd_decisions_verify(args: argparse.Namespace) -> int:
     from pipeline.serving.store import KEY_ENV, decisions_key
 
     config = _config(args)
-    with _open(config) as store:
+    with open_decisions(config) as store:
         digests, found = _mlmd_digests(config)
         problems = store.verify(digests, decisions_key(config.output_dir, create=False))
         count, _ = store.head()
@@ -123,7 +126,7 @@ def cmd_decisions_purge(args: argparse.Namespace) -> int:
 
     config = _config(args)
     cutoff = retention_cutoff(args.older_than)
-    with _open(config) as store:
+    with open_decisions(config) as store:
         key = decisions_key(config.output_dir)  # made on first use, after the store was found
         purged = store.purge(cutoff, key)
     source = f"${KEY_ENV}" if os.environ.get(KEY_ENV) else config.output_dir / KEY_FILE

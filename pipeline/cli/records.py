@@ -105,7 +105,8 @@ def cmd_lineage_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(graph, args: argparse.Namespace) -> int:
+def _render(graph, args: argparse.Namespace, serving=None) -> int:
+    """The graph as asked (tree, JSON, DOT, SVG/PNG); `serving`, a model's DecisionCounts, joins the tree and JSON."""
     from pipeline.records.render import render_dot, render_tree
 
     if args.svg or args.png:
@@ -116,12 +117,49 @@ def _render(graph, args: argparse.Namespace) -> int:
                 render_image(render_dot(graph), path, fmt)
                 print(f"Wrote {path}")
     elif args.json:
-        print(json.dumps(graph.to_json(), indent=2, default=str))
+        found = graph.to_json()
+        if serving is not None:
+            found["serving"] = {"total": serving.total, "first": serving.first, "last": serving.last,
+                                "by_day": dict(serving.by_day)}
+        print(json.dumps(found, indent=2, default=str))
     elif args.dot:
         print(render_dot(graph), end="")
     else:
         print(render_tree(graph))
+        if serving is not None:
+            print("\n".join(_serving_lines(serving)))
     return 0
+
+
+# The days a serving history lists, newest last; older ones are counted on one line.
+SERVING_DAYS_SHOWN = 14
+
+
+def _serving_lines(counts) -> list[str]:
+    if not counts.total:
+        return [f"serving: no decisions by model #{counts.model_id} in the decision record"]
+    lines = [f"serving: {counts.total:,} decisions by model #{counts.model_id}, first {counts.first}, "
+             f"last {counts.last}"]
+    older = counts.by_day[:-SERVING_DAYS_SHOWN]
+    if older:
+        lines.append(f"  {sum(n for _, n in older):>9,}  on {len(older)} earlier days")
+    lines += [f"  {n:>9,}  {day}" for day, n in counts.by_day[-SERVING_DAYS_SHOWN:]]
+    return lines
+
+
+def _serving_history(config, model_id: int):
+    """The model's decisions per day from the decision record `glassbox serve` keeps; None where there is no record
+    (a SQLite file never made: nothing was served from this output folder). A record that is there but cannot be
+    read (a server down, a password wrong) is an error, not a silent absence."""
+    from pathlib import Path
+
+    from pipeline.cli.decisions import open_decisions
+
+    location = config.decisions_location
+    if "://" not in location and not Path(location).exists():
+        return None
+    with open_decisions(config) as store:
+        return store.counts_by_day(model_id)
 
 
 def cmd_lineage_model(args: argparse.Namespace) -> int:
@@ -133,7 +171,7 @@ def cmd_lineage_model(args: argparse.Namespace) -> int:
         model_id = lineage.model_at(str(args.uri))
     else:
         model_id = lineage.model_of_run(_run_id(lineage.store, config, args.run))
-    return _render(lineage.model_lineage(model_id), args)
+    return _render(lineage.model_lineage(model_id), args, _serving_history(config, model_id))
 
 
 def cmd_lineage_artifact(args: argparse.Namespace) -> int:

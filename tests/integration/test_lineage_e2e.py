@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 
 from pipeline import cli
 from pipeline.records import mlmd
+from pipeline.serving.store import open_store
 from tests.helpers import browse, first_run_executions
+from tests.unit.serving.test_store import decision
 
 pytestmark = pytest.mark.e2e
 
@@ -164,3 +167,30 @@ def test_site_pages_load_cleanly_and_links_resolve(pipeline_run, capsys, tmp_pat
     noisy = tmp_path / "noisy.html"
     noisy.write_text("<html><body><script>console.error('broken')</script></body></html>")
     assert browse(noisy)[1]
+
+
+def test_the_pushed_model_s_lineage_shows_its_serving_history(pipeline_run, capsys, tmp_path):
+    """`lineage model --pushed` adds how many decisions the model made per day, from the decision record `glassbox
+    serve` keeps; an output folder that never served shows no history."""
+    config, _ = pipeline_run
+    out = ["--output", str(config.output_dir)]
+    code, tree, err = _glassbox(capsys, "lineage", "model", "--pushed", *out)
+    assert code == 0 and "serving:" not in tree, err
+    _, as_json, _ = _glassbox(capsys, "lineage", "model", "--pushed", "--json", *out)
+    model_id = json.loads(as_json)["focus"]
+    assert "serving" not in json.loads(as_json)
+
+    # A record beside the run (serving.decisions in a config of its own): three decisions by the pushed model, one by
+    # another model that this model's history must not count.
+    record = tmp_path / "decisions.sqlite"
+    with open_store(record, create=True) as store:
+        store.append([decision(i, model_id=model_id) for i in range(3)] + [decision(3, model_id=model_id + 1000)])
+    config_file = tmp_path / "glassbox.yaml"
+    config_file.write_text(f"output_dir: {config.output_dir}\nserving: {{decisions: decisions.sqlite}}\n")
+    _, tree, _ = _glassbox(capsys, "lineage", "model", "--pushed", "--config", str(config_file))
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert f"serving: 3 decisions by model #{model_id}, first {today}T" in tree
+    assert re.search(rf"^\s+3\s+{today}$", tree, re.M), tree
+    _, as_json, _ = _glassbox(capsys, "lineage", "model", "--pushed", "--json", "--config", str(config_file))
+    serving = json.loads(as_json)["serving"]
+    assert serving["total"] == 3 and serving["by_day"] == {today: 3} and serving["first"] <= serving["last"]
