@@ -15,9 +15,12 @@ class PolicyError(ValueError):
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:
+    """The first error as one sentence: the source, the field (none for a check of the whole file) and the problem,
+    without the "Value error, " that pydantic puts before a validator's own sentence."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{source}: field '{field}': {first['msg']}"
+    message = first["msg"].removeprefix("Value error, ") if first["type"] == "value_error" else first["msg"]
+    field = ".".join(str(part) for part in first["loc"])
+    return f"{source}: field '{field}': {message}" if field else f"{source}: {message}"
 
 
 def read_text(path: Path, what: str, error: type[Exception]) -> str:

@@ -139,7 +139,7 @@ def test_store_errors_are_one_line_with_exit_2_and_no_password(tmp_path, capfd):
     config = tmp_path / "serve.yaml"
     config.write_text(yaml.safe_dump({"serving": {"decisions": "mysql://glassbox:hunter2@db/decisions"}}))
     assert glassbox_here(capfd, "decisions", "verify", "--config", config) == (
-        2, "", f"glassbox: {config}: field 'serving.decisions': Value error, the decision store is a file path or a "
+        2, "", f"glassbox: {config}: field 'serving.decisions': the decision store is a file path or a "
                f"postgresql:// URL\n")
     config.write_text(yaml.safe_dump({"serving": {"decisions": "postgresql://glassbox:hunter2@127.0.0.1:1/x"}}))
     code, out, err = glassbox_here(capfd, "decisions", "show", "x", "--config", config)
