@@ -314,8 +314,9 @@ class Alert:
 
 
 class Crossings:
-    """Edge-triggered alerts: a check alerts when it turns to fail, once, and may alert again only after it passed.
-    Windows with fewer than `min_decisions` decisions are not judged (a few decisions are noise, not drift)."""
+    """Edge-triggered alerts: a check alerts when it turns to fail, once, and may alert again only after it passed;
+    its return to pass is reported too (status "pass"), so that a restart can tell a standing alert from a resolved
+    one. Windows with fewer than `min_decisions` decisions are not judged (a few decisions are noise, not drift)."""
 
     def __init__(self, min_decisions: int):
         self.min_decisions = min_decisions
@@ -324,12 +325,12 @@ class Crossings:
     def update(self, window: Window, results: Sequence[CheckResult]) -> list[Alert]:
         if window.count < self.min_decisions:
             return []
-        alerts = []
+        events = []
         for result in results:
-            if result.status == "fail" and result.id not in self.failing:
-                self.failing.add(result.id)
-                alerts.append(Alert(result.id, result.severity, result.measured, result.threshold, result.status,
-                                    {"size": window.size, "count": window.count, "observed": window.observed}))
-            elif result.status == "pass":
-                self.failing.discard(result.id)
-        return alerts
+            crossed = (result.status == "fail") != (result.id in self.failing)
+            if result.status not in ("fail", "pass") or not crossed:
+                continue  # inconclusive or not applicable: no evidence either way, the state stands
+            (self.failing.add if result.status == "fail" else self.failing.discard)(result.id)
+            events.append(Alert(result.id, result.severity, result.measured, result.threshold, result.status,
+                                {"size": window.size, "count": window.count, "observed": window.observed}))
+        return events

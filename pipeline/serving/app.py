@@ -3,6 +3,7 @@
     POST /v1/decisions          one applicant (a JSON object of raw values) or a list; the decisions, in order
     GET  /v1/decisions/{id}     a decision as recorded, with its adverse-action notice; 404 when unknown
     GET  /v1/model              what decisions are made with: model, policies, threshold, fields
+    GET  /v1/monitoring         live monitoring: the window, each check's value, threshold and status
     GET  /healthz               liveness, without a token
     GET  /metrics               Prometheus text: requests by route and status, latency, decisions by outcome, batches
     GET  /docs                  the OpenAPI page
@@ -42,6 +43,13 @@ TOKEN_ENV = "GLASSBOX_SERVE_TOKEN"
 MIN_TOKEN_LENGTH = 16  # a guessable token is no protection; `openssl rand -hex 32` makes a good one
 OPEN_PATHS = ("/healthz",)  # the only route without a token: a load balancer's probe has none
 DECISION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _origin(error: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)[-2:]
+    return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
 
 
 class ServiceSetupError(ValueError):
@@ -174,12 +182,14 @@ def _kind(value: Any) -> str:
 
 def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig | None = None, *,
                reader: DecisionStore | None = None, metrics: ServiceMetrics | None = None,
-               invalid: tuple[type[Exception], ...] = (ValueError,)) -> FastAPI:
+               invalid: tuple[type[Exception], ...] = (ValueError,), monitor=None) -> FastAPI:
     """The service. `engine`: `decide(items) -> list of decision dicts` (each with `model.artifact_id` and
     `model.sha256`), and optionally `validate(items)` (raises without computing anything) and `describe()`.
     `store` records (the service appends from one thread); `reader`, another connection to the same record, answers
     GETs without waiting for appends (default: `store`). `invalid`: the engine's errors that mean the applicant is
-    wrong (422), with `index` and `field` where it says them. The caller opens and closes the stores."""
+    wrong (422), with `index` and `field` where it says them. `monitor`: the live monitor
+    (pipeline/serving/live.py), fed each batch once it is recorded; None turns /v1/monitoring off (404). The caller
+    opens and closes the stores."""
     settings = settings or ServingConfig()
     metrics = metrics or ServiceMetrics()
     reader = reader or store
@@ -188,6 +198,13 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
 
     def record(decisions: List[dict]) -> List[dict]:
         records = store.append(decisions)
+        if monitor is not None:
+            try:  # after the commit: a monitoring failure never takes back a recorded decision
+                monitor.observe(records)
+            except Exception as error:  # noqa: BLE001 - logged by type and place, never a value
+                metrics.failures.inc("monitor")
+                log.error("live monitoring failed on a recorded batch: %s at %s", type(error).__name__,
+                          _origin(error))
         return [{"decision_id": r.id, "recorded_at": r.time, **d} for r, d in zip(records, decisions)]
 
     batcher = MicroBatcher(engine.decide, record, max_items=settings.max_batch_items,
@@ -294,6 +311,15 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
     @app.get("/v1/model", summary="The model, policies, threshold and fields decisions are made with")
     async def get_model() -> Response:
         return _json(described)
+
+    @app.get("/v1/monitoring", summary="Live monitoring: the window of recent decisions, each check's value, "
+                                       "threshold and status, the checks alerting",
+             responses={404: {"description": "Live monitoring is off."}})
+    async def get_monitoring() -> Response:
+        if monitor is None:
+            return _error(404, "Live monitoring is off (serving.monitoring.enabled, or the model's run has no "
+                               "training statistics).")
+        return _json(await run_in_threadpool(monitor.snapshot))
 
     @app.get("/healthz", summary="Liveness (no token needed)")
     async def healthz() -> Response:

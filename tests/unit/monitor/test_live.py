@@ -101,24 +101,25 @@ def test_alerts_are_edge_triggered_and_wait_for_a_full_window(baseline):
     window, crossings = Window(baseline, 300), Crossings(min_decisions=300)
     normal = ROWS[700:1000]
     aged = normal.assign(age=normal.age + 20)
-    alerts, first_judged = [], None
+    events = []
 
     def feed(rows):
-        nonlocal alerts, first_judged
         for i, record in zip(rows.index, rows.to_dict("records")):
             window.add(record, SCORES[i], ATTRIBUTIONS.loc[i].to_dict())
-            alerts += crossings.update(window, window.results())
+            events.extend(crossings.update(window, window.results()))
 
     feed(normal)  # the window fills with undrifted decisions: judged from the 300th on, no alert
-    assert alerts == []
+    assert events == []
     feed(aged)  # drifting: one alert, on age only, once, not once per decision
-    assert [a.check for a in alerts] == ["data_drift.age"]
-    assert alerts[0].window["count"] == 300 and alerts[0].severity == "warn"
-    assert 300 < alerts[0].window["observed"] <= 600  # within one window of the change point
-    feed(normal)  # back to normal: the check passes again and re-arms
-    assert "data_drift.age" not in crossings.failing and len(alerts) == 1
+    assert [(a.check, a.status) for a in events] == [("data_drift.age", "fail")]
+    assert events[0].window["count"] == 300 and events[0].severity == "warn"
+    assert 300 < events[0].window["observed"] <= 600  # within one window of the change point
+    feed(normal)  # back to normal: the check passes again (reported once) and re-arms
+    assert [(a.check, a.status) for a in events[1:]] == [("data_drift.age", "pass")]
+    assert crossings.failing == set()
     feed(aged)
-    assert [a.check for a in alerts] == ["data_drift.age", "data_drift.age"]
+    assert [(a.check, a.status) for a in events] == [("data_drift.age", "fail"), ("data_drift.age", "pass"),
+                                                     ("data_drift.age", "fail")]
 
 
 def test_a_time_window_drops_old_decisions_and_memory_stays_fixed(baseline):
