@@ -164,6 +164,9 @@ class LiveMonitoringConfig(_Strict):
     max_age_s: float | None = Field(None, gt=0)
     # Checks are judged (and alert) once the window holds this many decisions (None: a full window).
     min_decisions: int | None = Field(None, gt=0)
+    # The audit's performance and fairness checks (monitor policy `audit_checks`, audit policy thresholds) are judged
+    # once this many of the window's decisions have outcomes (POST /v1/outcomes).
+    min_outcomes: int = Field(100, gt=1)
     # POSTed the alert record (JSON) on every alert; None: no webhook. Never given a decision's inputs.
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(5.0, gt=0)

@@ -322,8 +322,9 @@ class Crossings:
         self.min_decisions = min_decisions
         self.failing: set[str] = set()
 
-    def update(self, window: Window, results: Sequence[CheckResult]) -> list[Alert]:
-        if window.count < self.min_decisions:
+    def update(self, window: Window, results: Sequence[CheckResult], count: int | None = None) -> list[Alert]:
+        """`count`: what `min_decisions` is compared with, when not the window's decisions (labelled outcomes)."""
+        if (window.count if count is None else count) < self.min_decisions:
             return []
         events = []
         for result in results:

@@ -4,6 +4,7 @@
     GET  /v1/decisions/{id}     a decision as recorded, with its adverse-action notice; 404 when unknown
     GET  /v1/model              what decisions are made with: model, policies, threshold, fields
     GET  /v1/monitoring         live monitoring: the window, each check's value, threshold and status
+    POST /v1/outcomes           outcomes of earlier decisions ({decision_id, label}), for the outcome checks
     GET  /healthz               liveness, without a token
     GET  /metrics               Prometheus text: requests by route and status, latency, decisions by outcome, batches
     GET  /docs                  the OpenAPI page
@@ -311,6 +312,50 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
     @app.get("/v1/model", summary="The model, policies, threshold and fields decisions are made with")
     async def get_model() -> Response:
         return _json(described)
+
+    @app.post("/v1/outcomes", summary="Outcomes of earlier decisions: {decision_id, label} or a list of them",
+              responses={200: {"description": "Recorded: how many, and how many of the live window's decisions now "
+                                              "have outcomes."},
+                         404: {"description": "A decision id is not in the record: nothing was recorded."},
+                         409: {"description": "A decision already has its outcome: nothing was recorded."},
+                         422: {"description": "Not {decision_id, label} with a 0/1 label."}})
+    async def post_outcomes(request: Request) -> Response:
+        try:
+            body = await _read_body(request, settings.max_body_bytes)
+        except BodyTooLargeError:
+            return _error(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
+        try:
+            data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+        except (UnicodeDecodeError, json.JSONDecodeError, _NotJSONError):
+            return _error(400, "The request body is not valid JSON (UTF-8).")
+        items = [data] if isinstance(data, dict) else data
+        if not isinstance(items, list) or not items or len(items) > settings.max_items_per_request:
+            return _error(422, f"The body must be an outcome {{decision_id, label}} or a list of 1 to "
+                               f"{settings.max_items_per_request}.", loc=[])
+        outcomes = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or set(item) != {"decision_id", "label"}:
+                return _error(422, f"item {index} must be an object with decision_id and label, nothing else.",
+                              loc=[index])
+            label, decision_id = item["label"], item["decision_id"]
+            if not isinstance(decision_id, str) or not DECISION_ID.match(decision_id):
+                return _error(422, f"item {index}: decision_id must be a decision's id (32 hex digits).",
+                              loc=[index, "decision_id"])
+            if label not in (0, 1) or isinstance(label, float):
+                return _error(422, f"item {index}: label must be 1 (the favourable outcome the model predicts) or "
+                                   f"0.", loc=[index, "label"])
+            outcomes.append((decision_id, int(label)))
+        from pipeline.serving.store import OutcomeError
+
+        try:
+            found = await run_in_threadpool(store.record_outcomes, outcomes)
+        except OutcomeError as error:
+            return _error(404 if error.unknown else 409, str(error))
+        labelled = None
+        if monitor is not None:
+            await run_in_threadpool(monitor.label, found)
+            labelled = monitor.snapshot()["outcomes"]["labelled"]
+        return _json({"recorded": len(found), "labelled_in_window": labelled})
 
     @app.get("/v1/monitoring", summary="Live monitoring: the window of recent decisions, each check's value, "
                                        "threshold and status, the checks alerting",

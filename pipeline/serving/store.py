@@ -61,7 +61,7 @@ SCHEMA = (
     f"INSERT INTO decision_store (key, value) VALUES ('format', '{FORMAT}')",
     f"INSERT INTO decision_head (one, seq, hash, time) VALUES (1, 0, '{GENESIS}', '')",
 )
-TABLES = ("decision_store", "decision_head", "decisions", "alerts")
+TABLES = ("decision_store", "decision_head", "decisions", "alerts", "outcomes")
 # Monitoring alerts (README "Live monitoring"): a second chain beside the decisions', in the same store, made with the
 # first alert (a store of format 1 made before alerts existed gains it then, unchanged otherwise). Its head is the
 # `alerts_head` entry of decision_store ("seq:hash"), written in the alert's transaction, so a truncated chain shows.
@@ -69,6 +69,17 @@ ALERTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS alerts (seq BIGINT PRIMARY KEY, id 
                  "time TEXT NOT NULL, model_id BIGINT NOT NULL, payload TEXT NOT NULL, payload_sha256 TEXT NOT NULL, "
                  "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
 ALERT_COLUMNS = "seq, id, time, model_id, payload, payload_sha256, prev_hash, hash"
+# Outcomes (labels that arrive after the decision): one per decision, never replaced; made with the first outcome.
+OUTCOMES_SCHEMA = ("CREATE TABLE IF NOT EXISTS outcomes (decision_id TEXT PRIMARY KEY, label INTEGER NOT NULL, "
+                   "time TEXT NOT NULL)")
+
+
+class OutcomeError(ValueError):
+    """An outcome the record does not take: an unknown decision (`unknown`), or one already labelled."""
+
+    def __init__(self, message: str, unknown: bool = False):
+        super().__init__(message)
+        self.unknown = unknown
 COLUMNS = "seq, id, time, model_id, model_sha256, payload, payload_sha256, prev_hash, hash, purged_at, tombstone"
 
 
@@ -428,6 +439,41 @@ class DecisionStore:
                                   args).fetchall()
         return [AlertRecord(int(seq), id, time, int(mid), json.loads(payload), *rest)
                 for seq, id, time, mid, payload, *rest in rows]
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, int]]) -> List[tuple[Record, int]]:
+        """Records each (decision id, 0/1 label) in one transaction, all or none: OutcomeError names an unknown decision
+        or one already labelled. Returns the decisions with their labels."""
+        found = []
+        with self._transaction(write=True) as cursor:
+            cursor.execute(OUTCOMES_SCHEMA)
+            time = _now()
+            for decision_id, label in outcomes:
+                row = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE id = ?"),
+                                     (decision_id,)).fetchone()
+                if row is None:
+                    raise OutcomeError(f"No decision {decision_id[:64]} in the decision record.", unknown=True)
+                if cursor.execute(self._sql("SELECT 1 FROM outcomes WHERE decision_id = ?"),
+                                  (decision_id,)).fetchone():
+                    raise OutcomeError(f"Decision {decision_id} already has its outcome; an outcome is never replaced.")
+                cursor.execute(self._sql("INSERT INTO outcomes (decision_id, label, time) VALUES (?, ?, ?)"),
+                               (decision_id, int(label), time))
+                found.append((self._record(row), int(label)))
+        return found
+
+    def outcomes(self, decision_ids: Sequence[str]) -> dict[str, int]:
+        """{decision id: label} of those of `decision_ids` that have an outcome."""
+        out: dict[str, int] = {}
+        with self._transaction(write=False) as cursor:
+            if not self._has_table(cursor, "outcomes"):
+                return out
+            ids = list(decision_ids)
+            for start in range(0, len(ids), PAGE):
+                chunk = ids[start:start + PAGE]
+                marks = ", ".join("?" for _ in chunk)
+                for decision_id, label in cursor.execute(self._sql(
+                        f"SELECT decision_id, label FROM outcomes WHERE decision_id IN ({marks})"), chunk).fetchall():
+                    out[decision_id] = int(label)
+        return out
 
     def failing_checks(self, model_id: int) -> List[str]:
         """The checks whose last alert record for the model says they crossed (status fail) and have not come back."""

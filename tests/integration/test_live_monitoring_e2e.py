@@ -201,3 +201,59 @@ def test_a_restart_restores_the_window_without_losing_or_repeating_an_alert(live
     send(live, [drifted(item) for item in applicants()[:100]])  # still drifted: still no repeat
     assert [a for a in recorded_alerts(live) if a["status"] == "fail"] == [
         a for a in alerts_before if a["status"] == "fail"]
+
+
+def decide(service, items) -> list:
+    answers = []
+    with httpx.Client(base_url=service.url, headers=AUTH, timeout=120) as client:
+        for start in range(0, len(items), REQUEST):
+            response = client.post("/v1/decisions", json=items[start:start + REQUEST])
+            assert response.status_code == 200, response.text
+            answers += response.json()
+    return answers
+
+
+def post_outcomes(service, outcomes) -> httpx.Response:
+    return httpx.post(f"{service.url}/v1/outcomes", headers=AUTH, json=outcomes, timeout=120)
+
+
+def label(service, outcomes) -> dict:
+    """Posts outcomes 100 at a time; (how many recorded, the window's labelled decisions after the last post)."""
+    recorded, answer = 0, {}
+    for start in range(0, len(outcomes), 100):
+        response = post_outcomes(service, outcomes[start:start + 100])
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        recorded += answer["recorded"]
+    return {"recorded": recorded, "labelled_in_window": answer["labelled_in_window"]}
+
+
+def test_outcomes_raise_the_fairness_alert_when_labels_flip_for_one_group(live):
+    truth = pd.read_csv(REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv")
+    answers = decide(live, applicants()[:300])  # the window: 300 undrifted decisions
+    assert all(set(a["groups"]) == {"sex", "age_band"} for a in answers)
+    assert label(live, [{"decision_id": a["decision_id"], "label": int(truth.risk[i])}
+                        for i, a in enumerate(answers)]) == {"recorded": 300, "labelled_in_window": 300}
+    honest = {c["id"]: c for c in monitoring(live)["outcomes"]["checks"]}
+    print("outcome checks, true labels:", {k: (c["status"], c["value"]) for k, c in honest.items()})
+    assert set(honest) >= {"overall_auc", "calibration_ece", "equal_opportunity_difference"}
+    before = len(recorded_alerts(live))
+    assert [a for a in recorded_alerts(live) if a["check"] == "equal_opportunity_difference"] == []
+
+    # refused: an unknown decision, a second outcome, a label that is not 0/1; nothing recorded by them
+    assert post_outcomes(live, {"decision_id": "f" * 32, "label": 1}).status_code == 404
+    assert post_outcomes(live, {"decision_id": answers[0]["decision_id"], "label": 1}).status_code == 409
+    assert post_outcomes(live, {"decision_id": answers[0]["decision_id"], "label": 2}).status_code == 422
+
+    # the model degrades for one group: women's outcomes are the opposite of the data's
+    answers = decide(live, applicants()[300:600])
+    flipped = [{"decision_id": a["decision_id"],
+                "label": 1 - int(truth.risk[300 + i]) if truth.sex[300 + i] == "female" else int(truth.risk[300 + i])}
+               for i, a in enumerate(answers)]
+    assert label(live, flipped) == {"recorded": 300, "labelled_in_window": 300}
+    degraded = {c["id"]: c for c in monitoring(live)["outcomes"]["checks"]}
+    print("outcome checks, women's labels flipped:", {k: (c["status"], c["value"]) for k, c in degraded.items()})
+    new = [a for a in recorded_alerts(live)[before:] if a["status"] == "fail"]
+    print("alerts on outcomes:", [(a["check"], a["severity"], a["value"], a["window"]["labelled"]) for a in new])
+    assert degraded["equal_opportunity_difference"]["status"] == "fail"
+    assert [a["check"] for a in new].count("equal_opportunity_difference") == 1
