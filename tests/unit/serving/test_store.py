@@ -435,3 +435,20 @@ def test_an_altered_or_deleted_alert_is_named(backend, store):
                                                          "not match its digest: altered"]
     backend.tamper("DELETE FROM alerts WHERE seq = 3")
     assert any("head is alert 3, the last alert in the store is 2" in str(p) for p in store.verify_alerts()[1])
+
+
+def test_outcomes_are_recorded_once_per_decision_all_or_none(store):
+    from pipeline.serving.store import OutcomeError
+
+    first, second, third = store.append([decision(1), decision(2), decision(3)])
+    assert store.outcomes([first.id]) == {}  # before the first outcome, no table yet
+    found = store.record_outcomes([(first.id, 1), (second.id, 0)])
+    assert [(r.id, label) for r, label in found] == [(first.id, 1), (second.id, 0)]
+    with pytest.raises(OutcomeError) as unknown:
+        store.record_outcomes([(third.id, 1), ("f" * 32, 0)])
+    assert unknown.value.unknown
+    with pytest.raises(OutcomeError) as twice:
+        store.record_outcomes([(first.id, 0)])
+    assert not twice.value.unknown and "never replaced" in str(twice.value)
+    assert store.outcomes([first.id, second.id, third.id]) == {first.id: 1, second.id: 0}  # third: rolled back
+    assert store.verify() == []
