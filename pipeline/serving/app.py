@@ -149,21 +149,26 @@ class RequestMetrics:
             self.metrics.latency.observe(time.perf_counter() - started, route)
 
 
-class BodyTooLargeError(Exception):
-    """The request body passed `max_body_bytes` (413)."""
+class BadBodyError(Exception):
+    """A request body that is too large (413) or not JSON (400); the message says which, and where."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused as soon as it is known to exceed `limit` bytes: by its Content-Length before anything is
     read, else (chunked) while it arrives, so a huge body is never held in memory."""
+    too_large = BadBodyError(413, f"The request body is larger than {limit} bytes.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLargeError
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -174,6 +179,21 @@ class _NotJSONError(ValueError):
 
 def _not_json(constant: str):
     raise _NotJSONError(f"{constant} is not a JSON value")
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    """The body as JSON: UTF-8 only (RFC 8259; json.loads would guess UTF-16 and 32 too), and no NaN or Infinity;
+    BadBodyError otherwise."""
+    body = await _read_body(request, limit)
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError as error:
+        raise BadBodyError(400, f"The request body is not UTF-8 text (byte {error.start}).") from None
+    except json.JSONDecodeError as error:
+        raise BadBodyError(400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} column "
+                                f"{error.colno}.") from None
+    except _NotJSONError as error:
+        raise BadBodyError(400, f"The request body is not valid JSON: {error}.") from None
 
 
 def _kind(value: Any) -> str:
@@ -248,19 +268,9 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
                                               "nothing was recorded."}})
     async def decide(request: Request) -> Response:
         try:
-            body = await _read_body(request, settings.max_body_bytes)
-        except BodyTooLargeError:
-            return _error(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
-        try:
-            # UTF-8 only (RFC 8259; json.loads would guess UTF-16 and 32 too), and no NaN or Infinity: not JSON.
-            data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
-        except UnicodeDecodeError as error:
-            return _error(400, f"The request body is not UTF-8 text (byte {error.start}).")
-        except json.JSONDecodeError as error:
-            return _error(400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} column "
-                               f"{error.colno}.")
-        except _NotJSONError as error:
-            return _error(400, f"The request body is not valid JSON: {error}.")
+            data = await _read_json(request, settings.max_body_bytes)
+        except BadBodyError as error:
+            return _error(error.status, str(error))
         single = isinstance(data, dict)
         if not single and not isinstance(data, list):
             return _error(422, f"The body must be an applicant (a JSON object of raw values) or a list of them, "
@@ -321,13 +331,9 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
                          422: {"description": "Not {decision_id, label} with a 0/1 label."}})
     async def post_outcomes(request: Request) -> Response:
         try:
-            body = await _read_body(request, settings.max_body_bytes)
-        except BodyTooLargeError:
-            return _error(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
-        try:
-            data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
-        except (UnicodeDecodeError, json.JSONDecodeError, _NotJSONError):
-            return _error(400, "The request body is not valid JSON (UTF-8).")
+            data = await _read_json(request, settings.max_body_bytes)
+        except BadBodyError as error:
+            return _error(error.status, str(error))
         items = [data] if isinstance(data, dict) else data
         if not isinstance(items, list) or not items or len(items) > settings.max_items_per_request:
             return _error(422, f"The body must be an outcome {{decision_id, label}} or a list of 1 to "
