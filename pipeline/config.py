@@ -153,6 +153,25 @@ class MonitorConfig(_Strict):
     baseline: MonitorBaseline | None = None
 
 
+class LiveMonitoringConfig(_Strict):
+    """`glassbox serve`'s live monitoring (README "Live monitoring"): the monitor policy's drift checks (config.monitor
+    .policy) on a window of the served model's last decisions, judged after every recorded batch."""
+
+    enabled: bool = True
+    # The last this many decisions; 300 is the span size the German-credit policy's thresholds are calibrated on.
+    window: int = Field(300, gt=0)
+    # Only decisions younger than this many seconds (None: no time bound).
+    max_age_s: float | None = Field(None, gt=0)
+    # Checks are judged (and alert) once the window holds this many decisions (None: a full window).
+    min_decisions: int | None = Field(None, gt=0)
+    # The audit's performance and fairness checks (monitor policy `audit_checks`, audit policy thresholds) are judged
+    # once this many of the window's decisions have outcomes (POST /v1/outcomes).
+    min_outcomes: int = Field(100, gt=1)
+    # POSTed the alert record (JSON) on every alert; None: no webhook. Never given a decision's inputs.
+    webhook_url: str | None = None
+    webhook_timeout_s: float = Field(5.0, gt=0)
+
+
 class ServingConfig(_Strict):
     """`glassbox serve`, the decision record it keeps (`glassbox decisions`) and its recourse (README "Serving"). Its
     decision threshold is not set here: a model is served at the threshold it was audited at
@@ -189,6 +208,7 @@ class ServingConfig(_Strict):
     max_recourse: int = Field(3, ge=0)
     # Numeric options per mutable feature: the background's values at this many evenly spaced quantiles.
     recourse_grid_points: int = Field(10, ge=2)
+    monitoring: LiveMonitoringConfig = LiveMonitoringConfig()
 
     @field_validator("decisions")
     @classmethod

@@ -15,7 +15,7 @@ from components.model_audit.checks.data import divergence, drift
 from components.model_audit.checks.result import CheckResult, judged, not_applicable
 from components.model_audit.inputs import AuditInputs, Predictions
 from components.model_audit.policy import AuditPolicy, ThresholdCheck
-from components.monitor.policy import AttributionDrift, DataDrift
+from components.monitor.policy import AttributionDrift, DataDrift, MonitorPolicy
 
 Statistics = statistics_pb2.DatasetFeatureStatisticsList
 
@@ -54,11 +54,29 @@ def score_histogram(scores: np.ndarray, bins: int) -> np.ndarray:
 def prediction_drift(check: ThresholdCheck, training_scores: np.ndarray, span_scores: np.ndarray, bins: int
                      ) -> CheckResult:
     """Jensen-Shannon divergence between the score distributions, on `bins` equal bins of [0, 1]."""
-    training, span = score_histogram(training_scores, bins), score_histogram(span_scores, bins)
-    details = {"bins": bins, "training_histogram": training.tolist(), "span_histogram": span.tolist(),
-               "training_mean_score": float(np.mean(training_scores)), "span_mean_score": float(np.mean(span_scores)),
-               "training_examples": len(training_scores), "span_examples": len(span_scores)}
+    return prediction_drift_of_histograms(
+        check, score_histogram(training_scores, bins), score_histogram(span_scores, bins),
+        (float(np.mean(training_scores)), float(np.mean(span_scores))), (len(training_scores), len(span_scores)))
+
+
+def prediction_drift_of_histograms(check: ThresholdCheck, training: np.ndarray, span: np.ndarray,
+                                   means: tuple[float, float], examples: tuple[int, int]) -> CheckResult:
+    """`prediction_drift` from the score histograms (`score_histogram`), their means and sizes: what a live window
+    keeps instead of the scores."""
+    training, span = np.asarray(training), np.asarray(span)
+    details = {"bins": len(training), "training_histogram": training.tolist(), "span_histogram": span.tolist(),
+               "training_mean_score": means[0], "span_mean_score": means[1],
+               "training_examples": examples[0], "span_examples": examples[1]}
     return judged("prediction_drift", "prediction_drift", check, divergence(training, span), "<=", details=details)
+
+
+def window_not_applicable(features: Sequence[str], policy: MonitorPolicy, reason: str) -> list[CheckResult]:
+    """The drift checks, each not applicable for `reason` (an empty window)."""
+    return [*(not_applicable(f"data_drift.{name}", "data_drift", policy.data_drift.numeric, reason)
+              for name in features),
+            not_applicable("prediction_drift", "prediction_drift", policy.prediction_drift, reason),
+            not_applicable("attribution_drift.rank", "attribution_drift", policy.attribution_drift.rank, reason),
+            not_applicable("attribution_drift.share", "attribution_drift", policy.attribution_drift.share, reason)]
 
 
 def importance_shares(mean_abs: Mapping[str, float]) -> dict[str, float]:

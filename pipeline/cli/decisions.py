@@ -103,6 +103,10 @@ def cmd_decisions_verify(args: argparse.Namespace) -> int:
         digests, found = _mlmd_digests(config)
         problems = store.verify(digests, decisions_key(config.output_dir, create=False))
         count, _ = store.head()
+        alert_count, alert_problems = store.verify_alerts()
+    problems = [*problems, *alert_problems]
+    alerts = f"; {alert_count} monitoring alert(s), alert chain {'broken' if alert_problems else 'intact'}" \
+        if alert_count or alert_problems else ""
     for problem in problems:
         print(f"  {problem}")
     if digests is None:
@@ -112,11 +116,12 @@ def cmd_decisions_verify(args: argparse.Namespace) -> int:
         models = (f"model digests checked against ML Metadata for {sealed} of {len(found)} model(s)"
                   + (" (the others are not in it, or not sealed)" if sealed < len(found) else ""))
     if problems:
-        print(f"Decision record {store.description}: {count} record(s), {len(problems)} problem(s); {models}.")
+        print(f"Decision record {store.description}: {count} record(s), {len(problems)} problem(s){alerts}; "
+              f"{models}.")
         if any("no key" in str(p) for p in problems):
             print(f"  (tombstones are checked with ${KEY_ENV} or the key file that `glassbox decisions purge` used)")
         return 1
-    print(f"Decision record {store.description}: {count} record(s), chain intact; {models}.")
+    print(f"Decision record {store.description}: {count} record(s), chain intact{alerts}; {models}.")
     return 0
 
 

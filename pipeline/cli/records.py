@@ -106,7 +106,9 @@ def cmd_lineage_runs(args: argparse.Namespace) -> int:
 
 
 def _render(graph, args: argparse.Namespace, serving=None) -> int:
-    """The graph as asked (tree, JSON, DOT, SVG/PNG); `serving`, a model's DecisionCounts, joins the tree and JSON."""
+    """The graph as asked (tree, JSON, DOT, SVG/PNG); `serving`, a model's (DecisionCounts, its monitoring alert
+    records), joins the tree and JSON."""
+    serving, alerts = serving if serving is not None else (None, [])
     from pipeline.records.render import render_dot, render_tree
 
     if args.svg or args.png:
@@ -120,14 +122,15 @@ def _render(graph, args: argparse.Namespace, serving=None) -> int:
         found = graph.to_json()
         if serving is not None:
             found["serving"] = {"total": serving.total, "first": serving.first, "last": serving.last,
-                                "by_day": dict(serving.by_day)}
+                                "by_day": dict(serving.by_day),
+                                "alerts": [{"id": a.id, "seq": a.seq, "time": a.time, **a.payload} for a in alerts]}
         print(json.dumps(found, indent=2, default=str))
     elif args.dot:
         print(render_dot(graph), end="")
     else:
         print(render_tree(graph))
         if serving is not None:
-            print("\n".join(_serving_lines(serving)))
+            print("\n".join(_serving_lines(serving) + _alert_lines(serving.model_id, alerts)))
     return 0
 
 
@@ -147,6 +150,35 @@ def _serving_lines(counts) -> list[str]:
     return lines
 
 
+ALERTS_SHOWN = 20
+
+
+def _alert_lines(model_id: int, alerts) -> list[str]:
+    """The model's live monitoring alerts (`glassbox serve`), newest last: each crossing of a threshold, and each
+    return below it."""
+    if not alerts:
+        return []
+    last: dict = {}
+    for a in alerts:
+        last[a.payload.get("check")] = a.payload
+    standing = sorted(c for c, p in last.items() if p.get("status") == "fail")
+    raised = sum(a.payload.get("status") == "fail" for a in alerts)
+    lines = [f"alerts: {raised} raised by live monitoring of model #{model_id}"
+             + (f", {len(standing)} standing ({', '.join(standing)})" if standing else ", none standing")]
+    if len(alerts) > ALERTS_SHOWN:
+        lines.append(f"  {len(alerts) - ALERTS_SHOWN} earlier alert record(s)")
+    for a in alerts[-ALERTS_SHOWN:]:
+        p, window = a.payload, a.payload.get("window") or {}
+        value = "undefined" if p.get("value") is None else f"{p['value']:.4g}"
+        op = p.get("comparison") or "vs"
+        state = p.get("severity") if p.get("status") == "fail" else "resolved"
+        relation = f"{value} fails {op} {p.get('threshold')}" if p.get("status") == "fail" else \
+            f"{value} {op} {p.get('threshold')}"
+        lines.append(f"  {a.time}  {state:<8} {p.get('check')}: {relation} (window of {window.get('count')} "
+                     f"decisions, {window.get('observed')} seen)")
+    return lines
+
+
 def _serving_history(config, model_id: int):
     """The model's decisions per day from the decision record `glassbox serve` keeps; None where there is no record
     (a SQLite file never made: nothing was served from this output folder). A record that is there but cannot be
@@ -159,7 +191,7 @@ def _serving_history(config, model_id: int):
     if "://" not in location and not Path(location).exists():
         return None
     with open_decisions(config) as store:
-        return store.counts_by_day(model_id)
+        return store.counts_by_day(model_id), store.alerts(model_id)
 
 
 def cmd_lineage_model(args: argparse.Namespace) -> int:

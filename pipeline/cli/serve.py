@@ -49,7 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     password = os.environ.get(config.serving.password_env) or None
     with open_store(config.decisions_location, create=True, password=password) as store, \
             open_store(config.decisions_location, password=password) as reader:
-        app = create_app(engine, store, token, config.serving, reader=reader, invalid=(InvalidApplicantError,))
+        from pipeline.serving.live import live_monitor
+        from pipeline.serving.metrics import ServiceMetrics
+
+        metrics = ServiceMetrics()
+        monitor = live_monitor(engine.served, config, store, metrics)
+        app = create_app(engine, store, token, config.serving, reader=reader, invalid=(InvalidApplicantError,),
+                         metrics=metrics, monitor=monitor)
         model = engine.describe()["model"]
         print(f"Serving model {model['artifact_id']} (sha256 {str(model['sha256'])[:12]}...) at http://{host}:{port} "
               f"(OpenAPI page: /docs); decisions recorded in {store.description}; bearer token from {token_source}.",

@@ -3,6 +3,8 @@
     POST /v1/decisions          one applicant (a JSON object of raw values) or a list; the decisions, in order
     GET  /v1/decisions/{id}     a decision as recorded, with its adverse-action notice; 404 when unknown
     GET  /v1/model              what decisions are made with: model, policies, threshold, fields
+    GET  /v1/monitoring         live monitoring: the window, each check's value, threshold and status
+    POST /v1/outcomes           outcomes of earlier decisions ({decision_id, label}), for the outcome checks
     GET  /healthz               liveness, without a token
     GET  /metrics               Prometheus text: requests by route and status, latency, decisions by outcome, batches
     GET  /docs                  the OpenAPI page
@@ -42,6 +44,13 @@ TOKEN_ENV = "GLASSBOX_SERVE_TOKEN"
 MIN_TOKEN_LENGTH = 16  # a guessable token is no protection; `openssl rand -hex 32` makes a good one
 OPEN_PATHS = ("/healthz",)  # the only route without a token: a load balancer's probe has none
 DECISION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _origin(error: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)[-2:]
+    return " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
 
 
 class ServiceSetupError(ValueError):
@@ -140,21 +149,26 @@ class RequestMetrics:
             self.metrics.latency.observe(time.perf_counter() - started, route)
 
 
-class BodyTooLargeError(Exception):
-    """The request body passed `max_body_bytes` (413)."""
+class BadBodyError(Exception):
+    """A request body that is too large (413) or not JSON (400); the message says which, and where."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused as soon as it is known to exceed `limit` bytes: by its Content-Length before anything is
     read, else (chunked) while it arrives, so a huge body is never held in memory."""
+    too_large = BadBodyError(413, f"The request body is larger than {limit} bytes.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLargeError
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -167,6 +181,21 @@ def _not_json(constant: str):
     raise _NotJSONError(f"{constant} is not a JSON value")
 
 
+async def _read_json(request: Request, limit: int) -> Any:
+    """The body as JSON: UTF-8 only (RFC 8259; json.loads would guess UTF-16 and 32 too), and no NaN or Infinity;
+    BadBodyError otherwise."""
+    body = await _read_body(request, limit)
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError as error:
+        raise BadBodyError(400, f"The request body is not UTF-8 text (byte {error.start}).") from None
+    except json.JSONDecodeError as error:
+        raise BadBodyError(400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} column "
+                                f"{error.colno}.") from None
+    except _NotJSONError as error:
+        raise BadBodyError(400, f"The request body is not valid JSON: {error}.") from None
+
+
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number")
@@ -174,12 +203,14 @@ def _kind(value: Any) -> str:
 
 def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig | None = None, *,
                reader: DecisionStore | None = None, metrics: ServiceMetrics | None = None,
-               invalid: tuple[type[Exception], ...] = (ValueError,)) -> FastAPI:
+               invalid: tuple[type[Exception], ...] = (ValueError,), monitor=None) -> FastAPI:
     """The service. `engine`: `decide(items) -> list of decision dicts` (each with `model.artifact_id` and
     `model.sha256`), and optionally `validate(items)` (raises without computing anything) and `describe()`.
     `store` records (the service appends from one thread); `reader`, another connection to the same record, answers
     GETs without waiting for appends (default: `store`). `invalid`: the engine's errors that mean the applicant is
-    wrong (422), with `index` and `field` where it says them. The caller opens and closes the stores."""
+    wrong (422), with `index` and `field` where it says them. `monitor`: the live monitor
+    (pipeline/serving/live.py), fed each batch once it is recorded; None turns /v1/monitoring off (404). The caller
+    opens and closes the stores."""
     settings = settings or ServingConfig()
     metrics = metrics or ServiceMetrics()
     reader = reader or store
@@ -188,6 +219,13 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
 
     def record(decisions: List[dict]) -> List[dict]:
         records = store.append(decisions)
+        if monitor is not None:
+            try:  # after the commit: a monitoring failure never takes back a recorded decision
+                monitor.observe(records)
+            except Exception as error:  # noqa: BLE001 - logged by type and place, never a value
+                metrics.failures.inc("monitor")
+                log.error("live monitoring failed on a recorded batch: %s at %s", type(error).__name__,
+                          _origin(error))
         return [{"decision_id": r.id, "recorded_at": r.time, **d} for r, d in zip(records, decisions)]
 
     batcher = MicroBatcher(engine.decide, record, max_items=settings.max_batch_items,
@@ -230,19 +268,9 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
                                               "nothing was recorded."}})
     async def decide(request: Request) -> Response:
         try:
-            body = await _read_body(request, settings.max_body_bytes)
-        except BodyTooLargeError:
-            return _error(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
-        try:
-            # UTF-8 only (RFC 8259; json.loads would guess UTF-16 and 32 too), and no NaN or Infinity: not JSON.
-            data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
-        except UnicodeDecodeError as error:
-            return _error(400, f"The request body is not UTF-8 text (byte {error.start}).")
-        except json.JSONDecodeError as error:
-            return _error(400, f"The request body is not valid JSON: {error.msg} at line {error.lineno} column "
-                               f"{error.colno}.")
-        except _NotJSONError as error:
-            return _error(400, f"The request body is not valid JSON: {error}.")
+            data = await _read_json(request, settings.max_body_bytes)
+        except BadBodyError as error:
+            return _error(error.status, str(error))
         single = isinstance(data, dict)
         if not single and not isinstance(data, list):
             return _error(422, f"The body must be an applicant (a JSON object of raw values) or a list of them, "
@@ -294,6 +322,55 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
     @app.get("/v1/model", summary="The model, policies, threshold and fields decisions are made with")
     async def get_model() -> Response:
         return _json(described)
+
+    @app.post("/v1/outcomes", summary="Outcomes of earlier decisions: {decision_id, label} or a list of them",
+              responses={200: {"description": "Recorded: how many, and how many of the live window's decisions now "
+                                              "have outcomes."},
+                         404: {"description": "A decision id is not in the record: nothing was recorded."},
+                         409: {"description": "A decision already has its outcome: nothing was recorded."},
+                         422: {"description": "Not {decision_id, label} with a 0/1 label."}})
+    async def post_outcomes(request: Request) -> Response:
+        try:
+            data = await _read_json(request, settings.max_body_bytes)
+        except BadBodyError as error:
+            return _error(error.status, str(error))
+        items = [data] if isinstance(data, dict) else data
+        if not isinstance(items, list) or not items or len(items) > settings.max_items_per_request:
+            return _error(422, f"The body must be an outcome {{decision_id, label}} or a list of 1 to "
+                               f"{settings.max_items_per_request}.", loc=[])
+        outcomes = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or set(item) != {"decision_id", "label"}:
+                return _error(422, f"item {index} must be an object with decision_id and label, nothing else.",
+                              loc=[index])
+            label, decision_id = item["label"], item["decision_id"]
+            if not isinstance(decision_id, str) or not DECISION_ID.match(decision_id):
+                return _error(422, f"item {index}: decision_id must be a decision's id (32 hex digits).",
+                              loc=[index, "decision_id"])
+            if label not in (0, 1) or isinstance(label, float):
+                return _error(422, f"item {index}: label must be 1 (the favourable outcome the model predicts) or "
+                                   f"0.", loc=[index, "label"])
+            outcomes.append((decision_id, int(label)))
+        from pipeline.serving.store import OutcomeError
+
+        try:
+            found = await run_in_threadpool(store.record_outcomes, outcomes)
+        except OutcomeError as error:
+            return _error(404 if error.unknown else 409, str(error))
+        labelled = None
+        if monitor is not None:
+            await run_in_threadpool(monitor.label, found)
+            labelled = monitor.snapshot()["outcomes"]["labelled"]
+        return _json({"recorded": len(found), "labelled_in_window": labelled})
+
+    @app.get("/v1/monitoring", summary="Live monitoring: the window of recent decisions, each check's value, "
+                                       "threshold and status, the checks alerting",
+             responses={404: {"description": "Live monitoring is off."}})
+    async def get_monitoring() -> Response:
+        if monitor is None:
+            return _error(404, "Live monitoring is off (serving.monitoring.enabled, or the model's run has no "
+                               "training statistics).")
+        return _json(await run_in_threadpool(monitor.snapshot))
 
     @app.get("/healthz", summary="Liveness (no token needed)")
     async def healthz() -> Response:

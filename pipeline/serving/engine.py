@@ -58,6 +58,7 @@ class Decision(TypedDict):
     attributions: Dict[str, Any]  # {"method", "base_value", "values": {raw feature: value}}: base + sum = score
     recourse: List[Dict[str, Any]]  # [{"changes": {feature: [from, to]}, "score", "decision", "cost"}]; declines only
     inputs: Dict[str, Any]  # the de-identified applicant, as the model read it
+    groups: Dict[str, str]  # the applicant's slices (explainer.slice_features), as the Explainer reports them
     model: Dict[str, Any]  # {"artifact_id", "uri", "sha256", "run_id", "pushed_uri", "explanations_artifact_id"}
     policies: Dict[str, Any]  # {"privacy": sha256, "audit": sha256}: the policies' digests, as lineage records them
 
@@ -147,6 +148,9 @@ class Engine:
         scores = result.prediction
         declined = np.flatnonzero(scores < self.threshold)
         texts = raw_values(records, self.model.feature_names)
+        # the slices the Explainer reports (sex, the Transform graph's age band): what outcome checks group by
+        groups = {name: list(texts[name]) for name in settings.slice_features if name in texts}
+        groups.update({k: list(v) for k, v in self.model.slice_keys(records).items() if k in settings.slice_features})
         suggestions = self.recourse.search([rows[i] for i in declined], dense[declined], encode)
         recourse = {int(i): [s.as_dict(self.threshold) for s in found] for i, found in zip(declined, suggestions)}
 
@@ -169,6 +173,7 @@ class Engine:
                                          for j, name in enumerate(self.model.feature_names)}},
                 recourse=recourse.get(i, []),
                 inputs=dict(row),
+                groups={name: str(values[i]) for name, values in groups.items()},
                 model=lineage["model"],
                 policies=lineage["policies"],
             ))

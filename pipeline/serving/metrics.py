@@ -26,6 +26,8 @@ def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str
 
 
 def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
@@ -132,8 +134,22 @@ class ServiceMetrics:
                                 "Micro-batches that failed, by stage (decide, record); their requests got a 5xx and "
                                 "nothing of them was recorded.", ("stage",))
         self.model = Gauge("glassbox_model_info", "The model being served (value 1).", ("artifact_id", "sha256"))
+        # live monitoring (pipeline/serving/live.py): the last judgement of the window
+        self.window_decisions = Gauge("glassbox_monitoring_window_decisions",
+                                      "Decisions in the live monitoring window.")
+        self.check_value = Gauge("glassbox_monitoring_check_value",
+                                 "A monitoring check's value on the window (NaN when undefined).", ("check",))
+        self.check_threshold = Gauge("glassbox_monitoring_check_threshold",
+                                     "A monitoring check's threshold (monitor policy).", ("check",))
+        self.check_failing = Gauge("glassbox_monitoring_check_failing",
+                                   "1 while a check has crossed its threshold on the window (alerting), else 0.",
+                                   ("check", "severity"))
+        self.alerts = Counter("glassbox_monitoring_alerts_total",
+                              "Monitoring alerts raised (threshold crossings) since the service started.",
+                              ("check", "severity"))
 
     def render(self) -> str:
         families = (self.requests, self.latency, self.decisions, self.engine_calls, self.batch_items,
-                    self.batch_requests, self.engine_seconds, self.append_seconds, self.failures, self.model)
+                    self.batch_requests, self.engine_seconds, self.append_seconds, self.failures, self.model,
+                    self.window_decisions, self.check_value, self.check_threshold, self.check_failing, self.alerts)
         return "\n".join(line for family in families for line in family.render()) + "\n"

@@ -62,6 +62,7 @@ class Served:
     audit_source: str | None
     audit_verdict: str | None
     threshold: float
+    statistics_uri: str | None = None  # the run's StatisticsGen output: what live monitoring compares with
 
     @property
     def background_path(self) -> str:
@@ -152,12 +153,15 @@ def find_served(config: PipelineConfig, model_id: int | None = None) -> Served:
     if schema_node is None:
         raise ServingSetupError(f"Run {run_id} has no schema: requests cannot be checked against its contract.")
     [schema_artifact] = found[schema_node][1]["schema"]
+    statistics = (found["StatisticsGen"][1].get("statistics") or [None])[-1] if "StatisticsGen" in found else None
 
     model_sha256 = verify_sealed(model, f"model {model_id}")
     verify_sealed(explanations, "Explainer's output", [BACKGROUND_FILE])
     schema_file = io_utils.get_only_uri_in_dir(schema_artifact.uri)
     verify_sealed(schema_artifact, "schema", [os.path.relpath(schema_file, schema_artifact.uri)])
     schema = io_utils.SchemaReader().read(schema_file)
+    if statistics is not None:
+        verify_sealed(statistics, "training statistics", [os.path.join("Split-train", "FeatureStats.pb")])
 
     settings = parse_config(_string(explainer, "config"))
     privacy = found.get("Privacy")
@@ -178,4 +182,5 @@ def find_served(config: PipelineConfig, model_id: int | None = None) -> Served:
         audit_source=_string(audit[0], "policy_source") if audit else None,
         audit_verdict=_string(audit_reports[0], "verdict") if audit_reports else None,
         threshold=float(threshold) if threshold is not None else settings.decision_threshold,
+        statistics_uri=statistics.uri if statistics is not None else None,
     )

@@ -61,7 +61,25 @@ SCHEMA = (
     f"INSERT INTO decision_store (key, value) VALUES ('format', '{FORMAT}')",
     f"INSERT INTO decision_head (one, seq, hash, time) VALUES (1, 0, '{GENESIS}', '')",
 )
-TABLES = ("decision_store", "decision_head", "decisions")
+TABLES = ("decision_store", "decision_head", "decisions", "alerts", "outcomes")
+# Monitoring alerts (README "Live monitoring"): a second chain beside the decisions', in the same store, made with the
+# first alert (a store of format 1 made before alerts existed gains it then, unchanged otherwise). Its head is the
+# `alerts_head` entry of decision_store ("seq:hash"), written in the alert's transaction, so a truncated chain shows.
+ALERTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS alerts (seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                 "time TEXT NOT NULL, model_id BIGINT NOT NULL, payload TEXT NOT NULL, payload_sha256 TEXT NOT NULL, "
+                 "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+ALERT_COLUMNS = "seq, id, time, model_id, payload, payload_sha256, prev_hash, hash"
+# Outcomes (labels that arrive after the decision): one per decision, never replaced; made with the first outcome.
+OUTCOMES_SCHEMA = ("CREATE TABLE IF NOT EXISTS outcomes (decision_id TEXT PRIMARY KEY, label INTEGER NOT NULL, "
+                   "time TEXT NOT NULL)")
+
+
+class OutcomeError(ValueError):
+    """An outcome the record does not take: an unknown decision (`unknown`), or one already labelled."""
+
+    def __init__(self, message: str, unknown: bool = False):
+        super().__init__(message)
+        self.unknown = unknown
 COLUMNS = "seq, id, time, model_id, model_sha256, payload, payload_sha256, prev_hash, hash, purged_at, tombstone"
 
 
@@ -147,6 +165,30 @@ def record_hash(prev_hash: str, payload_sha256: str, id: str, seq: int, time: st
     holds). The payload enters by its digest alone, so a tombstone that keeps the digest keeps the hash."""
     return sha256_hex(json.dumps([f"glassbox-decision/{FORMAT}", prev_hash, payload_sha256, id, seq, time, model_id,
                                   model_sha256], separators=(",", ":")))
+
+
+def alert_hash(prev_hash: str, payload_sha256: str, id: str, seq: int, time: str, model_id: int) -> str:
+    """An alert record's hash, as `record_hash` but in the alert chain's own domain (no decision hash equals one)."""
+    return sha256_hex(json.dumps([f"glassbox-alert/{FORMAT}", prev_hash, payload_sha256, id, seq, time, model_id],
+                                 separators=(",", ":")))
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """A monitoring alert as recorded: its place in the alert chain, time, model and payload (check, severity, value,
+    threshold, window)."""
+
+    seq: int
+    id: str
+    time: str
+    model_id: int
+    payload: dict
+    payload_sha256: str
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in ALERT_COLUMNS.split(", ")}
 
 
 def tombstone_signature(key: bytes, id: str, seq: int, payload_sha256: str, purged_at: str) -> str:
@@ -334,6 +376,141 @@ class DecisionStore:
                 return
             after = rows[-1][0]
 
+    def recent(self, model_id: int, limit: int) -> List[Record]:
+        """Model `model_id`'s last `limit` records, in chain order: what a live window is rebuilt from."""
+        with self._transaction(write=False) as cursor:
+            rows = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE model_id = ? ORDER BY seq DESC "
+                                            f"LIMIT {int(limit)}"), (model_id,)).fetchall()
+        return [self._record(row) for row in reversed(rows)]
+
+    # -- monitoring alerts ------------------------------------------------------------------------------------------
+
+    _alerts_lock: str | None = None  # PostgreSQL: one alert writer at a time (SQLite: BEGIN IMMEDIATE)
+
+    def _has_table(self, cursor, name: str) -> bool:
+        raise NotImplementedError
+
+    def append_alerts(self, payloads: Iterable[dict]) -> List[AlertRecord]:
+        """Records monitoring alerts at the alert chain's end, in one durable transaction."""
+        prepared = []
+        for index, payload in enumerate(payloads):
+            model_id = (payload.get("model") or {}).get("artifact_id") if isinstance(payload, dict) else None
+            if not isinstance(model_id, int) or isinstance(model_id, bool):
+                raise ValueError(f"alert payload {index} needs model.artifact_id (an integer)")
+            text = canonical_json(payload)
+            prepared.append((text, sha256_hex(text), model_id))
+        if not prepared:
+            return []
+        with self._transaction(write=True) as cursor:
+            if self._alerts_lock:
+                cursor.execute(self._alerts_lock)
+            cursor.execute(ALERTS_SCHEMA)
+            row = cursor.execute(self._sql("SELECT value FROM decision_store WHERE key = ?"),
+                                 ("alerts_head",)).fetchone()
+            seq, prev_hash = (int(row[0].split(":")[0]), row[0].split(":")[1]) if row else (0, GENESIS)
+            last = cursor.execute("SELECT MAX(time) FROM alerts").fetchone()[0] or ""
+            time = max(_now(), last)
+            records = []
+            for text, payload_sha256, model_id in prepared:
+                seq += 1
+                alert_id = uuid.uuid4().hex
+                digest = alert_hash(prev_hash, payload_sha256, alert_id, seq, time, model_id)
+                records.append(AlertRecord(seq, alert_id, time, model_id, json.loads(text), payload_sha256, prev_hash,
+                                           digest))
+                prev_hash = digest
+            cursor.executemany(self._sql(f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                               [(r.seq, r.id, r.time, r.model_id, text, r.payload_sha256, r.prev_hash, r.hash)
+                                for r, (text, _, _) in zip(records, prepared)])
+            head = f"{seq}:{prev_hash}"
+            if row:
+                cursor.execute(self._sql("UPDATE decision_store SET value = ? WHERE key = ?"), (head, "alerts_head"))
+            else:
+                cursor.execute(self._sql("INSERT INTO decision_store (key, value) VALUES (?, ?)"),
+                               ("alerts_head", head))
+        return records
+
+    def alerts(self, model_id: int | None = None) -> List[AlertRecord]:
+        """The alert records (of one model), in chain order."""
+        with self._transaction(write=False) as cursor:
+            if not self._has_table(cursor, "alerts"):
+                return []
+            where, args = ("WHERE model_id = ? ", (model_id,)) if model_id is not None else ("", ())
+            rows = cursor.execute(self._sql(f"SELECT {ALERT_COLUMNS} FROM alerts {where}ORDER BY seq"),
+                                  args).fetchall()
+        return [AlertRecord(int(seq), id, time, int(mid), json.loads(payload), *rest)
+                for seq, id, time, mid, payload, *rest in rows]
+
+    def record_outcomes(self, outcomes: Sequence[tuple[str, int]]) -> List[tuple[Record, int]]:
+        """Records each (decision id, 0/1 label) in one transaction, all or none: OutcomeError names an unknown decision
+        or one already labelled. Returns the decisions with their labels."""
+        found = []
+        with self._transaction(write=True) as cursor:
+            cursor.execute(OUTCOMES_SCHEMA)
+            time = _now()
+            for decision_id, label in outcomes:
+                row = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE id = ?"),
+                                     (decision_id,)).fetchone()
+                if row is None:
+                    raise OutcomeError(f"No decision {decision_id[:64]} in the decision record.", unknown=True)
+                if cursor.execute(self._sql("SELECT 1 FROM outcomes WHERE decision_id = ?"),
+                                  (decision_id,)).fetchone():
+                    raise OutcomeError(f"Decision {decision_id} already has its outcome; an outcome is never replaced.")
+                cursor.execute(self._sql("INSERT INTO outcomes (decision_id, label, time) VALUES (?, ?, ?)"),
+                               (decision_id, int(label), time))
+                found.append((self._record(row), int(label)))
+        return found
+
+    def outcomes(self, decision_ids: Sequence[str]) -> dict[str, int]:
+        """{decision id: label} of those of `decision_ids` that have an outcome."""
+        out: dict[str, int] = {}
+        with self._transaction(write=False) as cursor:
+            if not self._has_table(cursor, "outcomes"):
+                return out
+            ids = list(decision_ids)
+            for start in range(0, len(ids), PAGE):
+                chunk = ids[start:start + PAGE]
+                marks = ", ".join("?" for _ in chunk)
+                for decision_id, label in cursor.execute(self._sql(
+                        f"SELECT decision_id, label FROM outcomes WHERE decision_id IN ({marks})"), chunk).fetchall():
+                    out[decision_id] = int(label)
+        return out
+
+    def failing_checks(self, model_id: int) -> List[str]:
+        """The checks whose last alert record for the model says they crossed (status fail) and have not come back."""
+        last: dict[str, str] = {}
+        for alert in self.alerts(model_id):
+            last[alert.payload.get("check")] = alert.payload.get("status")
+        return sorted(check for check, status in last.items() if status == "fail")
+
+    def verify_alerts(self) -> tuple[int, List[Problem]]:
+        """(how many alert records, every problem with their chain): altered, missing, moved, inserted, truncated."""
+        problems: List[Problem] = []
+        with self._transaction(write=False) as cursor:
+            row = cursor.execute(self._sql("SELECT value FROM decision_store WHERE key = ?"),
+                                 ("alerts_head",)).fetchone()
+            rows = (cursor.execute(f"SELECT {ALERT_COLUMNS} FROM alerts ORDER BY seq").fetchall()
+                    if self._has_table(cursor, "alerts") else [])
+        head_seq, head_hash = (int(row[0].split(":")[0]), row[0].split(":")[1]) if row else (0, GENESIS)
+        expected, prev_hash = 1, GENESIS
+        for seq, id, time, model_id, payload, payload_sha256, link, digest in rows:
+            seq = int(seq)
+            where = f"alert {seq} ({id})"
+            if seq != expected:
+                problems.append(Problem(None, None, f"{where}: follows alert {expected - 1}: alerts missing, moved or "
+                                                    "inserted"))
+            elif link != prev_hash:
+                problems.append(Problem(None, None, f"{where}: does not link to alert {seq - 1}: altered, moved or "
+                                                    "inserted"))
+            if sha256_hex(payload) != payload_sha256:
+                problems.append(Problem(None, None, f"{where}: its payload does not match its digest: altered"))
+            if alert_hash(link, payload_sha256, id, seq, time, int(model_id)) != digest:
+                problems.append(Problem(None, None, f"{where}: its fields do not match its hash: altered"))
+            expected, prev_hash = seq + 1, digest
+        if expected - 1 != head_seq or prev_hash != head_hash:
+            problems.append(Problem(None, None, f"the alert chain's head is alert {head_seq}, the last alert in the "
+                                                f"store is {expected - 1 or 'none'}: alerts deleted or altered"))
+        return len(rows), problems
+
     def counts_by_day(self, model_id: int) -> DecisionCounts:
         """How many decisions `model_id` made per UTC day, and the first and last one's time (purged ones count)."""
         with self._transaction(write=False) as cursor:
@@ -502,6 +679,10 @@ class SQLiteStore(DecisionStore):
                 raise
             cursor.execute("COMMIT")
 
+    def _has_table(self, cursor, name: str) -> bool:
+        return cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() \
+            is not None
+
     def close(self) -> None:
         self._connection.close()
 
@@ -512,6 +693,11 @@ class PostgresStore(DecisionStore):
 
     _placeholder = "%s"
     _head_for_update = "SELECT seq, hash, time FROM decision_head WHERE one = 1 FOR UPDATE"
+    _alerts_lock = "SELECT pg_advisory_xact_lock(hashtext('glassbox alerts'))"
+
+    def _has_table(self, cursor, name: str) -> bool:
+        return cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND "
+                              "table_name = %s", (name,)).fetchone() is not None
 
     def __init__(self, url: str, create: bool, password: str | None):
         super().__init__()

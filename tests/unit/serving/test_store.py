@@ -406,3 +406,49 @@ def test_sqlite_locations_that_are_no_decision_store(tmp_path):
         connection.execute("UPDATE decision_store SET value = '2'")
     with pytest.raises(DecisionStoreError, match="format 2; this Glassbox reads format 1"):
         open_store(tmp_path / "d.sqlite")
+
+
+def alert(check: str, status: str = "fail", model_id: int = 7) -> dict:
+    return {"kind": "monitoring_alert", "model": {"artifact_id": model_id}, "check": check, "status": status,
+            "severity": "warn", "value": 0.2, "threshold": 0.13, "window": {"size": 300, "count": 300}}
+
+
+def test_alerts_are_a_chain_of_their_own_and_say_which_checks_are_failing(store):
+    assert store.alerts() == [] and store.verify_alerts() == (0, [])  # a store made before alerts: none, intact
+    store.append([decision(1)])
+    first = store.append_alerts([alert("data_drift.age"), alert("data_drift.credit_amount")])
+    store.append_alerts([alert("data_drift.age", "pass"), alert("prediction_drift", model_id=8)])
+    assert [a.seq for a in store.alerts()] == [1, 2, 3, 4] and first[1].prev_hash == first[0].hash
+    assert store.failing_checks(7) == ["data_drift.credit_amount"] and store.failing_checks(8) == ["prediction_drift"]
+    assert [a.payload["check"] for a in store.alerts(7)] == ["data_drift.age", "data_drift.credit_amount",
+                                                             "data_drift.age"]
+    assert store.verify_alerts() == (4, []) and store.verify() == []  # the decisions' chain is untouched
+    with pytest.raises(ValueError):
+        store.append_alerts([{"check": "x"}])
+
+
+def test_an_altered_or_deleted_alert_is_named(backend, store):
+    store.append_alerts([alert("a"), alert("b"), alert("c")])
+    backend.tamper("UPDATE alerts SET payload = REPLACE(payload, '0.2', '0.01') WHERE seq = 2")
+    count, problems = store.verify_alerts()
+    assert count == 3 and [str(p) for p in problems] == ["alert 2 (" + store.alerts()[1].id + "): its payload does "
+                                                         "not match its digest: altered"]
+    backend.tamper("DELETE FROM alerts WHERE seq = 3")
+    assert any("head is alert 3, the last alert in the store is 2" in str(p) for p in store.verify_alerts()[1])
+
+
+def test_outcomes_are_recorded_once_per_decision_all_or_none(store):
+    from pipeline.serving.store import OutcomeError
+
+    first, second, third = store.append([decision(1), decision(2), decision(3)])
+    assert store.outcomes([first.id]) == {}  # before the first outcome, no table yet
+    found = store.record_outcomes([(first.id, 1), (second.id, 0)])
+    assert [(r.id, label) for r, label in found] == [(first.id, 1), (second.id, 0)]
+    with pytest.raises(OutcomeError) as unknown:
+        store.record_outcomes([(third.id, 1), ("f" * 32, 0)])
+    assert unknown.value.unknown
+    with pytest.raises(OutcomeError) as twice:
+        store.record_outcomes([(first.id, 0)])
+    assert not twice.value.unknown and "never replaced" in str(twice.value)
+    assert store.outcomes([first.id, second.id, third.id]) == {first.id: 1, second.id: 0}  # third: rolled back
+    assert store.verify() == []
