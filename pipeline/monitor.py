@@ -40,12 +40,15 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
                                         reimport=False).with_id(f"{field[:-len('_uri')]}_importer")
                 for field, artifact_type in IMPORTED_TYPES.items()}
     model, schema = imported["model_uri"].outputs["result"], imported["schema_uri"].outputs["result"]
+    one_split = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
+        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)]))
     if decisions:
-        example_gen, privacy = tfx.components.ImportExampleGen(input_base=data_dir, input_config=tfx.proto.Input(
-            splits=[tfx.proto.Input.Split(name=SPAN_SPLIT, pattern=SPAN_FILE)])), None
+        example_gen, privacy = tfx.components.ImportExampleGen(
+            input_base=data_dir, input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="decisions",
+                                                                                             pattern=SPAN_FILE)]),
+            output_config=one_split), None
     else:
-        example_gen, privacy = ingest(config, data_dir, tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-            splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)])), environment=SPAN_ENVIRONMENT)
+        example_gen, privacy = ingest(config, data_dir, one_split, environment=SPAN_ENVIRONMENT)
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema,
