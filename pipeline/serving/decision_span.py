@@ -4,7 +4,8 @@ The decisions of one model made in [since, until) are written as gzipped TFRecor
 model read (the record keeps nothing else of an applicant), each with its outcome as the label where one arrived
 (POST /v1/outcomes). The monitoring pipeline then imports them as the span: no Privacy step (they were de-identified
 when decided, with the training run's policy and key), no CSV. The directory is named by the decisions' first and
-last record and the digest of what was written, so the same window makes the same span and a later outcome a new one.
+last record and a digest of their chain hashes and outcomes, so the same window makes the same span and a later
+outcome a new one.
 """
 
 from __future__ import annotations
@@ -83,16 +84,16 @@ def export_span(store, model_id: int, since: datetime | None, until: datetime | 
     negative, positive = values
     records = [r for r in store.records(since, until) if r.model_id == model_id]
     kept = [r for r in records if r.payload is not None]
-    window = f"{'since ' + since.isoformat() if since else 'from the start'}" + (
-        f" until {until.isoformat()}" if until else "")
+    window = "".join(filter(None, [since and f" since {since.isoformat()}", until and f" before {until.isoformat()}"]))
     if not kept:
-        raise EmptyWindowError(f"The decision record holds no decision of model {model_id} {window}"
+        raise EmptyWindowError(f"The decision record holds no decision of model {model_id}{window}"
                                + (f" ({len(records)} purged)" if records else "") + ": nothing to monitor.")
     outcomes = store.outcomes([r.id for r in kept])
     examples = [row_to_example({**r.payload["inputs"],
                                 **({label: positive if outcomes[r.id] else negative} if r.id in outcomes else {})})
                 for r in kept]
-    digest = hashlib.sha256(b"".join(hashlib.sha256(e).digest() for e in examples)).hexdigest()[:16]
+    # named by what was decided and learnt since: each record's chain hash (its payload's digest in it) and outcome
+    digest = hashlib.sha256("\n".join(f"{r.hash} {outcomes.get(r.id, '')}" for r in kept).encode()).hexdigest()[:16]
     directory = Path(root) / f"model-{model_id}" / f"{kept[0].seq}-{kept[-1].seq}-{digest}"
     if not (directory / SPAN_FILE).exists():
         import tensorflow as tf
