@@ -105,21 +105,28 @@ def build_explain_pipeline(
     pipeline: beam.Pipeline,
     *,
     examples_pattern: str,
-    background_pattern: str,
+    background_pattern: str | None,
     model_dir: str,
     config: ExplainerConfig,
     feature_names: List[str],
     slice_names: List[str],
     output_dir: str,
     work_dir: str,
+    background_records: List[bytes] | None = None,
 ) -> None:
+    """Explains the examples at `examples_pattern` against background rows: the deterministic subset of
+    `config.background_size` of those at `background_pattern`, or `background_records` as they are (the rows another
+    Explainer run kept, so that both explain against the same reference)."""
     examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
     if config.max_examples:
         examples = _deterministic_subset(examples, config.max_examples, "Examples")
-    background = _deterministic_subset(
-        pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern), config.background_size,
-        "Background",
-    )
+    if background_records is not None:
+        background = pipeline | "KeptBackground" >> beam.Create(background_records)
+    else:
+        background = _deterministic_subset(
+            pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern), config.background_size,
+            "Background",
+        )
     rows = (
         examples
         | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
