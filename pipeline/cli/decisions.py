@@ -96,17 +96,18 @@ def _mlmd_digests(config):
 
 def cmd_decisions_verify(args: argparse.Namespace) -> int:
     """Every hash and link of the chain, every tombstone's signature, and each model's digest against ML Metadata."""
-    from pipeline.serving.store import KEY_ENV, decisions_key
+    from pipeline.serving.store import ALERTS, KEY_ENV, OUTCOMES, decisions_key
 
     config = _config(args)
     with open_decisions(config) as store:
         digests, found = _mlmd_digests(config)
         problems = store.verify(digests, decisions_key(config.output_dir, create=False))
         count, _ = store.head()
-        alert_count, alert_problems = store.verify_alerts()
-    problems = [*problems, *alert_problems]
-    alerts = f"; {alert_count} monitoring alert(s), alert chain {'broken' if alert_problems else 'intact'}" \
-        if alert_count or alert_problems else ""
+        chains = [(f"{chain.noun} chain", what, *store.verify_chain(chain))
+                  for chain, what in ((ALERTS, "monitoring alert(s)"), (OUTCOMES, "outcome(s)"))]
+    problems = [*problems, *(p for *_, found in chains for p in found)]
+    alerts = "".join(f"; {count} {what}, {name} {'broken' if found else 'intact'}"
+                     for name, what, count, found in chains if count or found)
     for problem in problems:
         print(f"  {problem}")
     if digests is None:

@@ -61,17 +61,35 @@ SCHEMA = (
     f"INSERT INTO decision_store (key, value) VALUES ('format', '{FORMAT}')",
     f"INSERT INTO decision_head (one, seq, hash, time) VALUES (1, 0, '{GENESIS}', '')",
 )
-TABLES = ("decision_store", "decision_head", "decisions", "alerts", "outcomes")
-# Monitoring alerts (README "Live monitoring"): a second chain beside the decisions', in the same store, made with the
-# first alert (a store of format 1 made before alerts existed gains it then, unchanged otherwise). Its head is the
-# `alerts_head` entry of decision_store ("seq:hash"), written in the alert's transaction, so a truncated chain shows.
-ALERTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS alerts (seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-                 "time TEXT NOT NULL, model_id BIGINT NOT NULL, payload TEXT NOT NULL, payload_sha256 TEXT NOT NULL, "
-                 "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
-ALERT_COLUMNS = "seq, id, time, model_id, payload, payload_sha256, prev_hash, hash"
-# Outcomes (labels that arrive after the decision): one per decision, never replaced; made with the first outcome.
-OUTCOMES_SCHEMA = ("CREATE TABLE IF NOT EXISTS outcomes (decision_id TEXT PRIMARY KEY, label INTEGER NOT NULL, "
-                   "time TEXT NOT NULL)")
+TABLES = ("decision_store", "decision_head", "decisions", "alerts", "outcome_chain", "outcomes")
+CHAIN_COLUMNS = "seq, id, time, model_id, payload, payload_sha256, prev_hash, hash"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A hash chain beside the decisions', in the same store, made with its first record (a store of format 1 made
+    before it existed gains it then, unchanged otherwise): its table, its head (an entry of decision_store,
+    "seq:hash", written in each append's transaction, so a truncated chain shows), the domain its hashes are in (no
+    hash of one chain equals another's), and what its records are called."""
+
+    table: str
+    head_key: str
+    domain: str
+    noun: str
+
+    @property
+    def schema(self) -> str:
+        return (f"CREATE TABLE IF NOT EXISTS {self.table} (seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+                "time TEXT NOT NULL, model_id BIGINT NOT NULL, payload TEXT NOT NULL, payload_sha256 TEXT NOT NULL, "
+                "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+
+
+# Monitoring alerts (README "Live monitoring"), each with a fresh id.
+ALERTS = Chain("alerts", "alerts_head", "glassbox-alert", "alert")
+# Outcomes (labels that arrive after the decision), one per decision and never replaced: the record's id is the
+# decision's, its payload {decision_id, label, decision_hash}. Stores that kept outcomes in the unchained `outcomes`
+# table (decision_id, label, time) have them moved onto the chain, in their order and with their times, when opened.
+OUTCOMES = Chain("outcome_chain", "outcomes_head", "glassbox-outcome", "outcome")
 
 
 class OutcomeError(ValueError):
@@ -167,16 +185,16 @@ def record_hash(prev_hash: str, payload_sha256: str, id: str, seq: int, time: st
                                   model_sha256], separators=(",", ":")))
 
 
-def alert_hash(prev_hash: str, payload_sha256: str, id: str, seq: int, time: str, model_id: int) -> str:
-    """An alert record's hash, as `record_hash` but in the alert chain's own domain (no decision hash equals one)."""
-    return sha256_hex(json.dumps([f"glassbox-alert/{FORMAT}", prev_hash, payload_sha256, id, seq, time, model_id],
+def chain_hash(chain: Chain, prev_hash: str, payload_sha256: str, id: str, seq: int, time: str, model_id: int) -> str:
+    """A chained record's hash, as `record_hash` but in `chain`'s own domain."""
+    return sha256_hex(json.dumps([f"{chain.domain}/{FORMAT}", prev_hash, payload_sha256, id, seq, time, model_id],
                                  separators=(",", ":")))
 
 
 @dataclass(frozen=True)
-class AlertRecord:
-    """A monitoring alert as recorded: its place in the alert chain, time, model and payload (check, severity, value,
-    threshold, window)."""
+class ChainRecord:
+    """A record of a chain beside the decisions' (an alert, an outcome): its place in the chain, time, model and
+    payload."""
 
     seq: int
     id: str
@@ -188,7 +206,12 @@ class AlertRecord:
     hash: str
 
     def to_json(self) -> dict:
-        return {name: getattr(self, name) for name in ALERT_COLUMNS.split(", ")}
+        return {name: getattr(self, name) for name in CHAIN_COLUMNS.split(", ")}
+
+
+def _outcome_entry(decision: Record, label: int) -> tuple[str, dict, int]:
+    """An outcome as the outcome chain records it: under the decision's id, bound to the decision's hash."""
+    return decision.id, {"decision_id": decision.id, "label": label, "decision_hash": decision.hash}, decision.model_id
 
 
 def tombstone_signature(key: bytes, id: str, seq: int, payload_sha256: str, purged_at: str) -> str:
@@ -309,6 +332,8 @@ class DecisionStore:
             if row is None or row[0] != FORMAT:
                 raise DecisionStoreError(f"{self.description} holds a decision store of format "
                                          f"{row[0] if row else 'unknown'}; this Glassbox reads format {FORMAT}.")
+            if "outcomes" in tables:
+                self._chain_unchained_outcomes(cursor)
             return
         if other_tables or tables & set(TABLES):
             raise DecisionStoreError(f"{self.description} is not a decision store (it holds other tables).")
@@ -317,6 +342,21 @@ class DecisionStore:
                                      f"decision; pass the --config/--output it uses).")
         for statement in SCHEMA:
             cursor.execute(statement)
+
+    def _chain_unchained_outcomes(self, cursor) -> None:
+        """Moves the outcomes of the earlier, unchained `outcomes` table onto the outcome chain, in the order and
+        with the times they were recorded, and drops the table (inside the opening transaction)."""
+        if self._chain_lock:
+            cursor.execute(self._chain_lock)
+        decision = ", ".join(f"d.{column}" for column in COLUMNS.split(", "))
+        rows = cursor.execute(f"SELECT o.label, o.time, {decision} FROM outcomes o JOIN decisions d "
+                              "ON d.id = o.decision_id ORDER BY o.time, o.decision_id").fetchall()
+        by_time: dict[str, list] = {}
+        for label, time, *decision in rows:
+            by_time.setdefault(time, []).append(_outcome_entry(self._record(tuple(decision)), int(label)))
+        for time, entries in by_time.items():
+            self._chain_append(cursor, OUTCOMES, entries, time=time)
+        cursor.execute("DROP TABLE outcomes")
 
     def append(self, payloads: Iterable[dict]) -> List[Record]:
         """Records the decisions in one transaction, at the chain's end, and returns them as recorded (ids, seqs and
@@ -385,94 +425,102 @@ class DecisionStore:
 
     # -- monitoring alerts ------------------------------------------------------------------------------------------
 
-    _alerts_lock: str | None = None  # PostgreSQL: one alert writer at a time (SQLite: BEGIN IMMEDIATE)
+    _chain_lock: str | None = None  # PostgreSQL: one writer of the alert and outcome chains at a time (SQLite: BEGIN
+    # IMMEDIATE does it)
 
     def _has_table(self, cursor, name: str) -> bool:
         raise NotImplementedError
 
-    def append_alerts(self, payloads: Iterable[dict]) -> List[AlertRecord]:
+    def _chain_append(self, cursor, chain: Chain, entries: Sequence[tuple[str, dict, int]],
+                      time: str | None = None) -> List[ChainRecord]:
+        """Appends (id, payload, model id) entries at `chain`'s end inside the caller's write transaction, at `time`
+        (default: now, never before the chain's last record)."""
+        cursor.execute(chain.schema)
+        row = cursor.execute(self._sql("SELECT value FROM decision_store WHERE key = ?"), (chain.head_key,)).fetchone()
+        seq, prev_hash = (int(row[0].split(":")[0]), row[0].split(":")[1]) if row else (0, GENESIS)
+        if time is None:
+            time = max(_now(), cursor.execute(f"SELECT MAX(time) FROM {chain.table}").fetchone()[0] or "")
+        records, rows = [], []
+        for id, payload, model_id in entries:
+            text = canonical_json(payload)
+            seq += 1
+            payload_sha256 = sha256_hex(text)
+            digest = chain_hash(chain, prev_hash, payload_sha256, id, seq, time, model_id)
+            records.append(ChainRecord(seq, id, time, model_id, json.loads(text), payload_sha256, prev_hash, digest))
+            rows.append((seq, id, time, model_id, text, payload_sha256, prev_hash, digest))
+            prev_hash = digest
+        cursor.executemany(self._sql(f"INSERT INTO {chain.table} ({CHAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                           rows)
+        head = f"{seq}:{prev_hash}"
+        if row:
+            cursor.execute(self._sql("UPDATE decision_store SET value = ? WHERE key = ?"), (head, chain.head_key))
+        else:
+            cursor.execute(self._sql("INSERT INTO decision_store (key, value) VALUES (?, ?)"), (chain.head_key, head))
+        return records
+
+    def append_alerts(self, payloads: Iterable[dict]) -> List[ChainRecord]:
         """Records monitoring alerts at the alert chain's end, in one durable transaction."""
-        prepared = []
+        entries = []
         for index, payload in enumerate(payloads):
             model_id = (payload.get("model") or {}).get("artifact_id") if isinstance(payload, dict) else None
             if not isinstance(model_id, int) or isinstance(model_id, bool):
                 raise ValueError(f"alert payload {index} needs model.artifact_id (an integer)")
-            text = canonical_json(payload)
-            prepared.append((text, sha256_hex(text), model_id))
-        if not prepared:
+            entries.append((uuid.uuid4().hex, payload, model_id))
+        if not entries:
             return []
         with self._transaction(write=True) as cursor:
-            if self._alerts_lock:
-                cursor.execute(self._alerts_lock)
-            cursor.execute(ALERTS_SCHEMA)
-            row = cursor.execute(self._sql("SELECT value FROM decision_store WHERE key = ?"),
-                                 ("alerts_head",)).fetchone()
-            seq, prev_hash = (int(row[0].split(":")[0]), row[0].split(":")[1]) if row else (0, GENESIS)
-            last = cursor.execute("SELECT MAX(time) FROM alerts").fetchone()[0] or ""
-            time = max(_now(), last)
-            records = []
-            for text, payload_sha256, model_id in prepared:
-                seq += 1
-                alert_id = uuid.uuid4().hex
-                digest = alert_hash(prev_hash, payload_sha256, alert_id, seq, time, model_id)
-                records.append(AlertRecord(seq, alert_id, time, model_id, json.loads(text), payload_sha256, prev_hash,
-                                           digest))
-                prev_hash = digest
-            cursor.executemany(self._sql(f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                               [(r.seq, r.id, r.time, r.model_id, text, r.payload_sha256, r.prev_hash, r.hash)
-                                for r, (text, _, _) in zip(records, prepared)])
-            head = f"{seq}:{prev_hash}"
-            if row:
-                cursor.execute(self._sql("UPDATE decision_store SET value = ? WHERE key = ?"), (head, "alerts_head"))
-            else:
-                cursor.execute(self._sql("INSERT INTO decision_store (key, value) VALUES (?, ?)"),
-                               ("alerts_head", head))
-        return records
+            if self._chain_lock:
+                cursor.execute(self._chain_lock)
+            return self._chain_append(cursor, ALERTS, entries)
 
-    def alerts(self, model_id: int | None = None) -> List[AlertRecord]:
-        """The alert records (of one model), in chain order."""
+    def _chain_records(self, chain: Chain, where: str = "", args: Sequence = ()) -> List[ChainRecord]:
         with self._transaction(write=False) as cursor:
-            if not self._has_table(cursor, "alerts"):
+            if not self._has_table(cursor, chain.table):
                 return []
-            where, args = ("WHERE model_id = ? ", (model_id,)) if model_id is not None else ("", ())
-            rows = cursor.execute(self._sql(f"SELECT {ALERT_COLUMNS} FROM alerts {where}ORDER BY seq"),
-                                  args).fetchall()
-        return [AlertRecord(int(seq), id, time, int(mid), json.loads(payload), *rest)
+            rows = cursor.execute(self._sql(f"SELECT {CHAIN_COLUMNS} FROM {chain.table} {where}ORDER BY seq"),
+                                  tuple(args)).fetchall()
+        return [ChainRecord(int(seq), id, time, int(mid), json.loads(payload), *rest)
                 for seq, id, time, mid, payload, *rest in rows]
 
+    def alerts(self, model_id: int | None = None) -> List[ChainRecord]:
+        """The alert records (of one model), in chain order."""
+        return self._chain_records(ALERTS, *(("WHERE model_id = ? ", (model_id,)) if model_id is not None else ()))
+
     def record_outcomes(self, outcomes: Sequence[tuple[str, int]]) -> List[tuple[Record, int]]:
-        """Records each (decision id, 0/1 label) in one transaction, all or none: OutcomeError names an unknown decision
-        or one already labelled. Returns the decisions with their labels."""
-        found = []
+        """Records each (decision id, 0/1 label) on the outcome chain in one transaction, all or none: OutcomeError
+        names an unknown decision or one already labelled. Returns the decisions with their labels."""
+        found, entries = [], []
         with self._transaction(write=True) as cursor:
-            cursor.execute(OUTCOMES_SCHEMA)
-            time = _now()
+            if self._chain_lock:
+                cursor.execute(self._chain_lock)
+            cursor.execute(OUTCOMES.schema)
             for decision_id, label in outcomes:
                 row = cursor.execute(self._sql(f"SELECT {COLUMNS} FROM decisions WHERE id = ?"),
                                      (decision_id,)).fetchone()
                 if row is None:
                     raise OutcomeError(f"No decision {decision_id[:64]} in the decision record.", unknown=True)
-                if cursor.execute(self._sql("SELECT 1 FROM outcomes WHERE decision_id = ?"),
-                                  (decision_id,)).fetchone():
+                if decision_id in {e[0] for e in entries} or cursor.execute(
+                        self._sql(f"SELECT 1 FROM {OUTCOMES.table} WHERE id = ?"), (decision_id,)).fetchone():
                     raise OutcomeError(f"Decision {decision_id} already has its outcome; an outcome is never replaced.")
-                cursor.execute(self._sql("INSERT INTO outcomes (decision_id, label, time) VALUES (?, ?, ?)"),
-                               (decision_id, int(label), time))
-                found.append((self._record(row), int(label)))
+                record = self._record(row)
+                entries.append(_outcome_entry(record, int(label)))
+                found.append((record, int(label)))
+            self._chain_append(cursor, OUTCOMES, entries)
         return found
 
     def outcomes(self, decision_ids: Sequence[str]) -> dict[str, int]:
         """{decision id: label} of those of `decision_ids` that have an outcome."""
         out: dict[str, int] = {}
         with self._transaction(write=False) as cursor:
-            if not self._has_table(cursor, "outcomes"):
+            if not self._has_table(cursor, OUTCOMES.table):
                 return out
             ids = list(decision_ids)
             for start in range(0, len(ids), PAGE):
                 chunk = ids[start:start + PAGE]
                 marks = ", ".join("?" for _ in chunk)
-                for decision_id, label in cursor.execute(self._sql(
-                        f"SELECT decision_id, label FROM outcomes WHERE decision_id IN ({marks})"), chunk).fetchall():
-                    out[decision_id] = int(label)
+                for decision_id, payload in cursor.execute(self._sql(
+                        f"SELECT id, payload FROM {OUTCOMES.table} WHERE id IN ({marks})"), chunk).fetchall():
+                    out[decision_id] = int(json.loads(payload)["label"])
         return out
 
     def failing_checks(self, model_id: int) -> List[str]:
@@ -482,33 +530,34 @@ class DecisionStore:
             last[alert.payload.get("check")] = alert.payload.get("status")
         return sorted(check for check, status in last.items() if status == "fail")
 
-    def verify_alerts(self) -> tuple[int, List[Problem]]:
-        """(how many alert records, every problem with their chain): altered, missing, moved, inserted, truncated."""
+    def verify_chain(self, chain: Chain) -> tuple[int, List[Problem]]:
+        """(how many records `chain` holds, every problem with it): altered, missing, moved, inserted, truncated."""
         problems: List[Problem] = []
+        noun = chain.noun
         with self._transaction(write=False) as cursor:
             row = cursor.execute(self._sql("SELECT value FROM decision_store WHERE key = ?"),
-                                 ("alerts_head",)).fetchone()
-            rows = (cursor.execute(f"SELECT {ALERT_COLUMNS} FROM alerts ORDER BY seq").fetchall()
-                    if self._has_table(cursor, "alerts") else [])
+                                 (chain.head_key,)).fetchone()
+            rows = (cursor.execute(f"SELECT {CHAIN_COLUMNS} FROM {chain.table} ORDER BY seq").fetchall()
+                    if self._has_table(cursor, chain.table) else [])
         head_seq, head_hash = (int(row[0].split(":")[0]), row[0].split(":")[1]) if row else (0, GENESIS)
         expected, prev_hash = 1, GENESIS
         for seq, id, time, model_id, payload, payload_sha256, link, digest in rows:
             seq = int(seq)
-            where = f"alert {seq} ({id})"
+            where = f"{noun} {seq} ({id})"
             if seq != expected:
-                problems.append(Problem(None, None, f"{where}: follows alert {expected - 1}: alerts missing, moved or "
-                                                    "inserted"))
+                problems.append(Problem(None, None, f"{where}: follows {noun} {expected - 1}: {noun}s missing, moved "
+                                                    "or inserted"))
             elif link != prev_hash:
-                problems.append(Problem(None, None, f"{where}: does not link to alert {seq - 1}: altered, moved or "
+                problems.append(Problem(None, None, f"{where}: does not link to {noun} {seq - 1}: altered, moved or "
                                                     "inserted"))
             if sha256_hex(payload) != payload_sha256:
                 problems.append(Problem(None, None, f"{where}: its payload does not match its digest: altered"))
-            if alert_hash(link, payload_sha256, id, seq, time, int(model_id)) != digest:
+            if chain_hash(chain, link, payload_sha256, id, seq, time, int(model_id)) != digest:
                 problems.append(Problem(None, None, f"{where}: its fields do not match its hash: altered"))
             expected, prev_hash = seq + 1, digest
         if expected - 1 != head_seq or prev_hash != head_hash:
-            problems.append(Problem(None, None, f"the alert chain's head is alert {head_seq}, the last alert in the "
-                                                f"store is {expected - 1 or 'none'}: alerts deleted or altered"))
+            problems.append(Problem(None, None, f"the {noun} chain's head is {noun} {head_seq}, the last {noun} in "
+                                                f"the store is {expected - 1 or 'none'}: {noun}s deleted or altered"))
         return len(rows), problems
 
     def counts_by_day(self, model_id: int) -> DecisionCounts:
@@ -693,7 +742,7 @@ class PostgresStore(DecisionStore):
 
     _placeholder = "%s"
     _head_for_update = "SELECT seq, hash, time FROM decision_head WHERE one = 1 FOR UPDATE"
-    _alerts_lock = "SELECT pg_advisory_xact_lock(hashtext('glassbox alerts'))"
+    _chain_lock = "SELECT pg_advisory_xact_lock(hashtext('glassbox alerts'))"  # the name kept: replicas share it
 
     def _has_table(self, cursor, name: str) -> bool:
         return cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND "

@@ -20,7 +20,16 @@ from typing import Callable
 import pytest
 
 from pipeline.config import REPO_ROOT
-from pipeline.serving.store import GENESIS, ChainError, DecisionStoreError, open_store, record_hash, retention_cutoff
+from pipeline.serving.store import (
+    ALERTS,
+    GENESIS,
+    OUTCOMES,
+    ChainError,
+    DecisionStoreError,
+    open_store,
+    record_hash,
+    retention_cutoff,
+)
 
 PASSWORD_ENV = "GLASSBOX_TEST_DECISIONS_PASSWORD"
 KEY = b"test-decisions-key"
@@ -414,7 +423,7 @@ def alert(check: str, status: str = "fail", model_id: int = 7) -> dict:
 
 
 def test_alerts_are_a_chain_of_their_own_and_say_which_checks_are_failing(store):
-    assert store.alerts() == [] and store.verify_alerts() == (0, [])  # a store made before alerts: none, intact
+    assert store.alerts() == [] and store.verify_chain(ALERTS) == (0, [])  # a store made before alerts: none, intact
     store.append([decision(1)])
     first = store.append_alerts([alert("data_drift.age"), alert("data_drift.credit_amount")])
     store.append_alerts([alert("data_drift.age", "pass"), alert("prediction_drift", model_id=8)])
@@ -422,7 +431,7 @@ def test_alerts_are_a_chain_of_their_own_and_say_which_checks_are_failing(store)
     assert store.failing_checks(7) == ["data_drift.credit_amount"] and store.failing_checks(8) == ["prediction_drift"]
     assert [a.payload["check"] for a in store.alerts(7)] == ["data_drift.age", "data_drift.credit_amount",
                                                              "data_drift.age"]
-    assert store.verify_alerts() == (4, []) and store.verify() == []  # the decisions' chain is untouched
+    assert store.verify_chain(ALERTS) == (4, []) and store.verify() == []  # the decisions' chain is untouched
     with pytest.raises(ValueError):
         store.append_alerts([{"check": "x"}])
 
@@ -430,11 +439,11 @@ def test_alerts_are_a_chain_of_their_own_and_say_which_checks_are_failing(store)
 def test_an_altered_or_deleted_alert_is_named(backend, store):
     store.append_alerts([alert("a"), alert("b"), alert("c")])
     backend.tamper("UPDATE alerts SET payload = REPLACE(payload, '0.2', '0.01') WHERE seq = 2")
-    count, problems = store.verify_alerts()
+    count, problems = store.verify_chain(ALERTS)
     assert count == 3 and [str(p) for p in problems] == ["alert 2 (" + store.alerts()[1].id + "): its payload does "
                                                          "not match its digest: altered"]
     backend.tamper("DELETE FROM alerts WHERE seq = 3")
-    assert any("head is alert 3, the last alert in the store is 2" in str(p) for p in store.verify_alerts()[1])
+    assert any("head is alert 3, the last alert in the store is 2" in str(p) for p in store.verify_chain(ALERTS)[1])
 
 
 def test_outcomes_are_recorded_once_per_decision_all_or_none(store):
@@ -452,3 +461,39 @@ def test_outcomes_are_recorded_once_per_decision_all_or_none(store):
     assert not twice.value.unknown and "never replaced" in str(twice.value)
     assert store.outcomes([first.id, second.id, third.id]) == {first.id: 1, second.id: 0}  # third: rolled back
     assert store.verify() == []
+    with pytest.raises(OutcomeError, match="already has its outcome"):  # twice in one request
+        store.record_outcomes([(third.id, 1), (third.id, 0)])
+
+
+def test_outcomes_are_a_chain_of_their_own_bound_to_their_decisions(backend, store):
+    first, second, third = store.append([decision(1), decision(2), decision(3)])
+    store.record_outcomes([(first.id, 1), (second.id, 0)])
+    store.record_outcomes([(third.id, 1)])
+    assert store.verify_chain(OUTCOMES) == (3, []) and store.verify_chain(ALERTS) == (0, [])
+    # a label turned from 0 to 1 afterwards is named
+    backend.tamper("UPDATE outcome_chain SET payload = REPLACE(payload, '\"label\":0', '\"label\":1') WHERE seq = 2")
+    assert store.outcomes([second.id]) == {second.id: 1}
+    count, problems = store.verify_chain(OUTCOMES)
+    assert count == 3 and [str(p) for p in problems] == [f"outcome 2 ({second.id}): its payload does not match its "
+                                                         "digest: altered"]
+    backend.tamper("DELETE FROM outcome_chain WHERE seq = 3")
+    assert any("head is outcome 3, the last outcome in the store is 2" in str(p)
+               for p in store.verify_chain(OUTCOMES)[1])
+
+
+def test_outcomes_of_the_earlier_unchained_table_move_onto_the_chain_when_the_store_is_opened(backend):
+    with backend.open() as store:
+        first, second = store.append([decision(1), decision(2)])
+    # as the previous version recorded them: a plain table, one row per decision
+    backend.tamper("CREATE TABLE outcomes (decision_id TEXT PRIMARY KEY, label INTEGER NOT NULL, time TEXT NOT NULL)",
+                   f"INSERT INTO outcomes VALUES ('{second.id}', 0, '2026-12-01T10:00:00.000000+00:00')",
+                   f"INSERT INTO outcomes VALUES ('{first.id}', 1, '2026-12-01T09:00:00.000000+00:00')")
+    with backend.open(create=False) as store:
+        chained = store._chain_records(OUTCOMES)
+        assert [(r.id, r.payload["label"], r.time) for r in chained] == [
+            (first.id, 1, "2026-12-01T09:00:00.000000+00:00"), (second.id, 0, "2026-12-01T10:00:00.000000+00:00")]
+        assert chained[0].payload["decision_hash"] == first.hash
+        assert store.outcomes([first.id, second.id]) == {first.id: 1, second.id: 0}
+        assert store.verify_chain(OUTCOMES) == (2, []) and store.verify() == []
+        store.record_outcomes([(store.append([decision(3)])[0].id, 1)])  # the chain goes on
+        assert store.verify_chain(OUTCOMES)[0] == 3
