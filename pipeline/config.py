@@ -32,7 +32,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ScorecardConfig(_Strict):
+    """`training.model: scorecard` (pipeline/modules/scorecard.py): bins, weight-of-evidence regression, points."""
+
+    # Every bin (numeric) or group of categories holds at least this share of the train split.
+    min_bin_share: float = Field(0.05, gt=0, le=0.5)
+    # Quantile pre-bins of a numeric before monotone merging.
+    max_prebins: int = Field(20, ge=2)
+    # The logistic regression's inverse L2 strength (scikit-learn's C).
+    regularization: float = Field(1.0, gt=0)
+    # A total of base_score points means good:bad odds of base_odds; points_to_double_odds more double them.
+    base_score: float = 600
+    base_odds: float = Field(50, gt=0)
+    points_to_double_odds: float = Field(20, gt=0)
+    # Features binned and shown but given the same points in every bin: protected attributes, which credit scorecards
+    # may not score. Measured on the default data: scoring age as well fails the four-fifths rule for the age bands
+    # (acceptance ratio 0.788); with sex and age unscored it is 0.870 (sex 0.873) at an eval AUC of 0.754 (0.758).
+    unscored: List[str] = Field(default_factory=lambda: ["sex", "age"])
+
+
 class TrainingConfig(_Strict):
+    # network: the Keras network below; scorecard: a points scorecard on the same inputs (`scorecard`).
+    model: Literal["network", "scorecard"] = "network"
+    scorecard: ScorecardConfig = ScorecardConfig()
     train_steps: int = Field(600, gt=0)
     eval_steps: int = Field(10, gt=0)
     batch_size: int = Field(32, gt=0)
@@ -276,6 +298,12 @@ class PipelineConfig(_Strict):
             if not edges or sorted(set(edges)) != list(edges):
                 raise ValueError(f"the band edges of '{column}' must be strictly increasing")
         return value
+
+    @model_validator(mode="after")
+    def _scorecards_are_tabular(self):
+        if self.image is not None and self.training.model != "network":
+            raise ValueError(f"training.model {self.training.model} needs tabular data; an image model is a network")
+        return self
 
     @model_validator(mode="after")
     def _beam_args_parse(self):

@@ -5,6 +5,7 @@ executor calls it once the pipeline has run, tests call it on outputs they made.
 from __future__ import annotations
 
 import glob
+import json
 import os
 from pathlib import Path
 from typing import Dict, List
@@ -50,6 +51,15 @@ def _waterfalls(model: ExplainedModel, records: List[bytes], primary: Attributio
     ]
 
 
+def _reason_agreement(output_dir: str) -> Dict[str, object]:
+    """A scorecard's declined examples and how many had points-lost reasons in the order of their exact Shapley
+    values against the best-bin reference (explain.reasons_agree_with_shapley)."""
+    lines = [json.loads(line) for path in sorted(glob.glob(os.path.join(output_dir, "reason_codes", "*.jsonl")))
+             for line in Path(path).read_text().splitlines()]
+    flags = [line["agrees_with_shapley"] for line in lines if "agrees_with_shapley" in line]
+    return {"scorecard_declines": len(flags), "scorecard_reasons_agreeing_with_shapley": sum(flags)}
+
+
 def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str) -> Dict[str, object]:
     """Writes global.json, quality.json, sensitivity.json and plots/ under `output_dir` from what the Beam pass left
     there (attributions/, background.tfrecord) and in `work_dir` (aggregates*, quality_sample); returns the headline
@@ -86,7 +96,9 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     )
 
     headline = quality["methods"][config.primary_method]["completeness"]
+    agreement = _reason_agreement(output_dir) if model.scorecard is not None else {}
     return {
+        **agreement,
         "methods": ",".join(config.methods),
         "primary_method": config.primary_method,
         "examples": importances[config.primary_method]["overall"]["examples"],

@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from tfx.dsl.components.base.base_executor import BaseExecutor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
+from tfx.utils import path_utils
 
 from components.artifacts import set_properties
 from components.digests import seal_artifact
+from components.explainer.model import SCORECARD_ASSET
 from components.model_audit.audit import run_checks
 from components.model_audit.evidence import gather
 from components.model_audit.image_evidence import report_figures, sensitivity_figures
@@ -23,6 +26,15 @@ from components.model_audit.report.html import render_html, write_report_html
 from components.model_audit.report.model_card import model_card_json, write_model_card
 
 MODEL_CARD_FILE, REPORT_FILE = "model_card.json", "report.html"
+
+
+def read_scorecard(model_dir: str) -> dict | None:
+    """A scorecard model's table (its asset, explainer/model.py's SCORECARD_ASSET), None for any other model."""
+    path = os.path.join(model_dir, "assets", SCORECARD_ASSET)
+    if not fileio.exists(path):
+        return None
+    with fileio.open(path, "r") as f:
+        return json.load(f)
 
 
 class Executor(BaseExecutor):
@@ -47,7 +59,8 @@ class Executor(BaseExecutor):
         html = render_html(report, charts, importance_plot.read_bytes() if importance_plot.exists() else None,
                            title=f"Audit of model {model.id}",
                            figures=report_figures(explanations.uri) if image else sensitivity_figures(explanations.uri),
-                           surrogate_png=None if challengers is None else surrogate_tree_chart(challengers))
+                           surrogate_png=None if challengers is None else surrogate_tree_chart(challengers),
+                           scorecard=read_scorecard(path_utils.serving_model_path(model.uri)))
         write_audit_json(os.path.join(out.uri, AUDIT_FILE), report)
         write_model_card(os.path.join(out.uri, MODEL_CARD_FILE), card)
         write_report_html(os.path.join(out.uri, REPORT_FILE), html)
