@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # The monitoring pipeline is named after the training pipeline with this suffix, in the same metadata store.
 MONITOR_SUFFIX = "-monitor"
 MODULES_DIR = Path(__file__).resolve().parent / "modules"
+# Model kinds that can be trained beside the network as interpretable challengers (training.challengers).
+INTERPRETABLE_KINDS = ("scorecard", "rules")
 
 
 class ConfigError(ValueError):
@@ -51,10 +53,23 @@ class ScorecardConfig(_Strict):
     unscored: List[str] = Field(default_factory=lambda: ["sex", "age"])
 
 
+class RulesConfig(_Strict):
+    """`training.model: rules` (pipeline/modules/rules.py): a shallow decision tree read as rules."""
+
+    depth: int = Field(3, ge=1, le=6)
+    # Every rule covers at least this share of the train split.
+    min_leaf_share: float = Field(0.02, gt=0, le=0.5)
+
+
 class TrainingConfig(_Strict):
-    # network: the Keras network below; scorecard: a points scorecard on the same inputs (`scorecard`).
-    model: Literal["network", "scorecard"] = "network"
+    # network: the Keras network below; scorecard: a points scorecard on the same inputs (`scorecard`); rules: a
+    # shallow tree read as rules (`rules`).
+    model: Literal[("network", *INTERPRETABLE_KINDS)] = "network"
     scorecard: ScorecardConfig = ScorecardConfig()
+    rules: RulesConfig = RulesConfig()
+    # Interpretable models trained, explained, evaluated and audited beside `model`, each under node ids suffixed
+    # with its kind (Trainer_scorecard, ...); the audit policy's prefer_interpretable then decides which ships.
+    challengers: List[Literal[INTERPRETABLE_KINDS]] = Field(default_factory=list, max_length=1)  # one, for now
     train_steps: int = Field(600, gt=0)
     eval_steps: int = Field(10, gt=0)
     batch_size: int = Field(32, gt=0)
@@ -301,8 +316,13 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _scorecards_are_tabular(self):
-        if self.image is not None and self.training.model != "network":
-            raise ValueError(f"training.model {self.training.model} needs tabular data; an image model is a network")
+        if self.image is not None and (self.training.model != "network" or self.training.challengers):
+            raise ValueError(f"training.model {self.training.model} and training.challengers need tabular data; an "
+                             "image model is a network")
+        if self.training.model in self.training.challengers:
+            raise ValueError(f"training.challengers lists the trained model's own kind ({self.training.model})")
+        if self.training.challengers and self.audit_policy is None:
+            raise ValueError("training.challengers needs an audit_policy: the audit decides which model ships")
         return self
 
     @model_validator(mode="after")
@@ -353,6 +373,14 @@ class PipelineConfig(_Strict):
     @property
     def module_file_trainer(self) -> Path:
         return self.trainer_module or MODULES_DIR / ("image_training.py" if self.image else "training.py")
+
+
+def node_role(node_id: str) -> str:
+    """The component role of a pipeline node: a challenger's node (Trainer_scorecard) plays its plain id's role."""
+    for kind in INTERPRETABLE_KINDS:
+        if node_id.endswith(f"_{kind}"):
+            return node_id[: -len(kind) - 1]
+    return node_id
 
 
 def input_bytes(data_dir: str | Path | None) -> int | None:

@@ -146,6 +146,12 @@ def decline_reasons(model: ExplainedModel, dense: np.ndarray, values: Dict[str, 
     return {i: points_reason_codes(model.feature_names, values, lost, i, top_k) for i in rows}
 
 
+def checks_scorecard_reasons(model: ExplainedModel, config: ExplainerConfig) -> bool:
+    """Whether the Explainer checks a scorecard's reasons against exact Shapley values: only where enumerating the
+    coalitions of its features is within `max_exact_features`."""
+    return model.scorecard is not None and len(model.blocks) <= config.max_exact_features
+
+
 def reasons_agree_with_shapley(model: ExplainedModel, dense: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
     """[N] whether a scorecard's points lost order its features as their exact Shapley values do, against the single
     reference row in every feature's best bin (the table's `reference_dense`).
@@ -192,7 +198,7 @@ def explain_records(
         declined = np.flatnonzero(result.prediction < config.decision_threshold)
         reasons = decline_reasons(model, dense, values, result.values, declined, config.top_k_reasons)
         agree = (dict(zip(declined.tolist(), reasons_agree_with_shapley(model, dense[declined]).tolist()))
-                 if model.scorecard is not None and method == config.primary_method else {})
+                 if checks_scorecard_reasons(model, config) and method == config.primary_method else {})
         for i in range(len(records)):
             row = {
                 "key": keys[i],

@@ -16,7 +16,13 @@ import tensorflow as tf
 
 from components.explainer import plots
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Attributions, Background, example_digest, read_background_records
+from components.explainer.explain import (
+    Attributions,
+    Background,
+    checks_scorecard_reasons,
+    example_digest,
+    read_background_records,
+)
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
 from components.explainer.sensitivity import partial_dependence
@@ -96,7 +102,12 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     )
 
     headline = quality["methods"][config.primary_method]["completeness"]
-    agreement = _reason_agreement(output_dir) if model.scorecard is not None else {}
+    agreement = {}
+    if checks_scorecard_reasons(model, config):
+        agreement = _reason_agreement(output_dir)
+    elif model.scorecard is not None:
+        agreement = {"scorecard_reason_check": f"not run: exact Shapley over {len(model.blocks)} features is above "
+                                               f"max_exact_features {config.max_exact_features}"}
     return {
         **agreement,
         "methods": ",".join(config.methods),

@@ -11,8 +11,10 @@ and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`
 
 `training.model: scorecard` fits a points scorecard (scorecard.py) on the same dense input of the train split instead
 of the network, and exports it under the same contract, plus the signature `feature_points` (dense -> {'points':
-[batch, features]}) and the table as the asset `glassbox_scorecard.json`; its feature map says `"model":
-"scorecard"` and `"differentiable": false` (binned numerics have no gradient, so integrated gradients do not apply).
+[batch, features]}) and the table as the asset `glassbox_scorecard.json`; `rules` fits a shallow tree read as rules
+(rules.py), with the rules in words as the asset `glassbox_rules.json`. Their feature maps say `"model": "scorecard"`
+(or "rules") and `"differentiable": false` (binned numerics and tree splits have no gradient, so integrated
+gradients do not apply).
 """
 
 import json
@@ -28,7 +30,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution, scorecard
+from pipeline.modules import dense_features, devices, distribution, rules, scorecard
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
@@ -74,12 +76,17 @@ class ExplainableModel(tf.Module):
     """What the Trainer exports: the model, the Transform graph and the signatures (and a scorecard's table)."""
 
     def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path,
-                 scorecard_path=None):
+                 table_path=None):
         super().__init__()
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
-        self.scorecard = tf.saved_model.Asset(scorecard_path) if scorecard_path else None
+        # An interpretable model's own description (the scorecard's table, the rules), next to the feature map.
+        self.table = tf.saved_model.Asset(table_path) if table_path else None
+        if hasattr(model, "feature_points"):  # an additive model: a scorecard's points per feature
+            # Defined only here: tf.saved_model.save traces every tf.function of the module, signature or not.
+            self.feature_points = tf.function(lambda dense: {"points": self.model.feature_points(dense)},
+                                              input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
         self._layout = layout
         self._label = label
         self._slice_names = slice_names
@@ -112,10 +119,6 @@ class ExplainableModel(tf.Module):
     def binary_label(self, serialized):
         return {self._label: tf.cast(self._transformed(serialized, self._label_spec)[self._label], tf.float32)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
-    def feature_points(self, dense):
-        return {"points": self.model.feature_points(dense)}
-
     def numeric_scales(self, layout) -> dict:
         """Each numeric feature's (slope, intercept) of dense = slope * raw + intercept, read off the Transform graph
         by encoding an example with every numeric set to 0 and one with every numeric set to 1."""
@@ -143,25 +146,30 @@ class ExplainableModel(tf.Module):
             "slice_features": self.slice_features,
             "binary_label": self.binary_label,
         }
-        if self.scorecard is not None:
+        if hasattr(self, "feature_points"):
             signatures["feature_points"] = self.feature_points
         return signatures
 
 
-def train_scorecard(fn_args, config, tf_transform_output, layout, label, slice_names, feature_map_path):
-    """The scorecard's export (module docstring): fitted on the whole train split, its table written next to the
-    feature map."""
+def train_interpretable(kind, fn_args, config, tf_transform_output, layout, label, slice_names, feature_map_path):
+    """An interpretable model's export (module docstring), fitted on the whole train split, with its table (the
+    scorecard's bins and points, the rules in words) written next to the feature map."""
     dense, labels = _arrays(fn_args.train_files, fn_args.data_accessor, tf_transform_output, layout, label,
                             config["batch_size"])
-    fitted = scorecard.fit_scorecard(dense, labels, layout, config["scorecard"])
-    scorecard_path = os.path.join(os.path.dirname(feature_map_path), scorecard.SCORECARD_ASSET)
-    export = ExplainableModel(scorecard.Scorecard(fitted), tf_transform_output, layout, label,
-                              config.get("non_features", []), slice_names, feature_map_path, scorecard_path)
-    card = scorecard.table(fitted, export.numeric_scales(layout), dense_features.dense_width(layout))
-    with tf.io.gfile.GFile(scorecard_path, "w") as f:
-        json.dump(card, f, indent=2)
-    logging.info("Scorecard: %d bins over %d features, fitted on %d train rows.", len(card["rows"]), len(layout),
-                 len(labels))
+    if kind == "scorecard":
+        fitted = scorecard.fit_scorecard(dense, labels, layout, config["scorecard"])
+        model, asset = scorecard.Scorecard(fitted), scorecard.SCORECARD_ASSET
+        describe = lambda scales: scorecard.table(fitted, scales, dense_features.dense_width(layout))  # noqa: E731
+    else:
+        fitted = rules.fit_rules(dense, labels, config["rules"], config["seed"])
+        model, asset = rules.RuleList(fitted), rules.RULES_ASSET
+        describe = lambda scales: rules.table(fitted, layout, scales, config["rules"])  # noqa: E731
+    table_path = os.path.join(os.path.dirname(feature_map_path), asset)
+    export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,
+                              feature_map_path, table_path)
+    with tf.io.gfile.GFile(table_path, "w") as f:
+        json.dump(describe(export.numeric_scales(layout)), f, indent=2)
+    logging.info("Trained a %s on %d train rows.", kind, len(labels))
     return export
 
 
@@ -177,12 +185,14 @@ def run_fn(fn_args: tfx.components.FnArgs):
     slice_names = sorted(k for k, v in tf_transform_output.transformed_feature_spec().items() if v.dtype == tf.string)
     layout = dense_features.feature_layout(tf_transform_output, exclude=(label, *slice_names))
 
-    if config.get("model", "network") == "scorecard":
+    kind = config.get("model", "network")
+    if kind != "network":
         feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
-        dense_features.write_feature_map(feature_map_path, layout, label, model="scorecard", differentiable=False)
-        export = train_scorecard(fn_args, config, tf_transform_output, layout, label, slice_names, feature_map_path)
+        dense_features.write_feature_map(feature_map_path, layout, label, model=kind, differentiable=False)
+        export = train_interpretable(kind, fn_args, config, tf_transform_output, layout, label, slice_names,
+                                     feature_map_path)
         distribution.write_training_record(fn_args.model_run_dir, {**distribution.training_record(
-            strategy, config["batch_size"], requested_devices), "model_kind": "scorecard"})
+            strategy, config["batch_size"], requested_devices), "model_kind": kind})
         tf.saved_model.save(export, fn_args.serving_model_dir, signatures=export.signatures())
         return
 

@@ -1,6 +1,7 @@
-"""`training.model: scorecard` on the embedded data, end to end: the same pipeline blesses, audits and pushes a points
-scorecard whose table is in the audit report, whose reasons agree with its exact Shapley values on every decline,
-and which the decision service serves with points-lost reasons."""
+"""`training.model: scorecard` and `rules` on the embedded data, end to end. The same pipeline blesses, audits and
+pushes a points scorecard whose table is in the audit report, whose reasons agree with its exact Shapley values on
+every decline, and which the decision service serves with points-lost reasons. A depth-3 rule list goes through the
+same steps, with its rules in the report, and is stopped: its AUC is below the blessing threshold."""
 
 import json
 import os
@@ -22,9 +23,8 @@ pytestmark = pytest.mark.e2e
 INTEGERS = ("job", "credit_amount", "duration", "age")
 
 
-@pytest.fixture(scope="module")
-def scorecard_run(tmp_path_factory):
-    config = load_config(output_dir=tmp_path_factory.mktemp("scorecard") / "outputs", training={"model": "scorecard"})
+def _run(tmp_path_factory, kind):
+    config = load_config(output_dir=tmp_path_factory.mktemp(kind) / "outputs", training={"model": kind})
     started = time.monotonic()
     run_local(config)
     store = metadata.open_store(config)
@@ -32,6 +32,16 @@ def scorecard_run(tmp_path_factory):
     outputs = {(n.node_id, key): artifacts[0] for n in mlmd.run_executions(store, config.pipeline_name, run_id)
                for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
     return config, run_id, outputs, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def scorecard_run(tmp_path_factory):
+    return _run(tmp_path_factory, "scorecard")
+
+
+@pytest.fixture(scope="module")
+def rules_run(tmp_path_factory):
+    return _run(tmp_path_factory, "rules")
 
 
 def _property(artifact, name):
@@ -93,3 +103,22 @@ def test_the_service_declines_with_points_lost(scorecard_run):
     for d in decisions:  # the attributions still add up to the score
         assert d["attributions"]["base_value"] + sum(d["attributions"]["values"].values()) == pytest.approx(
             d["score"], abs=1e-5)
+
+
+def test_a_rule_list_goes_through_the_same_pipeline_and_is_stopped_below_the_bar(rules_run):
+    config, run_id, outputs, seconds = rules_run
+    summary = summarize_run(config, run_id)
+    print(f"rules run: {seconds:.0f} s, eval AUC {summary.auc_by_slice['Overall']:.3f}")
+    assert summary.auc_by_slice["Overall"] < 0.70 and summary.blessed is False and not summary.pushed_uri
+    assert _property(outputs[("Trainer", "model")], "model_kind") == "rules"
+    explanations = outputs[("Explainer", "explanations")]
+    assert "integrated_gradients" in _property(explanations, "skipped_methods")
+    audit = outputs[("ModelAudit", "audit_report")]
+    report = json.loads(open(os.path.join(audit.uri, "audit.json")).read())
+    assert report["verdict"] == "fail" and "overall_auc" in report["blocking_failures"]
+    html = open(os.path.join(audit.uri, "report.html"), encoding="utf-8").read()
+    table = json.loads(open(os.path.join(outputs[("Trainer", "model")].uri, "Format-Serving", "assets",
+                                         "glassbox_rules.json")).read())
+    assert '<section id="rules">' in html and 2 <= len(table["rules"]) <= 8
+    for index, rule in enumerate(table["rules"], start=1):
+        assert f'<tr data-rule="{index}"><td>{escape(rule["rule"])}</td>' in html

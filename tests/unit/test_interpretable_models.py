@@ -1,5 +1,6 @@
-"""The points scorecard (pipeline/modules/scorecard.py): its bins, its table as a TensorFlow model, and its reason
-codes against exact Shapley values, through the explanation contract the Explainer reads."""
+"""The interpretable models: the points scorecard (pipeline/modules/scorecard.py), its bins, its table as a TensorFlow
+model and its reason codes against exact Shapley values through the explanation contract the Explainer reads; and the
+rule list (pipeline/modules/rules.py) against the scikit-learn tree it reads."""
 
 import json
 import math
@@ -10,11 +11,11 @@ import tensorflow as tf
 
 from components.explainer.config import ExplainerConfig
 from components.explainer.executor import applicable_methods
-from components.explainer.explain import decline_reasons, reasons_agree_with_shapley
+from components.explainer.explain import checks_scorecard_reasons, decline_reasons, reasons_agree_with_shapley
 from components.explainer.methods import exact_shapley
 from components.explainer.model import FEATURE_MAP_ASSET, SCORECARD_ASSET, ExplainedModel
 from components.metrics import roc_auc
-from pipeline.modules import dense_features, scorecard
+from pipeline.modules import dense_features, rules, scorecard
 from tests.unit.explainer.tabular import BLOCKS, WIDTH, dense_rows
 
 SETTINGS = {"min_bin_share": 0.05, "max_prebins": 20, "regularization": 1.0, "base_score": 600, "base_odds": 50,
@@ -156,6 +157,9 @@ def test_integrated_gradients_are_skipped_for_a_model_without_gradients(explaine
     config, skipped = applicable_methods(ExplainerConfig(), explained)
     assert config.methods == ["shapley", "permutation_importance"]
     assert "integrated_gradients" in skipped["skipped_methods"]
+    # the reasons are checked against exact Shapley values only where the features are few enough to enumerate
+    assert checks_scorecard_reasons(explained, config)
+    assert not checks_scorecard_reasons(explained, ExplainerConfig(max_exact_features=3))
 
 
 def test_the_table_names_every_bin_with_its_points(fitted):
@@ -168,3 +172,32 @@ def test_the_table_names_every_bin_with_its_points(fitted):
     assert float(amount[-1]["bin"][3:]) == pytest.approx(raw_edges[-1], rel=1e-5)
     assert card["best_points"]["amount"] == max(row["points"] for row in amount)
     assert any(row["bin"].startswith("unseen in training (<OOV>)") for row in card["rows"])
+
+
+def test_an_unscored_feature_gets_the_same_points_in_every_bin():
+    dense, labels = _data(3000, 0)
+    fitted = scorecard.fit_scorecard(dense, labels, LAYOUT, {**SETTINGS, "unscored": ["age"]})
+    age = fitted.points[2]
+    assert fitted.binning[2].bins > 1 and len(set(age.tolist())) == 1 and fitted.coefficients[2] == 0
+    assert np.all(fitted.feature_points(dense)[:, 2] == age[0])  # never a reason, no Shapley value
+
+
+def test_the_rule_list_scores_as_the_tree_and_reads_in_raw_units():
+    from sklearn.tree import DecisionTreeClassifier
+
+    dense, labels = _data(2000, 0)
+    settings = {"depth": 3, "min_leaf_share": 0.02}
+    fitted = rules.fit_rules(dense, labels, settings, seed=0)
+    tree = DecisionTreeClassifier(max_depth=3, min_samples_leaf=40, random_state=0).fit(dense, labels)
+    held_out, _ = _data(500, 9)
+    np.testing.assert_allclose(rules.RuleList(fitted)(tf.constant(held_out)).numpy()[:, 0],
+                               tree.predict_proba(held_out)[:, 1], atol=1e-6)
+    assert [r.probability for r in fitted] == sorted(r.probability for r in fitted)  # lowest score first
+    assert sum(r.goods + r.bads for r in fitted) == len(labels)
+    words = rules.table(fitted, LAYOUT, {"amount": (0.001, -2.0)}, settings)["rules"]
+    assert len(words) == len(fitted) and all(w["rule"].count(" and ") <= 2 for w in words)
+    amount = [c for rule in fitted for c in rule.conditions if c.column == 0][0]
+    text = rules.condition_text(amount, LAYOUT, {"amount": (0.001, -2.0)})
+    assert float(text.split()[-1]) == pytest.approx((amount.threshold + 2.0) / 0.001, rel=1e-4)
+    purpose = rules.condition_text(rules.Condition(1, 0.5, True), LAYOUT, {})
+    assert purpose == "purpose is car"
