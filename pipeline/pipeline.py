@@ -172,37 +172,8 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     )
     transform.add_upstream_node(data_gate)
 
-    training = config.training
-    trainer = tfx.components.Trainer(
-        **trainer_code,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-        custom_config=trainer_custom_config(config, for_kubeflow=bool(kubeflow)),
-        # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
-        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
-    )
-
-    explainer = Explainer(
-        model=trainer.outputs["model"],
-        examples=examples,
-        schema=schema_gen.outputs["schema"],
-        config=config.image.explainer if config.image else config.explainer,
-    )
-
     model_resolver = latest_blessed_model_resolver()
-
-    evaluator = tfx.components.Evaluator(
-        examples=examples,
-        model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
-        eval_config=image.image_eval_config(config) if config.image else eval_config(config),
-    )
-
-    push_condition = evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1
-    audit_components = []
+    audit_resolver = None
     if config.audit_policy is not None:
         audit_resolver = tfx.dsl.Resolver(
             # KFP compiles only TFX's own strategies into its metadata queries; there, no artifact yet
@@ -210,6 +181,37 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
             strategy_class=tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestAuditStrategy,
             baseline_audit=tfx.dsl.Channel(type=AuditReport),
         ).with_id("latest_audit_resolver")
+
+    def model_nodes(kind: str | None, suffix: str = "", **interpretable) -> list:
+        """Trainer, Explainer, Evaluator and (with a policy) ModelAudit of one model; `kind` overrides
+        training.model, `suffix` the node ids (a challenger's), `interpretable` the audit's interpretable_* inputs."""
+        training = config.training
+        custom_config = trainer_custom_config(config, for_kubeflow=bool(kubeflow))
+        trainer = tfx.components.Trainer(
+            **trainer_code,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
+            eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
+            custom_config={**custom_config, "model": kind} if kind else custom_config,
+            # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
+            custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
+        ).with_id(f"Trainer{suffix}")
+        explainer = Explainer(
+            model=trainer.outputs["model"],
+            examples=examples,
+            schema=schema_gen.outputs["schema"],
+            config=config.image.explainer if config.image else config.explainer,
+        ).with_id(f"Explainer{suffix}")
+        evaluator = tfx.components.Evaluator(
+            examples=examples,
+            model=trainer.outputs["model"],
+            baseline_model=model_resolver.outputs["model"],
+            eval_config=image.image_eval_config(config) if config.image else eval_config(config),
+        ).with_id(f"Evaluator{suffix}")
+        if audit_resolver is None:
+            return [trainer, explainer, evaluator]
         model_audit = ModelAudit(
             model=trainer.outputs["model"],
             examples=examples,
@@ -226,22 +228,47 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
             policy_file=str(config.audit_policy),
             model_card_file=str(config.model_card),
             decision_threshold=config.explainer.decision_threshold,
-        )
-        audit_components = [audit_resolver, model_audit]
-        push_condition = ph.logical_and(
-            push_condition, model_audit.outputs["audit_report"].future()[0].custom_property("verdict") == "pass"
-        )
+            **interpretable,
+        ).with_id(f"ModelAudit{suffix}")
+        return [trainer, explainer, evaluator, model_audit]
 
-    # Only a blessed and audited model ships.
-    with tfx.dsl.Cond(push_condition):
-        pusher = tfx.components.Pusher(
-            model=trainer.outputs["model"],
+    def pusher(model, suffix: str = "") -> tfx.components.Pusher:
+        return tfx.components.Pusher(
+            model=model,
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=kubeflow.serving_dir if kubeflow else str(config.serving_dir)
                 )
             ),
-        )
+        ).with_id(f"Pusher{suffix}")
+
+    # Interpretable challengers: each trained, explained, evaluated and audited like the model itself; the model's
+    # audit then says which of the two ships (components/model_audit/preference.py).
+    challenger_nodes = [model_nodes(kind, f"_{kind}") for kind in config.training.challengers]
+    interpretable = {}
+    if challenger_nodes:
+        trained, _, evaluated, audited = challenger_nodes[0]
+        interpretable = dict(interpretable_model=trained.outputs["model"],
+                             interpretable_blessing=evaluated.outputs["blessing"],
+                             interpretable_audit=audited.outputs["audit_report"])
+    main_nodes = model_nodes(None, **interpretable)
+    trainer, evaluator = main_nodes[0], main_nodes[2]
+
+    push_condition = evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1
+    pushers = []
+    if audit_resolver is not None:
+        report = main_nodes[3].outputs["audit_report"].future()[0]
+        push_condition = ph.logical_and(push_condition, report.custom_property("verdict") == "pass")
+        if challenger_nodes:  # the audit may give the push to the interpretable model
+            push_condition = ph.logical_and(push_condition, report.custom_property("ships") == "candidate")
+        for kind, (trained, *_) in zip(config.training.challengers, challenger_nodes):
+            # The audit names the interpretable model only once it was blessed and passed its own audit.
+            with tfx.dsl.Cond(report.custom_property("ships") == "interpretable"):
+                pushers.append(pusher(trained.outputs["model"], f"_{kind}"))
+
+    # Only a blessed and audited model ships.
+    with tfx.dsl.Cond(push_condition):
+        pushers.insert(0, pusher(trainer.outputs["model"]))
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
@@ -254,12 +281,11 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
             example_validator,
             data_gate,
             transform,
-            trainer,
-            explainer,
             model_resolver,
-            evaluator,
-            *audit_components,
-            pusher,
+            *([audit_resolver] if audit_resolver else []),
+            *(node for nodes in challenger_nodes for node in nodes),
+            *main_nodes,
+            *pushers,
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),

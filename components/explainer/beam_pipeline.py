@@ -149,10 +149,13 @@ def build_explain_pipeline(
     )
     _ = (
         rows
-        | "WithReasons" >> beam.Filter(lambda row: bool(row["reasons"]) and row["method"] == config.primary_method)
+        | "WithReasons" >> beam.Filter(lambda row: (bool(row["reasons"]) or "reasons_agree_with_shapley" in row)
+                                    and row["method"] == config.primary_method)
         | "ReasonsToJson" >> beam.Map(
             lambda row: json.dumps({"key": row["key"], "example_id": row.get("example_id"),
-                                    "prediction": row["prediction"], "reasons": row["reasons"]})
+                                    "prediction": row["prediction"], "reasons": row["reasons"],
+                                    **({"agrees_with_shapley": row["reasons_agree_with_shapley"]}
+                                       if "reasons_agree_with_shapley" in row else {})})
         )
         | "WriteReasons" >> beam.io.WriteToText(
             os.path.join(output_dir, "reason_codes", "reason_codes"), file_name_suffix=".jsonl"

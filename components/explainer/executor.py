@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from absl import logging
 from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
@@ -15,7 +15,7 @@ from tfx.utils import path_utils
 from components.artifacts import set_properties
 from components.digests import seal_artifact
 from components.explainer.beam_pipeline import build_explain_pipeline
-from components.explainer.config import parse_config
+from components.explainer.config import ExplainerConfig, parse_config
 from components.explainer.explain import read_background_records
 from components.explainer.image.config import parse_image_config
 from components.explainer.image.explain import explain_images
@@ -29,6 +29,19 @@ def _split_pattern(examples, split: str) -> str:
     if split not in splits:
         raise ValueError(f"Explainer: the examples have no split '{split}' (they have {', '.join(splits)}).")
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+
+
+def applicable_methods(config: ExplainerConfig, model: ExplainedModel) -> Tuple[ExplainerConfig, Dict[str, str]]:
+    """The config without the gradient methods where the model is not differentiable (a scorecard's binned
+    numerics have zero gradient almost everywhere, so integrated gradients would report zeros and a completeness
+    error as large as the score's change), and the artifact property saying which were skipped and why."""
+    if model.differentiable or "integrated_gradients" not in config.methods:
+        return config, {}
+    methods = [m for m in config.methods if m != "integrated_gradients"]
+    logging.info("Explainer: integrated gradients skipped, the %s model is not differentiable.", model.kind)
+    return config.model_copy(update={"methods": methods}), {
+        "skipped_methods": f"integrated_gradients: the {model.kind} model is piecewise constant in its binned "
+                           "features, so its gradients are zero almost everywhere"}
 
 
 def _explain_images(input_dict: Dict[str, List], explanations, config_text: str) -> None:
@@ -65,6 +78,7 @@ class Executor(BaseBeamExecutor):
             background_records, background_pattern = None, _split_pattern(examples, config.background_split)
         model_dir = path_utils.serving_model_path(model_artifact.uri)
         model = ExplainedModel(model_dir)
+        config, skipped = applicable_methods(config, model)
         known = set(model.feature_names) | set(model.slice_key_names) | {config.key_feature}
         slice_names = [s for s in config.slice_features if s in known]
         missing = sorted(set(config.slice_features) - set(slice_names))
@@ -82,7 +96,7 @@ class Executor(BaseBeamExecutor):
                 output_dir=out, work_dir=work, background_records=background_records,
             )
 
-        properties = summarize(model, config, out, work)
+        properties = {**summarize(model, config, out, work), **skipped}
         shutil.rmtree(work)
         set_properties(explanations, properties)
         seal_artifact(explanations)

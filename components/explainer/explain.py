@@ -125,6 +125,58 @@ def reason_codes(
     ]
 
 
+def points_reason_codes(names: Sequence[str], values: Dict[str, List[str]], lost: np.ndarray, row: int, top_k: int
+                        ) -> List[str]:
+    """A scorecard's reasons: the features that scored most points below their best bin, in plain words."""
+    order = np.argsort(-lost[row], kind="stable")[:top_k]
+    return [f"{names[j]} = {values[names[j]][row]} scored {lost[row, j]:.0f} points below its best bin"
+            for j in order if lost[row, j] > 0]
+
+
+def decline_reasons(model: ExplainedModel, dense: np.ndarray, values: Dict[str, List[str]],
+                    attributions: np.ndarray, rows: Sequence[int], top_k: int) -> Dict[int, List[str]]:
+    """The reason codes of the given rows: for a scorecard the points lost against each feature's best bin (the
+    industry's method), for any other model the features whose attributions lowered the score most."""
+    if model.scorecard is None:
+        return {int(i): reason_codes(model.feature_names, values, attributions, int(i), top_k) for i in rows}
+    rows = [int(i) for i in rows]
+    lost = np.zeros((len(dense), len(model.feature_names)))
+    if rows:
+        lost[rows] = model.points_lost(dense[rows])
+    return {i: points_reason_codes(model.feature_names, values, lost, i, top_k) for i in rows}
+
+
+def checks_scorecard_reasons(model: ExplainedModel, config: ExplainerConfig) -> bool:
+    """Whether the Explainer checks a scorecard's reasons against exact Shapley values: only where enumerating the
+    coalitions of its features is within `max_exact_features`."""
+    return model.scorecard is not None and len(model.blocks) <= config.max_exact_features
+
+
+def reasons_agree_with_shapley(model: ExplainedModel, dense: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """[N] whether a scorecard's points lost order its features as their exact Shapley values do, against the single
+    reference row in every feature's best bin (the table's `reference_dense`).
+
+    Why they must: the model is f(x) = g(sum of points_i(x_i)) with g increasing. Against a single reference z, the
+    coalition values are v(S) = g(c + sum over S of a_i) with a_i = points_i(x) - points_i(z) = -lost_i, and
+    phi_i - phi_j is a positively weighted sum over coalitions S without i and j of v(S + i) - v(S + j), each of
+    which has the sign of a_i - a_j. So lost_i > lost_j implies phi_i <= phi_j (strictly, where g is strictly
+    increasing), equal losses give equal values, and a feature in its best bin gets 0. In logit space the values are
+    exactly -lost_i / factor. Checked here: every pair ordered by points lost is ordered the same way by Shapley
+    (ties within `tolerance` of the score).
+    """
+    if len(dense) == 0:
+        return np.zeros(0, dtype=bool)
+    lost = model.points_lost(dense)
+    reference = np.asarray(model.scorecard["reference_dense"], dtype=np.float32)[np.newaxis]
+    shapley = exact_shapley(model.predict_fn, dense, reference, model.blocks, max_features=len(model.blocks)
+                            ).attributions
+    more_lost = lost[:, :, np.newaxis] > lost[:, np.newaxis, :]  # [N, i, j]: i lost more than j
+    lower = shapley[:, :, np.newaxis] < shapley[:, np.newaxis, :] + tolerance
+    equal_lost = lost[:, :, np.newaxis] == lost[:, np.newaxis, :]
+    equal = np.abs(shapley[:, :, np.newaxis] - shapley[:, np.newaxis, :]) <= tolerance
+    return np.all(np.where(more_lost, lower, True) & np.where(equal_lost, equal, True), axis=(1, 2))
+
+
 def explain_records(
     model: ExplainedModel, records: Sequence[bytes], background: Background, config: ExplainerConfig
 ) -> List[Dict]:
@@ -143,11 +195,11 @@ def explain_records(
     rows = []
     for method in config.per_example_methods:
         result = attribute(method, model, dense, background, config, records)
+        declined = np.flatnonzero(result.prediction < config.decision_threshold)
+        reasons = decline_reasons(model, dense, values, result.values, declined, config.top_k_reasons)
+        agree = (dict(zip(declined.tolist(), reasons_agree_with_shapley(model, dense[declined]).tolist()))
+                 if checks_scorecard_reasons(model, config) and method == config.primary_method else {})
         for i in range(len(records)):
-            below = result.prediction[i] < config.decision_threshold
-            reasons = (
-                reason_codes(model.feature_names, values, result.values, i, config.top_k_reasons) if below else []
-            )
             row = {
                 "key": keys[i],
                 "split": config.split,
@@ -157,8 +209,10 @@ def explain_records(
                 "baseline_prediction": float(result.baseline_prediction[i]),
                 "completeness_error": float(result.completeness_error[i]),
                 "standard_error": float(result.standard_error[i]),
-                "reasons": reasons,
+                "reasons": reasons.get(i, []),
             }
+            if i in agree:
+                row["reasons_agree_with_shapley"] = agree[i]
             if config.key_feature:
                 row["example_id"] = values[config.key_feature][i]
             row.update({name: float(result.values[i, j]) for j, name in enumerate(model.feature_names)})

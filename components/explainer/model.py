@@ -19,6 +19,11 @@ from components.explainer.methods.predict import predict_in_chunks, row_scores
 
 PREDICT_BATCH_ROWS = 1 << 16
 FEATURE_MAP_ASSET = "glassbox_feature_map.json"
+# An interpretable model's description, by kind: a scorecard's table (pipeline/modules/scorecard.py: its bins and
+# points, each feature's best points, the reference row in every best bin; such a model also exports
+# `feature_points`, dense -> points per raw feature), or a rule list's rules in words (pipeline/modules/rules.py).
+SCORECARD_ASSET = "glassbox_scorecard.json"
+TABLE_ASSETS = {"scorecard": SCORECARD_ASSET, "rules": "glassbox_rules.json"}
 OOV = "<OOV>"  # the feature map's name of a categorical's out-of-vocabulary column
 CONTRACT_SIGNATURES = ("transform_features", "predict_from_features", "binary_label")
 
@@ -45,6 +50,11 @@ class ExplainedModel:
         self.feature_names: List[str] = [f["feature"] for f in self.features]
         self.blocks: List[tuple] = [tuple(f["columns"]) for f in self.features]
         self.width: int = feature_map["dense_width"]
+        self.kind: str = feature_map.get("model", "network")
+        # False where gradients are zero almost everywhere (a scorecard's binned numerics): no integrated gradients.
+        self.differentiable: bool = feature_map.get("differentiable", True)
+        self.table: Dict | None = read_table(model_dir)
+        self.scorecard: Dict | None = self.table if self.table and self.table["kind"] == "scorecard" else None
         self._transform = self._loaded.signatures["transform_features"]
         self._predict = self._loaded.signatures["predict_from_features"]
         self._slices = self._loaded.signatures.get("slice_features")
@@ -76,6 +86,12 @@ class ExplainedModel:
     @property
     def slice_key_names(self) -> List[str]:
         return sorted(self._slices.structured_outputs) if self._slices is not None else []
+
+    def points_lost(self, dense: np.ndarray) -> np.ndarray:
+        """A scorecard's [N, M] points each feature scored below its best bin (the model's own `feature_points`)."""
+        points = self._loaded.signatures["feature_points"](dense=tf.constant(dense, tf.float32))["points"].numpy()
+        best = np.array([self.scorecard["best_points"][name] for name in self.feature_names], dtype=np.float64)
+        return best - points
 
     def predict(self, dense: np.ndarray) -> np.ndarray:
         """Scores of dense rows, in graph calls of bounded size (a PDP grid over many examples is large)."""
@@ -117,6 +133,16 @@ class ExplainedModel:
         at_zero, at_one = self.dense([with_values(records[0], dict.fromkeys(names, value), kinds)
                                       for value in (0, 1)])
         return {c: (float(at_one[c] - at_zero[c]), float(at_zero[c])) for c in self.numeric_columns}
+
+
+def read_table(model_dir: str) -> Dict | None:
+    """An interpretable model's description asset (TABLE_ASSETS; its `kind` says which), None for a network."""
+    for asset in TABLE_ASSETS.values():
+        path = os.path.join(model_dir, "assets", asset)
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                return json.load(f)
+    return None
 
 
 def raw_values(serialized: Sequence[bytes], names: Sequence[str]) -> Dict[str, List[str]]:

@@ -5,6 +5,7 @@ executor calls it once the pipeline has run, tests call it on outputs they made.
 from __future__ import annotations
 
 import glob
+import json
 import os
 from pathlib import Path
 from typing import Dict, List
@@ -15,7 +16,13 @@ import tensorflow as tf
 
 from components.explainer import plots
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Attributions, Background, example_digest, read_background_records
+from components.explainer.explain import (
+    Attributions,
+    Background,
+    checks_scorecard_reasons,
+    example_digest,
+    read_background_records,
+)
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
 from components.explainer.sensitivity import partial_dependence
@@ -48,6 +55,15 @@ def _waterfalls(model: ExplainedModel, records: List[bytes], primary: Attributio
          "title": f"Why this score: lowest-scored example {rank + 1} ({method})"}
         for rank, i in enumerate(np.argsort(primary.prediction, kind="stable")[:WATERFALLS])
     ]
+
+
+def _reason_agreement(output_dir: str) -> Dict[str, object]:
+    """A scorecard's declined examples and how many had points-lost reasons in the order of their exact Shapley
+    values against the best-bin reference (explain.reasons_agree_with_shapley)."""
+    lines = [json.loads(line) for path in sorted(glob.glob(os.path.join(output_dir, "reason_codes", "*.jsonl")))
+             for line in Path(path).read_text().splitlines()]
+    flags = [line["agrees_with_shapley"] for line in lines if "agrees_with_shapley" in line]
+    return {"scorecard_declines": len(flags), "scorecard_reasons_agreeing_with_shapley": sum(flags)}
 
 
 def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str) -> Dict[str, object]:
@@ -86,7 +102,14 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     )
 
     headline = quality["methods"][config.primary_method]["completeness"]
+    agreement = {}
+    if checks_scorecard_reasons(model, config):
+        agreement = _reason_agreement(output_dir)
+    elif model.scorecard is not None:
+        agreement = {"scorecard_reason_check": f"not run: exact Shapley over {len(model.blocks)} features is above "
+                                               f"max_exact_features {config.max_exact_features}"}
     return {
+        **agreement,
         "methods": ",".join(config.methods),
         "primary_method": config.primary_method,
         "examples": importances[config.primary_method]["overall"]["examples"],

@@ -38,6 +38,11 @@ class ModelAuditSpec(types.ComponentSpec):
         # The Transform output the Trainer read: the interpretable challengers train and score on it.
         "transformed_examples": ChannelParameter(type=standard_artifacts.Examples, optional=True),
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph, optional=True),
+        # An interpretable model trained beside this one, with its blessing and own audit: under the policy's
+        # prefer_interpretable, the audit decides which of the two ships (the `ships` property).
+        "interpretable_model": ChannelParameter(type=standard_artifacts.Model, optional=True),
+        "interpretable_blessing": ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        "interpretable_audit": ChannelParameter(type=AuditReport, optional=True),
     }
     OUTPUTS = {"audit_report": ChannelParameter(type=AuditReport)}
 
@@ -46,8 +51,9 @@ class ModelAudit(base_component.BaseComponent):
     """Runs the checks of `policy_file` (see components/model_audit/policy.py) on the evidence, and documents the
     model with `model_card_file`. Both are read and validated here, when the pipeline is built.
 
-    The `audit_report` artifact carries `verdict` ('pass'/'fail'), `blocking_failures` and the
-    policy digest as MLMD properties; the Pusher runs only on a passing verdict.
+    The `audit_report` artifact carries `verdict` ('pass'/'fail'), `blocking_failures`, the policy digest and
+    `ships` ('candidate', 'interpretable' or 'none': components/model_audit/preference.py) as MLMD properties; the
+    Pusher of the model it names runs.
     """
 
     SPEC_CLASS = ModelAuditSpec
@@ -71,13 +77,18 @@ class ModelAudit(base_component.BaseComponent):
         baseline_audit: types.BaseChannel | None = None,
         transformed_examples: types.BaseChannel | None = None,
         transform_graph: types.BaseChannel | None = None,
+        interpretable_model: types.BaseChannel | None = None,
+        interpretable_blessing: types.BaseChannel | None = None,
+        interpretable_audit: types.BaseChannel | None = None,
     ):
         policy = load_policy(policy_file)  # a bad policy fails when the pipeline is built, not hours later
         spec = ModelAuditSpec(
             model=model, examples=examples, evaluation=evaluation, blessing=blessing, explanations=explanations,
             statistics=statistics, anomalies=anomalies, schema=schema, privacy_report=privacy_report,
             baseline_audit=baseline_audit, transformed_examples=transformed_examples,
-            transform_graph=transform_graph, policy=policy_json(policy), policy_source=policy.source,
+            transform_graph=transform_graph, interpretable_model=interpretable_model,
+            interpretable_blessing=interpretable_blessing, interpretable_audit=interpretable_audit,
+            policy=policy_json(policy), policy_source=policy.source,
             model_card=canonical_json(read_model_card(model_card_file)), model_card_source=str(model_card_file),
             decision_threshold=decision_threshold, audit_report=types.Channel(type=AuditReport),
         )

@@ -20,7 +20,13 @@ from components.files import sample_records, split_records, split_statistics
 from components.model_audit.challengers import ChallengerComparison, ChallengerData, compare
 from components.model_audit.checks.result import Evidence
 from components.model_audit.image_evidence import image_evidence
-from components.model_audit.inputs import AuditedExplanations, AuditInputs, Predictions, labelled_predictions
+from components.model_audit.inputs import (
+    AuditedExplanations,
+    AuditInputs,
+    InterpretableModel,
+    Predictions,
+    labelled_predictions,
+)
 from components.model_audit.policy import AuditPolicy
 from components.model_audit.report.audit_json import AUDIT_FILE, baseline_figures
 
@@ -62,8 +68,9 @@ def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> D
 
 
 def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float
-                      ) -> tuple[Predictions, AuditedExplanations, str]:
-    """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files."""
+                      ) -> tuple[Predictions, AuditedExplanations, str, pd.Series]:
+    """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files, and
+    the examples' keys in their order."""
     method = explanations.get_string_custom_property("primary_method")
     table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
     rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
@@ -77,7 +84,26 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
         method=method,
         features=_eval_features(_single(input_dict, "examples"), split, rows["key"], feature_names),
     )
-    return predictions, explained, split
+    return predictions, explained, split, rows["key"]
+
+
+def _interpretable(input_dict: Dict[str, List], policy: AuditPolicy, split: str, keys: pd.Series
+                   ) -> InterpretableModel | None:
+    """The run's interpretable model scored on the candidate's explained eval examples, in their order, and whether
+    it was blessed and passed its own audit (None without `prefer_interpretable` or without such a model)."""
+    model_artifact = _single(input_dict, "interpretable_model")
+    if policy.prefer_interpretable is None or model_artifact is None:
+        return None
+    from tfx.utils import path_utils
+
+    model = ExplainedModel(path_utils.serving_model_path(model_artifact.uri))
+    records = split_records(artifact_utils.get_split_uri([_single(input_dict, "examples")], split))
+    position = {example_digest(r)[:16]: i for i, r in enumerate(records)}
+    scores = model.predict(model.dense([records[position[k]] for k in keys]))
+    blessing, audit = _single(input_dict, "interpretable_blessing"), _single(input_dict, "interpretable_audit")
+    passes = (blessing is not None and blessing.get_int_custom_property("blessed") == 1 and audit is not None
+              and audit.get_string_custom_property("verdict") == "pass")
+    return InterpretableModel(kind=model.kind, scores=scores, passes=passes, model_id=model_artifact.id)
 
 
 def _transformed_split(model: ExplainedModel, transformed_examples, feature_spec, split: str, seed: int
@@ -124,8 +150,8 @@ def gather(input_dict: Dict[str, List], exec_properties: Dict[str, Any], policy:
         predictions = None
     else:
         classes = None
-        predictions, explained, split = _tabular_evidence(input_dict, explanations,
-                                                          exec_properties["decision_threshold"])
+        predictions, explained, split, keys = _tabular_evidence(input_dict, explanations,
+                                                                exec_properties["decision_threshold"])
     statistics = _single(input_dict, "statistics")
     anomalies = _single(input_dict, "anomalies")
     privacy = _single(input_dict, "privacy_report")
@@ -152,5 +178,6 @@ def gather(input_dict: Dict[str, List], exec_properties: Dict[str, Any], policy:
         classes=classes,
         challengers=None if image else _challenger_comparison(input_dict, policy, split,
                                                               exec_properties["decision_threshold"]),
+        interpretable=None if image else _interpretable(input_dict, policy, split, keys),
     )
     return inputs, list(evidence_of.values())

@@ -66,10 +66,22 @@ class AuditedExplanations:
 
 
 @dataclass(frozen=True)
+class InterpretableModel:
+    """The interpretable model trained beside the candidate (policy `prefer_interpretable`): its kind, its scores of
+    the candidate's eval examples in the order of `Predictions`, and whether it was blessed and passed its audit."""
+
+    kind: str
+    scores: np.ndarray
+    passes: bool
+    model_id: int
+
+
+@dataclass(frozen=True)
 class AuditInputs:
     """Everything the checks read. `predictions` are a binary model's, `classes` a multi-class model's (the other
     is None). `challengers` compares the network with interpretable models on its own inputs (None without the
-    Transform output or a challenger check). `baseline` holds the last audited model's measurements by check id
+    Transform output or a challenger check); `interpretable` the model that may ship instead (policy
+    `prefer_interpretable`). `baseline` holds the last audited model's measurements by check id
     (None for a first audit); `evidence` lists, per check family, the artifacts its results rest on."""
 
     predictions: Predictions | None
@@ -83,6 +95,7 @@ class AuditInputs:
     evidence: Mapping[str, Sequence[Evidence]] = field(default_factory=dict)
     classes: ClassPredictions | None = None
     challengers: ChallengerComparison | None = None
+    interpretable: InterpretableModel | None = None
 
 
 def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predictions:

@@ -109,6 +109,14 @@ class Bootstrap(_Strict):
     seed: int
 
 
+class PreferInterpretable(_Strict):
+    """Ship the run's interpretable model (config `training.challengers`) unless the candidate's eval AUC beats it by
+    `within_auc`: on the point estimate, or on the lower end of the gain's bootstrap interval (`ci_bound`)."""
+
+    within_auc: float = Field(ge=0, le=1)
+    rule: Literal["point", "ci_bound"] = "ci_bound"
+
+
 class AuditPolicy(_Strict):
     """A validated policy; `source` (the file) names errors but is not part of the content or its digest."""
 
@@ -118,6 +126,7 @@ class AuditPolicy(_Strict):
     min_group_examples: int = Field(ge=1)
     bootstrap: Bootstrap
     inconclusive_blocks: bool = False
+    prefer_interpretable: PreferInterpretable | None = None
     checks: Checks
     # Check families that do not apply to this model, each with the reason; the report lists them as such.
     not_applicable: dict[Literal["performance", "challenger", "fairness", "explanation", "data", "privacy",

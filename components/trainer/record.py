@@ -14,8 +14,8 @@ TRAINING_RECORD = "glassbox_training.json"
 def record_properties(record: Mapping[str, object]) -> Dict[str, object]:
     """The MLMD properties of the Trainer's model and model_run from its record: `trained_on` ('CPU:0',
     'GPU:0,GPU:1'), `device_names` (JSON: each GPU's model name, where TensorFlow gave one), `strategy`, `replicas`,
-    `global_batch_size` and `devices_requested` (auto, gpu, tpu). What a record lacks (one written before devices
-    were recorded) is None, which set_properties leaves unset."""
+    `global_batch_size`, `devices_requested` (auto, gpu, tpu) and `model_kind` (network, scorecard). What a record
+    lacks (one written before devices were recorded) is None, which set_properties leaves unset."""
     devices = record.get("devices")
     names = record.get("device_names")
     return {
@@ -25,6 +25,7 @@ def record_properties(record: Mapping[str, object]) -> Dict[str, object]:
         "replicas": record.get("replicas"),
         "global_batch_size": record.get("global_batch_size"),
         "devices_requested": record.get("devices_requested"),
+        "model_kind": record.get("model_kind"),
     }
 
 

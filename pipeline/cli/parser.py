@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--positive-label", help="the label value predicted as 1 (needed unless the classes are 0, 1)")
     init.add_argument("--protected", help="protected attributes the audit compares groups on, comma-separated")
     init.add_argument("--out", type=Path, required=True, help="the config file to write, e.g. configs/NAME.yaml")
+    init.add_argument("--model", choices=("network", "scorecard", "rules"), default="network",
+                      help="the model kind the config trains (training.model; a scorecard leaves --protected unscored)")
     init.add_argument("--schemas", type=Path, default=Path("schemas"),
                       help="where NAME/ with the schema and policies goes (default: schemas)")
     init.set_defaults(func=cmd_init)

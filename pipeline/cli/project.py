@@ -11,7 +11,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from pipeline.onboard import onboard
 
     protected = [p.strip() for p in (args.protected or "").split(",") if p.strip()]
-    done = onboard(args.data, args.label, args.out, protected, args.positive_label, args.schemas)
+    done = onboard(args.data, args.label, args.out, protected, args.positive_label, args.schemas, args.model)
     written = ", ".join(sorted(p.name for p in done.schema_dir.iterdir()))
     print(f"Wrote {done.config} and, under {done.schema_dir}: {written}")
     for column in done.columns:

@@ -65,6 +65,9 @@ def encode(transformed: Dict[str, tf.Tensor], layout: Sequence[Dict]) -> tf.Tens
     return tf.concat(parts, axis=1)
 
 
-def write_feature_map(path: str, layout: Sequence[Dict], label: str) -> None:
+def write_feature_map(path: str, layout: Sequence[Dict], label: str, model: str = "network",
+                      differentiable: bool = True) -> None:
+    """The asset; `model` names the model kind and `differentiable` says whether gradient methods apply."""
     with tf.io.gfile.GFile(path, "w") as f:
-        json.dump({"label": label, "dense_width": dense_width(layout), "features": list(layout)}, f, indent=2)
+        json.dump({"label": label, "dense_width": dense_width(layout), "features": list(layout), "model": model,
+                   "differentiable": differentiable}, f, indent=2)

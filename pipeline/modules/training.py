@@ -8,12 +8,21 @@ contract of DESIGN.md besides `serving_default`:
   slice_features         serialized tf.Example -> evaluation slice keys (TFMA)
   binary_label           serialized tf.Example -> {label: 0/1} (TFMA, the Explainer), whatever the raw label's type
 and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
+
+`training.model: scorecard` fits a points scorecard (scorecard.py) on the same dense input of the train split instead
+of the network, and exports it under the same contract, plus the signature `feature_points` (dense -> {'points':
+[batch, features]}) and the table as the asset `glassbox_scorecard.json`; `rules` fits a shallow tree read as rules
+(rules.py), with the rules in words as the asset `glassbox_rules.json`. Their feature maps say `"model": "scorecard"`
+(or "rules") and `"differentiable": false` (binned numerics and tree splits have no gradient, so integrated
+gradients do not apply).
 """
 
+import json
 import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
@@ -21,7 +30,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution
+from pipeline.modules import dense_features, devices, distribution, rules, scorecard
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
@@ -52,14 +61,32 @@ def _dataset(files, data_accessor, tf_transform_output, layout, label, batch_siz
     ).repeat())
 
 
-class ExplainableModel(tf.Module):
-    """What the Trainer exports: the model, the Transform graph and the signatures."""
+def _arrays(files, data_accessor, tf_transform_output, layout, label, batch_size):
+    """One pass over a split: its dense rows [N, width] and labels [N], in numpy."""
+    raw = data_accessor.tf_dataset_factory(
+        files,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label, num_epochs=1, shuffle=False),
+        tf_transform_output.transformed_metadata.schema,
+    )
+    batches = [(dense_features.encode(features, layout).numpy(), y.numpy().reshape(-1)) for features, y in raw]
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
-    def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path):
+
+class ExplainableModel(tf.Module):
+    """What the Trainer exports: the model, the Transform graph and the signatures (and a scorecard's table)."""
+
+    def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path,
+                 table_path=None):
         super().__init__()
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
+        # An interpretable model's own description (the scorecard's table, the rules), next to the feature map.
+        self.table = tf.saved_model.Asset(table_path) if table_path else None
+        if hasattr(model, "feature_points"):  # an additive model: a scorecard's points per feature
+            # Defined only here: tf.saved_model.save traces every tf.function of the module, signature or not.
+            self.feature_points = tf.function(lambda dense: {"points": self.model.feature_points(dense)},
+                                              input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
         self._layout = layout
         self._label = label
         self._slice_names = slice_names
@@ -92,14 +119,58 @@ class ExplainableModel(tf.Module):
     def binary_label(self, serialized):
         return {self._label: tf.cast(self._transformed(serialized, self._label_spec)[self._label], tf.float32)}
 
+    def numeric_scales(self, layout) -> dict:
+        """Each numeric feature's (slope, intercept) of dense = slope * raw + intercept, read off the Transform graph
+        by encoding an example with every numeric set to 0 and one with every numeric set to 1."""
+        examples = []
+        for value in (0, 1):
+            example = tf.train.Example()
+            for name, spec in self._raw_spec.items():
+                feature = example.features.feature[name]
+                if spec.dtype == tf.string:
+                    feature.bytes_list.value.append(b"")
+                elif spec.dtype == tf.int64:
+                    feature.int64_list.value.append(value)
+                else:
+                    feature.float_list.value.append(value)
+            examples.append(example.SerializeToString())
+        dense = self.transform_features(tf.constant(examples))["dense"].numpy()
+        return {e["feature"]: (float(dense[1, e["columns"][0]] - dense[0, e["columns"][0]]),
+                               float(dense[0, e["columns"][0]])) for e in layout if e["kind"] == "numeric"}
+
     def signatures(self):
-        return {
+        signatures = {
             "serving_default": self.serving_default,
             "transform_features": self.transform_features,
             "predict_from_features": self.predict_from_features,
             "slice_features": self.slice_features,
             "binary_label": self.binary_label,
         }
+        if hasattr(self, "feature_points"):
+            signatures["feature_points"] = self.feature_points
+        return signatures
+
+
+def train_interpretable(kind, fn_args, config, tf_transform_output, layout, label, slice_names, feature_map_path):
+    """An interpretable model's export (module docstring), fitted on the whole train split, with its table (the
+    scorecard's bins and points, the rules in words) written next to the feature map."""
+    dense, labels = _arrays(fn_args.train_files, fn_args.data_accessor, tf_transform_output, layout, label,
+                            config["batch_size"])
+    if kind == "scorecard":
+        fitted = scorecard.fit_scorecard(dense, labels, layout, config["scorecard"])
+        model, asset = scorecard.Scorecard(fitted), scorecard.SCORECARD_ASSET
+        describe = lambda scales: scorecard.table(fitted, scales, dense_features.dense_width(layout))  # noqa: E731
+    else:
+        fitted = rules.fit_rules(dense, labels, config["rules"], config["seed"])
+        model, asset = rules.RuleList(fitted), rules.RULES_ASSET
+        describe = lambda scales: rules.table(fitted, layout, scales, config["rules"])  # noqa: E731
+    table_path = os.path.join(os.path.dirname(feature_map_path), asset)
+    export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,
+                              feature_map_path, table_path)
+    with tf.io.gfile.GFile(table_path, "w") as f:
+        json.dump(describe(export.numeric_scales(layout)), f, indent=2)
+    logging.info("Trained a %s on %d train rows.", kind, len(labels))
+    return export
 
 
 def run_fn(fn_args: tfx.components.FnArgs):
@@ -113,6 +184,17 @@ def run_fn(fn_args: tfx.components.FnArgs):
     # The Transform output's only strings are the bands: slice keys, not model inputs.
     slice_names = sorted(k for k, v in tf_transform_output.transformed_feature_spec().items() if v.dtype == tf.string)
     layout = dense_features.feature_layout(tf_transform_output, exclude=(label, *slice_names))
+
+    kind = config.get("model", "network")
+    if kind != "network":
+        feature_map_path = os.path.join(fn_args.model_run_dir, dense_features.FEATURE_MAP_ASSET)
+        dense_features.write_feature_map(feature_map_path, layout, label, model=kind, differentiable=False)
+        export = train_interpretable(kind, fn_args, config, tf_transform_output, layout, label, slice_names,
+                                     feature_map_path)
+        distribution.write_training_record(fn_args.model_run_dir, {**distribution.training_record(
+            strategy, config["batch_size"], requested_devices), "model_kind": kind})
+        tf.saved_model.save(export, fn_args.serving_model_dir, signatures=export.signatures())
+        return
 
     logging.info("Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync)
     batch_size = config["batch_size"] * strategy.num_replicas_in_sync
@@ -141,8 +223,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
     )
 
     # How and on what it was trained, for lineage queries (the Trainer's executor and `glassbox lineage model`).
-    distribution.write_training_record(model_run_dir,
-                                       distribution.training_record(strategy, batch_size, requested_devices))
+    distribution.write_training_record(model_run_dir, {
+        **distribution.training_record(strategy, batch_size, requested_devices), "model_kind": "network"})
     feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
     dense_features.write_feature_map(feature_map_path, layout, label)
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,

@@ -68,9 +68,10 @@ def model_card_text(name: str, table: Table, label: str, positive: str, features
 
 def config_text(name: str, out: Path, table: Table, schema_dir: Path, label: str, positive: str,
                 columns: List[Column], bands: Dict[str, List[float]], slices: Sequence[str],
-                with_privacy: bool, key_feature: str | None) -> str:
+                with_privacy: bool, key_feature: str | None, model: str = "network",
+                protected: Sequence[str] = ()) -> str:
     config = drafts.pipeline_config(name, out, table, schema_dir, label, positive, columns, bands, slices,
-                                    with_privacy, key_feature)
+                                    with_privacy, key_feature, model, protected)
     reasons = {i: Note(beside=drafts.NON_FEATURE_REASONS[c.kind]) for i, c in enumerate(drafts.non_features(columns))}
     imputed = [c.name for c in columns if c.is_feature and c.missing]
     return commented_yaml(config.model_dump(mode="json", exclude_unset=True), header=[
@@ -89,4 +90,8 @@ def config_text(name: str, out: Path, table: Table, schema_dir: Path, label: str
                f"{', '.join(imputed)}"] if imputed else []),
             "Numeric protected attributes, sliced at their quartiles for the fairness checks:",
         ]),
+        "training": Note(above=[
+            "A points scorecard (README, \"Interpretable models\"): monotone bins, weight-of-evidence regression,",
+            "points; the protected attributes are binned and shown but not scored.",
+        ] if model == "scorecard" else []),
     })

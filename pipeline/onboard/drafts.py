@@ -93,9 +93,11 @@ def model_card(name: str, table: Table, label: str, positive: str, features: Seq
 
 def pipeline_config(name: str, out: Path, table: Table, schema_dir: Path, label: str, positive: str,
                     columns: List[Column], bands: Dict[str, List[float]], slices: Sequence[str],
-                    with_privacy: bool, key_feature: str | None) -> PipelineConfig:
+                    with_privacy: bool, key_feature: str | None, model: str = "network",
+                    protected: Sequence[str] = ()) -> PipelineConfig:
     """The config that ties the drafts together, its paths relative to the config file as `load_config` reads them.
-    Refused here, naming the field, when no config could hold it (a name with a space in `--out`)."""
+    A scorecard (`model`) leaves the protected attributes unscored. Refused here, naming the field, when no config
+    could hold it (a name with a space in `--out`)."""
     base = out.parent
     values = {
         "pipeline_name": f"glassbox-{name}",
@@ -112,6 +114,10 @@ def pipeline_config(name: str, out: Path, table: Table, schema_dir: Path, label:
         "evaluation": {"slice_features": list(slices)},
         "explainer": {"slice_features": list(slices), "key_feature": key_feature},
     }
+    if model == "scorecard":
+        values["training"] = {"model": model, "scorecard": {"unscored": list(protected)}}
+    elif model != "network":
+        values["training"] = {"model": model}
     try:
         return PipelineConfig.model_validate(values)
     except ValidationError as error:

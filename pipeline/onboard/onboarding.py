@@ -35,8 +35,9 @@ class Onboarded:
 
 
 def onboard(csv_path: Path, label: str, out: Path, protected: Sequence[str] = (), positive_label: str | None = None,
-            schemas_root: Path = Path("schemas")) -> Onboarded:
-    """Checks the CSV and writes the config, schema and drafted policies; returns what it concluded."""
+            schemas_root: Path = Path("schemas"), model: str = "network") -> Onboarded:
+    """Checks the CSV and writes the config (for a `model` of that kind: network, scorecard or rules), schema and
+    drafted policies; returns what it concluded."""
     table = read_table(csv_path)
     positive = binary_classes(table, label, positive_label)
     others = [p for p in Path(csv_path).parent.iterdir() if p.name != Path(csv_path).name]
@@ -64,7 +65,7 @@ def onboard(csv_path: Path, label: str, out: Path, protected: Sequence[str] = ()
         schema_dir / "audit_policy.yaml": audit_policy_text(slices, with_privacy),
         schema_dir / "model_card.yaml": model_card_text(name, table, label, positive, features, protected),
         out: config_text(name, out, table, schema_dir, label, positive, columns, bands, list(slices), with_privacy,
-                         identifiers[0] if identifiers else None),
+                         identifiers[0] if identifiers else None, model, protected),
     }
     if with_privacy:
         texts[schema_dir / "privacy_policy.yaml"] = privacy_policy_text(columns, table, label, protected, bands)

@@ -12,7 +12,7 @@ from typing import List, Mapping
 
 from tfx.utils import path_utils
 
-from components.explainer.explain import Background, attribute, example_digest, reason_codes
+from components.explainer.explain import Background, attribute, decline_reasons, example_digest
 from components.explainer.model import ExplainedModel, feature_kinds, raw_values, with_values
 from components.files import split_records
 from pipeline import metadata
@@ -73,10 +73,10 @@ def what_if(config: PipelineConfig, key: str, assignments: List[str]) -> WhatIf:
     background_records = sorted(split_records(split_uri(settings.background_split)),
                                 key=example_digest)[:settings.background_size]  # the Explainer's background
     background = Background.from_examples(model, background_records, settings)
-    result = attribute(settings.primary_method, model, model.dense([record, changed]), background, settings,
-                       [record, changed])
-    reasons = reason_codes(model.feature_names, raw_values([record, changed], model.feature_names), result.values, 1,
-                           settings.top_k_reasons)
+    dense = model.dense([record, changed])
+    result = attribute(settings.primary_method, model, dense, background, settings, [record, changed])
+    reasons = decline_reasons(model, dense, raw_values([record, changed], model.feature_names), result.values, [1],
+                              settings.top_k_reasons)[1]
     return WhatIf(key=key, changes={n: (before[n][0], after[n][0]) for n in changes},
                   score=float(result.prediction[0]), new_score=float(result.prediction[1]), reasons=reasons,
                   method=settings.primary_method)

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Sequence, TypedDict
 import numpy as np
 
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Background, attribute, read_background_records, reason_codes
+from components.explainer.explain import Background, attribute, decline_reasons, read_background_records
 from components.explainer.model import ExplainedModel, raw_values
 from components.model_audit.policy import AuditPolicy
 from components.model_audit.policy import policy_digest as audit_policy_digest
@@ -153,12 +153,12 @@ class Engine:
         groups.update({k: list(v) for k, v in self.model.slice_keys(records).items() if k in settings.slice_features})
         suggestions = self.recourse.search([rows[i] for i in declined], dense[declined], encode)
         recourse = {int(i): [s.as_dict(self.threshold) for s in found] for i, found in zip(declined, suggestions)}
+        reasons_by_row = decline_reasons(self.model, dense, texts, result.values, declined, settings.top_k_reasons)
 
         decisions: List[Decision] = []
         for i, row in enumerate(rows):
             decline = bool(scores[i] < self.threshold)
-            reasons = (reason_codes(self.model.feature_names, texts, result.values, i, settings.top_k_reasons)
-                       if decline else [])
+            reasons = reasons_by_row.get(i, [])
             if decline and not reasons:  # every feature raised the score, and still not enough
                 reasons = [f"the score {scores[i]:.2f} is below the threshold {self.threshold:.2f}, although no "
                            f"feature lowered it: the typical applicant scores {result.baseline_prediction[i]:.2f}"]

@@ -25,7 +25,7 @@ from components.digests import DIGEST_PROPERTY, MANIFEST_PROPERTY, content_manif
 from components.explainer.config import ExplainerConfig, parse_config
 from components.explainer.explain import BACKGROUND_FILE
 from pipeline import metadata
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, node_role
 from pipeline.records import mlmd
 from pipeline.records.graph import LineageError
 from pipeline.records.lineage import Lineage
@@ -104,7 +104,7 @@ def _serving_run(lineage: Lineage, model_id: int) -> tuple[str, str | None]:
         """The finished executions of the training pipeline's `component` that read (or wrote) the model, newest
         first."""
         ids = {e.execution_id for e in edges if e.is_input == reading}
-        return sorted((x for i, x in executions.items() if i in ids and x.component == component
+        return sorted((x for i, x in executions.items() if i in ids and node_role(x.component) == component
                        and x.state in _DONE and not x.monitoring), key=lambda x: (x.started_ms, x.id), reverse=True)
 
     for pusher in latest("Pusher", reading=True):
@@ -141,9 +141,10 @@ def find_served(config: PipelineConfig, model_id: int | None = None) -> Served:
         if node.state not in _DONE:
             continue
         inputs = mlmd.input_artifacts(store, node.execution.id)
-        if node.node_id in ("Explainer", "ModelAudit") and [a.id for a in inputs.get("model", [])] != [model_id]:
+        role = node_role(node.node_id)  # a challenger's Explainer_scorecard explains the scorecard it trained
+        if role in ("Explainer", "ModelAudit") and [a.id for a in inputs.get("model", [])] != [model_id]:
             continue
-        found[node.node_id] = (node.execution, mlmd.output_artifacts(store, node.execution.id))
+        found[role] = (node.execution, mlmd.output_artifacts(store, node.execution.id))
     if "Explainer" not in found:
         raise ServingSetupError(f"Run {run_id} has no finished Explainer execution on model {model_id}: its "
                                 "attributions have no background to be computed against.")

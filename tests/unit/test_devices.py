@@ -131,7 +131,7 @@ def test_auto_trains_on_the_cpu_and_records_it(tmp_path):
     assert record["devices"] == ["CPU:0"] and record["device_names"] == {}, record
     assert record_properties(record) == {
         "trained_on": "CPU:0", "device_names": None, "strategy": "_DefaultDistributionStrategy", "replicas": 1,
-        "global_batch_size": 32, "devices_requested": "auto"}
+        "global_batch_size": 32, "devices_requested": "auto", "model_kind": None}
 
 
 def test_glassbox_run_refuses_a_gpu_it_cannot_have_in_one_line_before_any_work(capfd, tmp_path):

@@ -204,3 +204,18 @@ def test_the_entrypoint_rebuilds_every_artifact_type_of_the_spec(spec):
     rebuilt = kubeflow_v2_entrypoint_utils.parse_raw_artifact_dict({"all": artifacts})["all"]
     names = {artifact.type_name for artifact in rebuilt}
     assert {"glassbox.Explanations", "glassbox.PrivacyReport", "glassbox.AuditReport", "Model"} <= names
+
+
+def test_a_challenger_gets_its_own_branch_and_the_audit_gives_the_push(tmp_path):
+    """training.challengers: the scorecard's Trainer, Explainer, Evaluator and ModelAudit beside the network's; each
+    Pusher runs on what the network's audit says ships."""
+    config = _config().model_copy(update={"training": _config().training.model_copy(
+        update={"challengers": ["scorecard"]})})
+    job = json_format.Parse(compile_kubeflow(config, tmp_path / "pipeline.json").read_text(), pb.PipelineJob())
+    tasks = json.loads(json_format.MessageToJson(job.pipeline_spec))["root"]["dag"]["tasks"]
+    for node in ("Trainer", "Explainer", "Evaluator", "ModelAudit", "Pusher"):
+        assert {node, f"{node}_scorecard"} <= set(tasks), node
+    assert {"ModelAudit_scorecard", "Evaluator_scorecard", "Trainer_scorecard"} <= set(
+        tasks["ModelAudit"]["dependentTasks"])
+    assert "metadata['ships'] == 'candidate'" in tasks["Pusher"]["triggerPolicy"]["condition"]
+    assert "metadata['ships'] == 'interpretable'" in tasks["Pusher_scorecard"]["triggerPolicy"]["condition"]

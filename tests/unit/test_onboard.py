@@ -116,13 +116,19 @@ def test_drafted_policies_pass_their_own_validation():
     assert set(unprotected.not_applicable) == {"fairness", "privacy"}
 
 
-def test_onboard_writes_a_config_that_loads(tmp_path, monkeypatch):
+def _onboard_toy(tmp_path, monkeypatch, protected, **options):
+    """`glassbox init` on 40 rows of a numeric x, a categorical kind with missing values and a yes/no label."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()
     rows = "\n".join(f"{i % 7 + 0.5},{['u', 'v', ''][i % 3]},{['no', 'yes'][i % 2]}" for i in range(40))
     csv_path = _csv(tmp_path / "data", "x,kind,label\n" + rows + "\n")
-    done = onboard(csv_path, "label", tmp_path / "configs" / "toy.yaml", protected=["x"], positive_label="yes",
-                   schemas_root=tmp_path / "schemas")
+    return onboard(csv_path, "label", tmp_path / "configs" / "toy.yaml", protected=protected, positive_label="yes",
+                   schemas_root=tmp_path / "schemas", **options)
+
+
+def test_onboard_writes_a_config_that_loads(tmp_path, monkeypatch):
+    done = _onboard_toy(tmp_path, monkeypatch, ["x"])
+    csv_path = tmp_path / "data" / "data.csv"
     config = load_config(done.config)
     assert (config.label, config.positive_label, config.non_features) == ("label", "yes", [])
     # x has 7 values: sliced by value, not in bands
@@ -161,6 +167,13 @@ SHAPES = {
     "names_yaml_would_misread": ("yes,null,a: b,#x,on", lambda i: ("fm"[i % 2], i % 5, i * 1.5, "uv"[i % 2],
                                                                    ["no", "yes"][i % 3 == 0]), "on", ["yes"], "yes"),
 }
+
+
+def test_onboard_drafts_a_scorecard_that_leaves_the_protected_attributes_unscored(tmp_path, monkeypatch):
+    done = _onboard_toy(tmp_path, monkeypatch, ["kind"], model="scorecard")
+    config = load_config(done.config)
+    assert config.training.model == "scorecard" and config.training.scorecard.unscored == ["kind"]
+    assert "# A points scorecard" in done.config.read_text()
 
 
 @pytest.fixture(scope="module")

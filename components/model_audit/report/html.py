@@ -60,10 +60,11 @@ def _environment(*templates: Path) -> Environment:
 
 def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importance_png: bytes | None = None,
                 title: str = "Model audit", figures: Mapping[str, bytes] | None = None,
-                surrogate_png: bytes | None = None) -> str:
+                surrogate_png: bytes | None = None, table: Mapping | None = None) -> str:
     """The page for an audit.json report, with the fairness charts per attribute, the Explainer's global
     importance plot, its other figures by title (PNG bytes; an image model's attribution overlays, a tabular
-    model's partial dependence curves) and the challenger check's surrogate tree."""
+    model's partial dependence curves), the challenger check's surrogate tree, and an interpretable model's table
+    (a scorecard's points, a rule list's rules)."""
     checks = attention_order(report["checks"])
     # Every family the template may show, empty when the policy neither lists nor excuses it.
     by_family: dict[str, list[Mapping]] = {family.FAMILY: [] for family in FAMILIES}
@@ -73,7 +74,7 @@ def render_html(report: Mapping, fairness_charts: Mapping[str, bytes], importanc
         title=title, report=report, checks=checks, by_family=by_family,
         attention=[c for c in checks if c["status"] in ("fail", "inconclusive")],
         fairness_charts=fairness_charts, importance_png=importance_png, figures=figures or {},
-        surrogate_png=surrogate_png,
+        surrogate_png=surrogate_png, table=table,
     )
 
 
