@@ -83,6 +83,7 @@ class Checks(_Strict):
     equalized_odds_difference: EstimatedCheck | None = None
     completeness_error: ThresholdCheck | None = None
     faithfulness: ThresholdCheck | None = None
+    lime_stability: ThresholdCheck | None = None
     protected_attribution_share: ThresholdCheck | None = None
     proxy_features: ProxyCheck | None = None
     anomalies: ThresholdCheck | None = None

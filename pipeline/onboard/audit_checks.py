@@ -31,6 +31,9 @@ PERFORMANCE = {
     "faithfulness": ThresholdCheck(
         requirement="Deleting features in attribution order lowers the score faster than a random order.",
         threshold=1.0, severity="warn"),
+    "lime_stability": ThresholdCheck(
+        requirement="LIME's variables and coefficients stability indices over repeated seeds are both at least 80.",
+        threshold=80, severity="warn"),
     "anomalies": ThresholdCheck(
         requirement="ExampleValidator found no anomalies against the data contract.",
         threshold=0, severity="block"),

@@ -54,7 +54,7 @@ def _records(examples_uri, split):
 def test_every_eval_example_is_explained_by_each_method(explained):
     config, explanations, _, examples_uri, table = explained
     eval_count = len(_records(examples_uri, "eval"))
-    assert set(table["method"]) == {"integrated_gradients", "shapley"}
+    assert set(table["method"]) == {"integrated_gradients", "shapley", "lime"}
     assert (table.groupby("method").size() == eval_count).all()
     assert RAW_FEATURES <= set(table.columns)
     assert {"key", "example_id", "split", "prediction", "baseline_prediction", "completeness_error", "standard_error",
@@ -93,7 +93,7 @@ def test_global_quality_reasons_and_plots(explained):
     with open(os.path.join(uri, "global.json")) as f:
         importances = json.load(f)
     overall = importances["shapley"]["overall"]
-    assert set(overall["mean_abs"]) == RAW_FEATURES and overall["examples"] == len(table) // 2
+    assert set(overall["mean_abs"]) == RAW_FEATURES and overall["examples"] == len(table) // 3
     assert set(importances["shapley"]["slices"]["sex"]) == {"female", "male"}
     assert sum(v["examples"] for v in importances["shapley"]["slices"]["age_band"].values()) == overall["examples"]
 
@@ -102,9 +102,15 @@ def test_global_quality_reasons_and_plots(explained):
     assert quality["methods"]["shapley"]["completeness"]["median"] <= 1e-5
     assert quality["methods"]["shapley"]["faithfulness"]["better_than_random"]
     agreement = {tuple(p["methods"]): p["spearman"] for p in quality["agreement"]}
-    assert set(agreement) == {("integrated_gradients", "permutation_importance"), ("integrated_gradients", "shapley"),
-                              ("permutation_importance", "shapley")}
+    assert set(agreement) == {("integrated_gradients", "lime"), ("integrated_gradients", "permutation_importance"),
+                              ("integrated_gradients", "shapley"), ("lime", "permutation_importance"),
+                              ("lime", "shapley"), ("permutation_importance", "shapley")}
     assert agreement[("integrated_gradients", "shapley")] > 0.8, agreement
+    assert agreement[("lime", "shapley")] > 0.8, agreement
+    lime = quality["methods"]["lime"]
+    assert lime["agreement_with_exact_shapley"]["correlation"] > 0.9, lime["agreement_with_exact_shapley"]
+    assert lime["fidelity"]["median"] > 0.8, lime["fidelity"]
+    assert lime["stability"]["repeated_seeds"]["vsi"] > 80, lime["stability"]["repeated_seeds"]
 
     reasons = [json.loads(line) for path in glob.glob(os.path.join(uri, "reason_codes", "*.jsonl"))
                for line in open(path)]
@@ -155,7 +161,7 @@ def _explain_with_workers(workers, model_dir, examples_uri, config, out):
 
 def test_one_and_two_beam_workers_agree(explained, tmp_path):
     _, _, model_dir, examples_uri, _ = explained
-    config = ExplainerConfig(methods=["integrated_gradients", "shapley"], batch_size=32)
+    config = ExplainerConfig(methods=["integrated_gradients", "shapley", "lime"], batch_size=32)
     one = _explain_with_workers(1, model_dir, examples_uri, config, tmp_path / "one")
     two = _explain_with_workers(2, model_dir, examples_uri, config, tmp_path / "two")
     assert len(one) == len(two) > 0

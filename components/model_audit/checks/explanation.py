@@ -81,6 +81,18 @@ def faithfulness(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs
     return [judged("faithfulness", FAMILY, check, ratio, "<=", details=details)]
 
 
+def lime_stability(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
+    """The lower of LIME's variables and coefficients stability indices (Visani et al., 0-100) over runs with other
+    seeds: an explanation that changes with the seed cannot be relied on, whichever method is primary."""
+    lime = inputs.explanations.quality.get("methods", {}).get("lime")
+    repeated = ((lime or {}).get("stability") or {}).get("repeated_seeds") or {}
+    indices = [repeated[name] for name in ("vsi", "csi") if repeated.get(name) is not None]
+    details = {"method": "lime", **repeated, "fidelity": (lime or {}).get("fidelity"),
+               "agreement_with_exact_shapley": (lime or {}).get("agreement_with_exact_shapley")}
+    return [judged("lime_stability", FAMILY, check, min(indices) if len(indices) == 2 else None, ">=", details=details,
+                   inconclusive_because=None if lime else "the Explainer did not run LIME (explainer.methods)")]
+
+
 def protected_attribution_share(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs
                                 ) -> list[CheckResult]:
     """The share of the total mean |attribution| carried by the features that encode protected attributes."""
@@ -118,5 +130,5 @@ def proxy_features(check: ProxyCheck, policy: AuditPolicy, inputs: AuditInputs) 
     return results
 
 
-CHECKS = {"completeness_error": completeness_error, "faithfulness": faithfulness,
+CHECKS = {"completeness_error": completeness_error, "faithfulness": faithfulness, "lime_stability": lime_stability,
           "protected_attribution_share": protected_attribution_share, "proxy_features": proxy_features}

@@ -6,6 +6,7 @@ import os
 
 import apache_beam as beam
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
@@ -117,7 +118,7 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
     assert set(sensitivity["features"]) == set(ranked[:2])  # written with sorted keys
 
     assert properties == {
-        "methods": "integrated_gradients,shapley,permutation_importance",
+        "methods": "integrated_gradients,shapley,lime,permutation_importance",
         "primary_method": "shapley",
         "examples": EXAMPLES,
         "median_completeness_error": quality["methods"]["shapley"]["completeness"]["median"],
@@ -133,6 +134,19 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
     assert plots == sorted(["global_importance.png", "beeswarm.png", "deletion_insertion.png",
                             *(f"waterfall_{i}.png" for i in range(WATERFALLS)),
                             *(f"pdp_{name}.png" for name in ranked[:2])])
+
+
+def test_lime_runs_in_the_beam_pass_and_reports_fidelity_stability_and_agreement(summarized):
+    _, out, _ = summarized
+    table = pq.read_table(os.path.join(out, "attributions")).to_pandas()
+    assert (table.groupby("method").size() == EXAMPLES).all() and "lime" in set(table["method"])
+    with open(os.path.join(out, "quality.json")) as f:
+        lime = json.load(f)["methods"]["lime"]
+    # A logistic model: v(z) is a smooth function of the switches, which the surrogate fits closely.
+    assert lime["fidelity"]["median"] > 0.95, lime["fidelity"]
+    repeated = lime["stability"]["repeated_seeds"]
+    assert repeated["runs"] == CONFIG.lime_stability_repeats and repeated["vsi"] > 80 and repeated["csi"] > 80
+    assert lime["agreement_with_exact_shapley"]["correlation"] > 0.95, lime["agreement_with_exact_shapley"]
 
 
 def test_the_background_it_explained_against_is_kept_beside_the_attributions(summarized):

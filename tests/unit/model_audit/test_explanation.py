@@ -87,3 +87,25 @@ def test_proxy_detection_finds_the_feature_that_encodes_age_band(policy):
     assert age.details["associations"]["housing"]["measure"] == "cramers_v"
     assert "age" not in age.details["associations"]  # a protected feature is not a proxy of one
     assert results["proxy_features.sex"].status == "pass" and results["proxy_features.sex"].details["proxies"] == []
+
+
+def _with_lime(prediction, repeated_seeds):
+    base = explanations(prediction)
+    quality = {"methods": {**base.quality["methods"], "lime": {
+        "stability": {"repeated_seeds": repeated_seeds}, "fidelity": {"median": 0.9},
+        "agreement_with_exact_shapley": {"correlation": 0.97}}}}
+    return type(base)(base.global_importance, quality, base.method, base.features)
+
+
+@pytest.mark.parametrize("vsi, csi, status", [(95.0, 88.0, "pass"), (95.0, 60.0, "fail"), (70.0, 99.0, "fail")])
+def test_lime_stability_judges_the_lower_of_the_two_indices(policy, vsi, csi, status):
+    prediction = predictions()
+    result = run("lime_stability", policy, predictions=prediction,
+                 explanations=_with_lime(prediction, {"vsi": vsi, "csi": csi, "runs": 5}))["lime_stability"]
+    assert result.status == status and result.measured == min(vsi, csi)
+    assert result.details["fidelity"] == {"median": 0.9} and result.details["runs"] == 5
+
+
+def test_lime_stability_is_inconclusive_without_lime(policy):
+    result = run("lime_stability", policy)["lime_stability"]
+    assert result.status == "inconclusive" and "did not run LIME" in result.reason
