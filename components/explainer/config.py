@@ -51,6 +51,8 @@ class ExplainerConfig(BaseModel):
     key_feature: str | None = None
     # Examples used for the quality measures, permutation importance and plots.
     quality_examples: int = Field(200, gt=1)
+    # Train examples the ground truth's logistic regression is fitted on (ground_truth.py); 0: no ground truth.
+    ground_truth_examples: int = Field(1000, ge=0)
     # Partial dependence and ICE curves over the quality examples for this many top features (0: none), with
     # numeric grids of this many points.
     sensitivity_features: int = Field(5, ge=0)
