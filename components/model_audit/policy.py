@@ -66,6 +66,13 @@ class ChallengerCheck(EstimatedCheck):
     surrogate_depth: int = Field(3, ge=1, le=8)
 
 
+class GroundTruthCheck(ThresholdCheck):
+    """`threshold` is the least correlation of each method's attributions with a known truth, `min_precision_at_k`
+    the least share of the truth's top features among the method's (quality.json's ground_truth)."""
+
+    min_precision_at_k: float = Field(ge=0, le=1)
+
+
 class DocumentationCheck(Check):
     required_fields: list[str] = Field(min_length=1)
 
@@ -84,6 +91,7 @@ class Checks(_Strict):
     completeness_error: ThresholdCheck | None = None
     faithfulness: ThresholdCheck | None = None
     lime_stability: ThresholdCheck | None = None
+    ground_truth_challenger: GroundTruthCheck | None = None
     protected_attribution_share: ThresholdCheck | None = None
     proxy_features: ProxyCheck | None = None
     anomalies: ThresholdCheck | None = None
