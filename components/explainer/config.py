@@ -53,6 +53,11 @@ class ExplainerConfig(BaseModel):
     quality_examples: int = Field(200, gt=1)
     # Train examples the ground truth's logistic regression is fitted on (ground_truth.py); 0: no ground truth.
     ground_truth_examples: int = Field(1000, ge=0)
+    # The planted-signal ground truth: this many features carry the label's additive effect, in this many drawn rows
+    # that a network of the model's architecture learns in this many epochs; 0 features: none.
+    planted_features: int = Field(3, ge=0)
+    planted_examples: int = Field(4000, gt=0)
+    planted_epochs: int = Field(20, gt=0)
     # Partial dependence and ICE curves over the quality examples for this many top features (0: none), with
     # numeric grids of this many points.
     sensitivity_features: int = Field(5, ge=0)

@@ -45,6 +45,8 @@ class ExplainedModel:
         self.feature_names: List[str] = [f["feature"] for f in self.features]
         self.blocks: List[tuple] = [tuple(f["columns"]) for f in self.features]
         self.width: int = feature_map["dense_width"]
+        # Hidden units and activation, where the Trainer recorded them (the planted-signal ground truth needs them).
+        self.architecture: Dict | None = feature_map.get("architecture")
         self._transform = self._loaded.signatures["transform_features"]
         self._predict = self._loaded.signatures["predict_from_features"]
         self._slices = self._loaded.signatures.get("slice_features")

@@ -17,7 +17,7 @@ from components.explainer import plots
 from components.explainer.beam_pipeline import GROUND_TRUTH_SAMPLE
 from components.explainer.config import ExplainerConfig
 from components.explainer.explain import Attributions, Background, example_digest, read_background_records
-from components.explainer.ground_truth import challenger_ground_truth
+from components.explainer.ground_truth import challenger_ground_truth, planted_ground_truth
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
 from components.explainer.sensitivity import partial_dependence
@@ -69,9 +69,12 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     sample = _read_records(os.path.join(work_dir, "quality_sample"))
     quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
     if config.ground_truth_examples:
+        train = _read_records(os.path.join(work_dir, GROUND_TRUTH_SAMPLE))
         quality["ground_truth"] = {"logistic_regression": challenger_ground_truth(
-            model, _read_records(os.path.join(work_dir, GROUND_TRUTH_SAMPLE)), model.dense(sample), sample,
-            background, config)}
+            model, train, model.dense(sample), sample, background, config)}
+        if config.planted_features:
+            quality["ground_truth"]["planted_signal"] = planted_ground_truth(
+                model, model.dense(train) if train else np.zeros((0, model.width)), config)
     write_json(os.path.join(output_dir, "quality.json"), quality)
 
     top = top_features(importances, config.primary_method, config.sensitivity_features)

@@ -92,6 +92,7 @@ class Checks(_Strict):
     faithfulness: ThresholdCheck | None = None
     lime_stability: ThresholdCheck | None = None
     ground_truth_challenger: GroundTruthCheck | None = None
+    ground_truth_planted: GroundTruthCheck | None = None
     protected_attribution_share: ThresholdCheck | None = None
     proxy_features: ProxyCheck | None = None
     anomalies: ThresholdCheck | None = None

@@ -65,6 +65,11 @@ def encode(transformed: Dict[str, tf.Tensor], layout: Sequence[Dict]) -> tf.Tens
     return tf.concat(parts, axis=1)
 
 
-def write_feature_map(path: str, layout: Sequence[Dict], label: str) -> None:
+def write_feature_map(path: str, layout: Sequence[Dict], label: str, architecture: Dict | None = None) -> None:
+    """The asset; `architecture` (hidden units, activation) lets the Explainer train a model of the same shape on
+    data with a planted signal, its ground truth."""
+    content = {"label": label, "dense_width": dense_width(layout), "features": list(layout)}
+    if architecture is not None:
+        content["architecture"] = architecture
     with tf.io.gfile.GFile(path, "w") as f:
-        json.dump({"label": label, "dense_width": dense_width(layout), "features": list(layout)}, f, indent=2)
+        json.dump(content, f, indent=2)

@@ -23,12 +23,14 @@ from tfx_bsl.public import tfxio
 
 from pipeline.modules import dense_features, devices, distribution
 
+ACTIVATION = "relu"  # of every hidden layer
+
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
     dense = keras.Input(shape=(width,), name="dense_features", dtype=tf.float32)
     x = dense
     for units in hidden_units:
-        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dense(units, activation=ACTIVATION)(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
@@ -144,7 +146,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
     distribution.write_training_record(model_run_dir,
                                        distribution.training_record(strategy, batch_size, requested_devices))
     feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
-    dense_features.write_feature_map(feature_map_path, layout, label)
+    dense_features.write_feature_map(feature_map_path, layout, label,
+                                     {"hidden_units": list(config["hidden_units"]), "activation": ACTIVATION})
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,
                               feature_map_path)
     tf.saved_model.save(export, serving_model_dir, signatures=export.signatures())

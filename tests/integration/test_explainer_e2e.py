@@ -111,6 +111,11 @@ def test_global_quality_reasons_and_plots(explained):
     assert lime["agreement_with_exact_shapley"]["correlation"] > 0.9, lime["agreement_with_exact_shapley"]
     assert lime["fidelity"]["median"] > 0.8, lime["fidelity"]
     assert lime["stability"]["repeated_seeds"]["vsi"] > 80, lime["stability"]["repeated_seeds"]
+    truth = quality["ground_truth"]
+    print("ground truth:", json.dumps(truth, indent=1))  # the README quotes these figures
+    for method in ("integrated_gradients", "shapley", "lime"):
+        assert truth["logistic_regression"]["methods"][method]["correlation"] > 0.99, truth["logistic_regression"]
+        assert truth["planted_signal"]["methods"][method]["correlation"] > 0.8, truth["planted_signal"]
 
     reasons = [json.loads(line) for path in glob.glob(os.path.join(uri, "reason_codes", "*.jsonl"))
                for line in open(path)]

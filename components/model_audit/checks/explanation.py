@@ -157,4 +157,5 @@ def proxy_features(check: ProxyCheck, policy: AuditPolicy, inputs: AuditInputs) 
 CHECKS = {"completeness_error": completeness_error, "faithfulness": faithfulness, "lime_stability": lime_stability,
           "protected_attribution_share": protected_attribution_share, "proxy_features": proxy_features,
           "ground_truth_challenger": _ground_truth("ground_truth_challenger", "logistic_regression",
-                                                   "the logistic regression challenger")}
+                                                   "the logistic regression challenger"),
+          "ground_truth_planted": _ground_truth("ground_truth_planted", "planted_signal", "a planted signal")}

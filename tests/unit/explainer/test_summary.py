@@ -22,6 +22,7 @@ WEIGHTS = np.array([1.2, 0.8, -0.6, 0.0, 0.0, -1.5], dtype=np.float32)  # dense 
 FEATURE_MAP = {
     "label": "good",
     "dense_width": WIDTH,
+    "architecture": {"hidden_units": [8], "activation": "relu"},
     "features": [
         {"feature": "amount", "kind": "numeric", "columns": list(BLOCKS[0])},
         {"feature": "purpose", "kind": "categorical", "columns": list(BLOCKS[1]), "vocabulary": VOCABULARY},
@@ -160,6 +161,15 @@ def test_every_method_recovers_the_logistic_challengers_exact_shapley_values(sum
         assert found["correlation"] > (0.999 if method == "lime" else 1 - 1e-9), (method, found)
         # (the ridge's shrinkage can swap two features of nearly equal effect)
         assert found["precision_at_k"] >= (0.95 if method == "lime" else 1.0), (method, found)
+
+
+def test_every_method_finds_the_planted_signal_learnt_by_a_network_of_the_models_architecture(summarized):
+    _, out, _ = summarized
+    with open(os.path.join(out, "quality.json")) as f:
+        planted = json.load(f)["ground_truth"]["planted_signal"]
+    assert planted["architecture"] == FEATURE_MAP["architecture"] and len(planted["planted"]) == 3
+    for method, found in planted["methods"].items():
+        assert found["correlation"] > 0.8 and found["precision_at_k"] > 0.8, (method, found)
 
 
 def test_the_background_it_explained_against_is_kept_beside_the_attributions(summarized):
