@@ -61,18 +61,11 @@ def lime(
     `seed` is one seed for the batch or one per example (then an example's explanation does not depend on which
     others share its batch). Costs N x `samples` x B model rows, in the game's batched graph calls.
     """
-    players = len(blocks)
-    if samples < players + 3:
-        raise ValueError(f"LIME needs more samples ({samples}) than {players} features + 2 for standard errors")
-    if kernel_width <= 0 or ridge_alpha < 0:
-        raise ValueError(f"kernel_width must be positive and ridge_alpha non-negative, not {kernel_width}, "
-                         f"{ridge_alpha}")
     x = np.asarray(x_dense, dtype=np.float32)
-    coalitions = sample_coalitions(seed, len(x), samples, players)
+    coalitions = sample_coalitions(seed, len(x), samples, len(blocks))
     values = InterventionalGame(predict_fn, background_dense, blocks, batch_rows=batch_rows).values(x, coalitions)
-    weights = np.exp(-(1.0 - coalitions.mean(axis=2)) / kernel_width**2)
     coefficients, intercept, standard_errors, fidelity = weighted_ridge(
-        coalitions.astype(np.float64), values, weights, ridge_alpha)
+        coalitions.astype(np.float64), values, kernel_weights(coalitions, kernel_width), ridge_alpha)
     return LimeExplanations(coefficients, intercept, standard_errors, fidelity, values[:, 1], values[:, 0])
 
 
@@ -87,6 +80,13 @@ def sample_coalitions(seed: Union[int, Sequence[int]], examples: int, samples: i
     return np.concatenate([ends, drawn], axis=1)
 
 
+def kernel_weights(coalitions: np.ndarray, width: float) -> np.ndarray:
+    """[N, S] pi(z) = exp(-d(z)^2 / width^2), d(z)^2 = the share of features switched off, for coalitions [N, S, M]."""
+    if width <= 0:
+        raise ValueError(f"the kernel width must be positive, not {width}")
+    return np.exp(-(1.0 - coalitions.mean(axis=2)) / width**2)
+
+
 def weighted_ridge(design: np.ndarray, target: np.ndarray, weights: np.ndarray, alpha: float):
     """Per example, min over (b, beta) of sum_s w_s (y_s - b - beta . z_s)^2 + alpha |beta|^2.
 
@@ -94,6 +94,10 @@ def weighted_ridge(design: np.ndarray, target: np.ndarray, weights: np.ndarray, 
     weighted R^2 [N]). The standard errors are ridge's sandwich form sigma^2 A Z'WZ A, A = (Z'WZ + alpha I)^-1, with
     sigma^2 the weighted residual variance (as Visani et al.'s stability indices use them).
     """
+    samples, players = design.shape[1:]
+    if samples < players + 2 or alpha < 0:
+        raise ValueError(f"LIME needs more samples ({samples}) than its {players} features + 1, and a non-negative "
+                         f"ridge penalty (not {alpha})")
     weights = weights / weights.sum(axis=1, keepdims=True) * weights.shape[1]  # mean weight 1: alpha keeps its scale
     total = weights.sum(axis=1)
     design_mean = np.einsum("ns,nsm->nm", weights, design) / total[:, np.newaxis]
@@ -101,14 +105,13 @@ def weighted_ridge(design: np.ndarray, target: np.ndarray, weights: np.ndarray, 
     centred = design - design_mean[:, np.newaxis]
     weighted = centred * weights[:, :, np.newaxis]
     gram = np.matmul(weighted.transpose(0, 2, 1), centred)  # Z'WZ [N, M, M]
-    players = design.shape[2]
     inverse = np.linalg.inv(gram + alpha * np.eye(players))
     moments = np.einsum("nsm,ns->nm", weighted, target - target_mean[:, np.newaxis])
     coefficients = np.einsum("nij,nj->ni", inverse, moments)
     intercept = target_mean - np.einsum("nm,nm->n", design_mean, coefficients)
     residuals = target - intercept[:, np.newaxis] - np.einsum("nsm,nm->ns", design, coefficients)
     residual_sum = np.einsum("ns,ns->n", weights, residuals**2)
-    sigma2 = residual_sum / (design.shape[1] - players - 1)
+    sigma2 = residual_sum / (samples - players - 1)
     covariance = sigma2[:, np.newaxis, np.newaxis] * np.matmul(np.matmul(inverse, gram), inverse)
     standard_errors = np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2), 0.0))
     spread = np.einsum("ns,ns->n", weights, (target - target_mean[:, np.newaxis]) ** 2)
