@@ -116,6 +116,7 @@ def planted_ground_truth(model: ExplainedModel, train_dense: np.ndarray, config:
     effects = planted_effects(model.features, model.blocks, config.planted_features, rng)
     rows = draw_rows(train_dense, model.blocks, config.planted_examples, rng)
     logit = _additive_effects(rows, model.blocks, effects).sum(axis=1)
+    logit -= logit.mean()  # both labels about equally often; a constant moves no attribution
     labels = rng.random(len(rows)) < 1 / (1 + np.exp(-logit))
     scorer = DenseModel(train_like(model.architecture, rows, labels, config.seed, config.planted_epochs), model.blocks)
     background_rows = draw_rows(train_dense, model.blocks, config.background_size, rng)

@@ -108,6 +108,7 @@ def test_global_quality_reasons_and_plots(explained):
     assert agreement[("integrated_gradients", "shapley")] > 0.8, agreement
     assert agreement[("lime", "shapley")] > 0.8, agreement
     lime = quality["methods"]["lime"]
+    print("lime:", json.dumps({k: lime[k] for k in ("fidelity", "stability", "agreement_with_exact_shapley")}))
     assert lime["agreement_with_exact_shapley"]["correlation"] > 0.9, lime["agreement_with_exact_shapley"]
     assert lime["fidelity"]["median"] > 0.8, lime["fidelity"]
     assert lime["stability"]["repeated_seeds"]["vsi"] > 80, lime["stability"]["repeated_seeds"]
