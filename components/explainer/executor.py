@@ -76,7 +76,8 @@ class Executor(BaseBeamExecutor):
                 output_dir=out, work_dir=work,
             )
 
-        properties = summarize(model, config, out, work)
+        # TensorBoard images of the explanations in the artifact's own logs, as the image track writes them.
+        properties = summarize(model, config, out, work, os.path.join(out, "tensorboard"))
         shutil.rmtree(work)
         set_properties(explanations, properties)
         seal_artifact(explanations)

@@ -51,6 +51,8 @@ class ExplainedModel:
         self._predict = self._loaded.signatures["predict_from_features"]
         self._slices = self._loaded.signatures.get("slice_features")
         self._label = self._loaded.signatures["binary_label"]
+        # Each hidden layer's output (models trained before the Trainer exported it have none).
+        self._layers = self._loaded.signatures.get("layer_outputs")
         # One function object for the model's life: the methods cache their traced graphs per function.
         self.predict_fn = lambda dense: tf.reshape(self._predict(dense=dense)["probability"], [-1])
 
@@ -74,6 +76,12 @@ class ExplainedModel:
             known = tf.constant([record for record, has in zip(serialized, labelled) if has])
             labels[labelled] = self._label(examples=known)[self.label].numpy().reshape(-1)
         return labels
+
+    def layer_outputs(self, dense: np.ndarray) -> Dict[str, np.ndarray]:
+        """{hidden layer: [N, units]} for dense rows; empty for a model without the `layer_outputs` signature."""
+        if self._layers is None:
+            return {}
+        return {name: t.numpy() for name, t in self._layers(dense=tf.constant(dense, tf.float32)).items()}
 
     @property
     def slice_key_names(self) -> List[str]:

@@ -20,7 +20,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import devices, distribution
+from pipeline.modules import devices, distribution, histograms
 
 IMAGE_MODEL_ASSET = "glassbox_image_model.json"
 
@@ -130,7 +130,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
         steps_per_epoch=steps_per_epoch,
         validation_data=make(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")],
+        callbacks=histograms.tensorboard_callbacks(
+            fn_args.model_run_dir, make(fn_args.eval_files),
+            [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]),
         verbose=0,
     )
 

@@ -5,6 +5,7 @@ tf.distribute strategy chosen by `distribution`. The SavedModel carries the expl
 contract of DESIGN.md besides `serving_default`:
   transform_features     serialized tf.Example -> {'dense': [batch, width]}
   predict_from_features  {'dense'} -> {'probability'}  (differentiable)
+  layer_outputs          {'dense'} -> each hidden Dense layer's output, by layer name
   slice_features         serialized tf.Example -> evaluation slice keys (TFMA)
   binary_label           serialized tf.Example -> {label: 0/1} (TFMA, the Explainer), whatever the raw label's type
 and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
@@ -21,16 +22,25 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution
+from pipeline.modules import dense_features, devices, distribution, histograms
 
 ACTIVATION = "relu"  # of every hidden layer
+
+
+def hidden_layer_name(index: int) -> str:
+    return f"hidden_{index + 1}"
+
+
+def hidden_layer_names(model: keras.Model) -> list:
+    """The hidden Dense layers, input side first: what `layer_outputs` returns and TensorBoard histograms show."""
+    return [layer.name for layer in model.layers if layer.name.startswith("hidden_")]
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
     dense = keras.Input(shape=(width,), name="dense_features", dtype=tf.float32)
     x = dense
-    for units in hidden_units:
-        x = keras.layers.Dense(units, activation=ACTIVATION)(x)
+    for index, units in enumerate(hidden_units):
+        x = keras.layers.Dense(units, activation=ACTIVATION, name=hidden_layer_name(index))(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
@@ -62,6 +72,8 @@ class ExplainableModel(tf.Module):
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
+        self._hidden_names = hidden_layer_names(model)
+        self._hidden = keras.Model(model.inputs, [model.get_layer(name).output for name in self._hidden_names])
         self._layout = layout
         self._label = label
         self._slice_names = slice_names
@@ -81,6 +93,11 @@ class ExplainableModel(tf.Module):
     def predict_from_features(self, dense):
         return {"probability": self.model(dense, training=False)}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+    def layer_outputs(self, dense):
+        outputs = self._hidden(dense, training=False)
+        return dict(zip(self._hidden_names, outputs if isinstance(outputs, (list, tuple)) else [outputs]))
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serving_default(self, serialized):
         return self.predict_from_features(self.transform_features(serialized)["dense"])
@@ -99,6 +116,7 @@ class ExplainableModel(tf.Module):
             "serving_default": self.serving_default,
             "transform_features": self.transform_features,
             "predict_from_features": self.predict_from_features,
+            "layer_outputs": self.layer_outputs,
             "slice_features": self.slice_features,
             "binary_label": self.binary_label,
         }
@@ -138,7 +156,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
         steps_per_epoch=steps_per_epoch,
         validation_data=make(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch")],
+        callbacks=histograms.tensorboard_callbacks(model_run_dir, make(fn_args.eval_files), hidden_layer_names(model)),
         verbose=0,
     )
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
@@ -19,6 +20,7 @@ from components.explainer.model import ExplainedModel
 from components.files import split_records
 from pipeline import metadata
 from pipeline.records import mlmd
+from tests.helpers import assert_histograms
 
 pytestmark = pytest.mark.e2e
 
@@ -129,6 +131,27 @@ def test_global_quality_reasons_and_plots(explained):
         with open(os.path.join(uri, "plots", name), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
     assert not os.path.exists(os.path.join(uri, "_work"))
+
+
+def test_hidden_layer_outputs_and_tensorboard_histograms_and_images(pipeline_run, explained):
+    config, explanations, model_dir, examples_uri, _ = explained
+    model = ExplainedModel(model_dir)
+    records = _records(examples_uri, "eval")[:20]
+    outputs = model.layer_outputs(model.dense(records))
+    units = config.training.hidden_units
+    assert list(outputs) == [f"hidden_{i + 1}" for i in range(len(units))]
+    assert [v.shape for v in outputs.values()] == [(20, u) for u in units]
+    assert all((v >= 0).all() for v in outputs.values())  # ReLU
+    with open(os.path.join(explanations.uri, "activations.json")) as f:
+        activations = json.load(f)
+    assert set(activations["hidden_1"]["per_class_channel_mean"]) == {"0", "1"}
+    assert os.path.isfile(os.path.join(explanations.uri, "plots", "activations_hidden_1.png"))
+    events = EventAccumulator(explanations.custom_properties["tensorboard_logdir"].string_value,
+                              size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
+    assert {"explanations/global_importance", "explanations/beeswarm", "explanations/waterfall_0"} <= tags
+    assert_histograms(_first_run_outputs(config)[("Trainer", "model_run")].uri, set(outputs))
 
 
 def test_sampled_shapley_converges_to_exact_with_honest_errors(explained):

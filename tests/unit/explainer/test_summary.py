@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
@@ -55,6 +56,11 @@ class _ContractModel(tf.Module):
     def predict_from_features(self, dense):
         return {"probability": tf.sigmoid(tf.linalg.matvec(dense, tf.constant(WEIGHTS)) + 0.3)[:, None]}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, WIDTH], tf.float32)])
+    def layer_outputs(self, dense):
+        # A stand-in hidden layer: the logistic model has none, and the Explainer only reads the signature.
+        return {"hidden_1": tf.nn.relu(dense[:, :3])}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def binary_label(self, examples):
         return {"good": tf.io.parse_example(examples, self._SPEC)["good"]}
@@ -84,7 +90,7 @@ def summarized(tmp_path_factory):
     module = _ContractModel()
     tf.saved_model.save(module, model_dir, signatures={
         name: getattr(module, name).get_concrete_function()
-        for name in ("transform_features", "predict_from_features", "binary_label")})
+        for name in ("transform_features", "predict_from_features", "binary_label", "layer_outputs")})
     with open(os.path.join(model_dir, "assets", FEATURE_MAP_ASSET), "w") as f:
         json.dump(FEATURE_MAP, f)
     for split, seed in (("eval", 1), ("train", 2)):
@@ -100,7 +106,7 @@ def summarized(tmp_path_factory):
             pipeline, examples_pattern=str(root / "eval" / "*"), background_pattern=str(root / "train" / "*"),
             model_dir=model_dir, config=CONFIG, feature_names=model.feature_names, slice_names=["purpose"],
             output_dir=out, work_dir=work)
-    return model, out, summarize(model, CONFIG, out, work)
+    return model, out, summarize(model, CONFIG, out, work, os.path.join(out, "tensorboard"))
 
 
 def test_the_summary_files_and_the_headline_figures_they_give(summarized):
@@ -128,13 +134,32 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
         "sensitivity_features": ",".join(ranked[:2]),
         "sensitivity_seconds": sensitivity["seconds"],
         "background_examples": CONFIG.background_size,
+        "tensorboard_logdir": os.path.join(out, "tensorboard"),
     }
     assert properties["median_completeness_error"] < 1e-5  # exact Shapley values add up to the prediction
 
     plots = sorted(os.listdir(os.path.join(out, "plots")))
     assert plots == sorted(["global_importance.png", "beeswarm.png", "deletion_insertion.png",
                             *(f"waterfall_{i}.png" for i in range(WATERFALLS)),
-                            *(f"pdp_{name}.png" for name in ranked[:2])])
+                            *(f"pdp_{name}.png" for name in ranked[:2]), "activations_hidden_1.png"])
+
+
+def test_layer_activations_per_class_and_the_plots_as_tensorboard_images(summarized):
+    model, out, _ = summarized
+    with open(os.path.join(out, "activations.json")) as f:
+        activations = json.load(f)
+    per_class = activations["hidden_1"]["per_class_channel_mean"]
+    assert set(per_class) == {"0", "1"} and activations["hidden_1"]["shape"] == [3]
+    # Recomputed: the stand-in layer's mean output over the quality sample's good loans (the smallest digests).
+    records = [r.numpy() for r in tf.data.TFRecordDataset(os.path.join(out, "..", "eval", "data_tfrecord"))]
+    sample = sorted(records, key=example_digest)[:CONFIG.quality_examples]
+    good = model.labels(sample) == 1
+    np.testing.assert_allclose(per_class["1"], np.maximum(model.dense(sample)[good, :3], 0).mean(axis=0), rtol=1e-5)
+    events = EventAccumulator(os.path.join(out, "tensorboard"), size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
+    assert {"explanations/global_importance", "explanations/beeswarm", "explanations/waterfall_0",
+            "explanations/activations_hidden_1"} <= tags
 
 
 def test_lime_runs_in_the_beam_pass_and_reports_fidelity_stability_and_agreement(summarized):
