@@ -105,6 +105,7 @@ class Checks(_Strict):
     accuracy: EstimatedCheck | None = None
     worst_class_accuracy: EstimatedCheck | None = None
     randomization_sanity: ThresholdCheck | None = None
+    ground_truth_marker: ThresholdCheck | None = None
 
 
 class ProtectedAttribute(_Strict):

@@ -43,6 +43,11 @@ class ImageExplainerConfig(BaseModel):
     lime_samples: int = Field(256, ge=8)
     lime_kernel_width: float = Field(0.75, gt=0)
     lime_ridge_alpha: float = Field(1.0, ge=0)
+    # The planted-marker ground truth (image/ground_truth.py): the share of training images marked, the class the
+    # marker decides, the epochs the network is retrained for; marker_share 0: none.
+    marker_share: float = Field(0.5, ge=0, lt=1)
+    marker_class: int = Field(0, ge=0)
+    marker_epochs: int = Field(30, gt=0)
     # Quality (pixel flipping, randomisation) and layer activations run on these many examples.
     quality_examples: int = Field(100, gt=1)
     random_orders: int = Field(5, gt=0)

@@ -15,6 +15,7 @@ from components.explainer.explain import example_digest, example_seeds
 from components.explainer.image import plots
 from components.explainer.image.activations import channel_means_per_class, sample_per_class
 from components.explainer.image.config import ImageExplainerConfig
+from components.explainer.image.ground_truth import planted_marker_truth
 from components.explainer.image.methods.grad_cam import attribute_grad_cam
 from components.explainer.image.methods.integrated_gradients import attribute_image_integrated_gradients, blurred
 from components.explainer.image.methods.lime import attribute_image_lime
@@ -114,6 +115,8 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
             entry["fidelity"] = {"examples": len(fit), "median": float(np.median(fit)),
                                  "p10": float(np.percentile(fit, 10)), "min": float(fit.min())}
         quality["methods"][method] = entry
+    if config.marker_share:
+        quality["ground_truth"] = {"planted_marker": planted_marker_truth(model, images, labels, config, attribute)}
     write_json(os.path.join(out, "quality.json"), quality)
 
     names = _pixel_names(*model.shape[:2])
