@@ -174,3 +174,17 @@ def test_rank_correlations_tell_a_copy_from_an_unrelated_map():
     # A map zeroed out shares no ranking with a varying one, and all of it with another zeroed map.
     assert (rank_correlations(maps, np.zeros_like(maps)) == 0).all()
     assert (rank_correlations(np.zeros_like(maps), np.zeros_like(maps)) == 1).all()
+
+
+@pytest.mark.parametrize("method", ["occlusion", "smoothgrad"])
+def test_memory_bounded_methods_give_the_same_maps_for_any_batch(method):
+    """The copies of every image are made a chunk of images at a time: a small batch_rows changes memory, not maps
+    (smoothgrad draws its noise from one stream in image order)."""
+    images, targets = _images(7), np.zeros(7, int)
+
+    def run(batch_rows):
+        if method == "occlusion":
+            return attribute_occlusion(_read_one_pixel, images, targets, 2, patch=2, batch_rows=batch_rows)
+        return attribute_smoothgrad(_read_one_pixel, images, targets, 2, samples=8, seed=3, batch_rows=batch_rows)
+
+    np.testing.assert_allclose(run(20), run(1 << 14), atol=1e-7)

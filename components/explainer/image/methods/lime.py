@@ -12,7 +12,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from components.explainer.image.methods.common import ScoresFn, in_chunks, one_hot, target_scores
+from components.explainer.image.methods.common import ScoresFn, example_chunks, in_chunks, one_hot, target_scores
 from components.explainer.image.methods.occlusion import patch_masks
 from components.explainer.methods.lime import (
     DEFAULT_KERNEL_WIDTH,
@@ -58,11 +58,9 @@ def attribute_image_lime(
     if len(seeds) != n:
         raise ValueError(f"{len(seeds)} seeds for {n} images: give one seed, or one per image")
     scores, hot = target_scores(scores_fn), one_hot(targets, classes)
-    chunk = max(1, batch_rows // samples)
     values = np.zeros((n, samples))
     coalitions = np.zeros((n, samples, len(patches)), dtype=bool)
-    for first in range(0, n, chunk):
-        rows = slice(first, min(first + chunk, n))
+    for rows in example_chunks(n, samples, batch_rows):
         drawn = sample_coalitions(seeds[rows], rows.stop - rows.start, samples, len(patches))
         kept = np.einsum("nsp,phw->nshw", drawn, patches) > 0  # [n, S, H, W]
         perturbed = np.where(kept[..., np.newaxis], images[rows, np.newaxis], np.float32(value))
