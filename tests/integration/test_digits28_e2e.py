@@ -55,5 +55,6 @@ def test_a_28_by_28_run_explains_every_image_with_every_method(digits28_run):
     per_image = {m: round(e["seconds_per_image"], 4) for m, e in quality["methods"].items()}
     # ru_maxrss is in KiB on Linux: the peak of this process, which ran every component in turn.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"digits28 pipeline: {seconds:.1f} s, {n} eval images, peak RSS {peak:.2f} GiB, seconds per image {per_image}")
+    print(f"digits28 pipeline: {seconds:.1f} s, {n} eval images, peak RSS {peak:.2f} GiB, "
+          f"seconds per image {per_image}")
     print("planted marker:", json.dumps(quality["ground_truth"]["planted_marker"]["methods"]))
