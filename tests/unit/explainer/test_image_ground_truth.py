@@ -1,5 +1,6 @@
-"""The planted-marker ground truth on a real CNN (the Trainer's build_cnn) behind the image explanation contract: the
-network retrained in place on marked images learns the marker, the methods find it, and the weights come back."""
+"""The planted-marker ground truth on a real CNN (the Trainer's build_cnn and network signatures) behind the image
+explanation contract: the network retrained in place on marked images learns the marker, the methods find it, and
+the weights come back."""
 
 import json
 import os
@@ -12,45 +13,17 @@ from components.explainer.image.config import ImageExplainerConfig
 from components.explainer.image.explain import attribute
 from components.explainer.image.ground_truth import marker_mask, marker_scores, planted_marker_truth, stamped
 from components.explainer.image.model import IMAGE_MODEL_ASSET, ExplainedImageModel
-from pipeline.modules.image_training import build_cnn
+from pipeline.modules.image_training import ImageNetwork, build_cnn
 
 SHAPE, CLASSES = (8, 8, 1), 3
 
 
-class _ImageContract(tf.Module):
-    """The signatures the image Explainer reads, around a CNN of the Trainer's architecture (no Transform graph)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self._layers = model.layers[1:]
-        self._last_conv = max(i for i, layer in enumerate(self._layers) if layer.name.startswith("conv"))
-
-    def _run(self, x, layers):
-        outputs = {}
-        for layer in layers:
-            x = layer(x, training=False)
-            outputs[layer.name] = x
-        return x, outputs
+class _ImageContract(ImageNetwork):
+    """The Trainer's network signatures around a CNN of its architecture; no Transform graph (images go in as is)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):
         return {"image": tf.zeros([tf.shape(examples)[0], *SHAPE])}
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="image")])
-    def predict_from_features(self, image):
-        logits, _ = self._run(image, self._layers)
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="image")])
-    def layer_outputs(self, image):
-        _, outputs = self._run(image, self._layers[: self._last_conv + 1])
-        return {name: outputs[name] for name in ("conv1", "conv2")}
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="activations")])
-    def predict_from_last_conv(self, activations):
-        logits, _ = self._run(activations, self._layers[self._last_conv + 1:])
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
 
 
 @pytest.fixture(scope="module")
