@@ -185,6 +185,65 @@ def ms(seconds: float) -> str:
     return f"{1000 * seconds:.1f} ms"
 
 
+def measure_glassbox(args, output: Path, scratch: Path, pool: list, levels: list, serving: dict, name: str) -> dict:
+    """`glassbox serve` with `serving` settings on a fresh record: sequential latency, then throughput per level."""
+    record = scratch / f"{name}.sqlite"
+    config = scratch / f"{name}.yaml"
+    config.write_text(json.dumps({"output_dir": str(output), "serving": {"decisions": str(record), **serving}}))
+    token = secrets.token_hex(32)
+    auth = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ours = Process([sys.executable, "-m", "pipeline.cli", "serve", "--config", str(config), "--port", str(port),
+                    "--no-access-log"], {"GLASSBOX_SERVE_TOKEN": token}, scratch / f"{name}.log")
+    try:
+        ours.wait_ready(f"{base}/healthz")
+        seconds, answers = latencies(f"{base}/v1/decisions", auth, pool[:args.requests])
+        declines = sum(a["decision"] == "decline" for a in answers)
+        result = {"p50": percentile(seconds, 0.5), "p99": percentile(seconds, 0.99), "n": len(seconds),
+                  "declines": declines, "answers": answers}
+        for clients in levels:
+            calls = metric(base, auth, "glassbox_engine_calls_total")
+            count = max(args.decisions, 4 * clients)
+            bodies = [pool[i % len(pool)] for i in range(count)]
+            rate = throughput(f"{base}/v1/decisions", auth, bodies, clients)
+            calls = metric(base, auth, "glassbox_engine_calls_total") - calls
+            result[clients] = (rate, (count + clients) / calls)
+            print(f"{name}, {clients:2d} clients: {rate:6.0f} decisions/s, {(count + clients) / calls:.1f} "
+                  f"applicants per engine call", flush=True)
+        result["window"] = httpx.get(f"{base}/v1/monitoring", headers=auth, timeout=60).json().get("window") \
+            if serving.get("monitoring", {}).get("enabled", True) else None
+        return result
+    finally:
+        ours.stop()
+
+
+def monitoring_ab(args, output: Path, scratch: Path, pool: list, levels: list, serving: dict) -> None:
+    """The same load with live monitoring off and on, alternating `--rounds` times: the cost of watching."""
+    runs: dict = {"off": [], "on": []}
+    for round_ in range(args.rounds):
+        for state in ("off", "on"):
+            settings = {**serving, "monitoring": {"enabled": state == "on"}}
+            runs[state].append(measure_glassbox(args, output, scratch, pool, levels, settings,
+                                                f"monitoring-{state}-{round_}"))
+
+    def median(state, key):
+        values = sorted(r[key] if not isinstance(key, int) else r[key][0] for r in runs[state])
+        return values[len(values) // 2]
+    print()
+    print(f"glassbox serve with live monitoring off and on ({args.rounds} alternating round(s), medians; "
+          f"{args.requests} sequential requests, {args.decisions} per concurrency level)")
+    print("| | p50 | p99 | " + " | ".join(f"{c} clients" for c in levels) + " |")
+    print("|---" * (3 + len(levels)) + "|")
+    for state in ("off", "on"):
+        print(f"| monitoring {state} | {ms(median(state, 'p50'))} | {ms(median(state, 'p99'))} | "
+              + " | ".join(f"{median(state, c):.0f}/s" for c in levels) + " |")
+    print(f"| on / off | {median('on', 'p50') / median('off', 'p50'):.2f} | "
+          f"{median('on', 'p99') / median('off', 'p99'):.2f} | "
+          + " | ".join(f"{median('on', c) / median('off', c):.2f}" for c in levels) + " |")
+    print("window after each 'on' run:", [r["window"] for r in runs["on"]])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=REPO / "outputs", help="the run whose pushed model is served")
@@ -195,6 +254,9 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,64")
     parser.add_argument("--batch-wait-ms", type=float, help="serving.max_batch_wait_ms of glassbox serve")
     parser.add_argument("--no-peer", action="store_true", help="glassbox serve only")
+    parser.add_argument("--monitoring-ab", action="store_true",
+                        help="glassbox serve only, with live monitoring off and on (no peer)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --monitoring-ab: alternating rounds")
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)  # run the peer service itself
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,35 +271,13 @@ def main() -> None:
     pool = applicants()
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"glassbox-bench-serve-{os.getpid()}"
     scratch.mkdir(parents=True, exist_ok=True)
-    serving = {"decisions": str(scratch / "decisions.sqlite")}
-    if args.batch_wait_ms is not None:
-        serving["max_batch_wait_ms"] = args.batch_wait_ms
-    (scratch / "bench.yaml").write_text(json.dumps({"output_dir": str(output), "serving": serving}))
-    token = secrets.token_hex(32)
-    auth = {"Authorization": f"Bearer {token}"}
+    serving = {} if args.batch_wait_ms is None else {"max_batch_wait_ms": args.batch_wait_ms}
     results = {}
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    ours = Process([sys.executable, "-m", "pipeline.cli", "serve", "--config", str(scratch / "bench.yaml"),
-                    "--port", str(port), "--no-access-log"], {"GLASSBOX_SERVE_TOKEN": token}, scratch / "serve.log")
-    try:
-        ours.wait_ready(f"{base}/healthz")
-        seconds, answers = latencies(f"{base}/v1/decisions", auth, pool[:args.requests])
-        declines = sum(a["decision"] == "decline" for a in answers)
-        results["glassbox"] = {"p50": percentile(seconds, 0.5), "p99": percentile(seconds, 0.99), "n": len(seconds),
-                               "declines": declines, "answers": answers}
-        for clients in levels:
-            calls = metric(base, auth, "glassbox_engine_calls_total")
-            count = max(args.decisions, 4 * clients)
-            bodies = [pool[i % len(pool)] for i in range(count)]
-            rate = throughput(f"{base}/v1/decisions", auth, bodies, clients)
-            calls = metric(base, auth, "glassbox_engine_calls_total") - calls
-            results["glassbox"][clients] = (rate, (count + clients) / calls)
-            print(f"glassbox, {clients:2d} clients: {rate:6.0f} decisions/s, {(count + clients) / calls:.1f} "
-                  f"applicants per engine call", flush=True)
-    finally:
-        ours.stop()
+    if args.monitoring_ab:
+        monitoring_ab(args, output, scratch, pool, levels, serving)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return
+    results["glassbox"] = measure_glassbox(args, output, scratch, pool, levels, serving, "glassbox")
 
     g = results["glassbox"]
     if args.no_peer:

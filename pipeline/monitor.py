@@ -19,6 +19,7 @@ from components.monitor.component import Monitor
 from pipeline import metadata
 from pipeline.config import MonitorBaseline, PipelineConfig
 from pipeline.pipeline import ingest
+from pipeline.serving.decision_span import SPAN_FILE
 
 SPAN_SPLIT = "span"
 # The schema environment of a span: production data, which may come without the label (the German-credit schema
@@ -30,31 +31,46 @@ IMPORTED_TYPES = {"model_uri": standard_artifacts.Model, "statistics_uri": stand
 
 
 def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: MonitorBaseline,
-                            for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+                            for_kubeflow: bool = False, decisions: bool = False) -> tfx.dsl.Pipeline:
     """The monitoring DAG of the span in `data_dir` against `baseline` (one split, all of it, named 'span');
-    `for_kubeflow` puts its artifacts under `config.kubeflow.pipeline_root`."""
+    `for_kubeflow` puts its artifacts under `config.kubeflow.pipeline_root`. `decisions`: the span is a window of the
+    decision record (pipeline/serving/decision_span.py), de-identified when it was decided, every decision explained
+    as the service explained it; else the span's files as the training data came, through ExampleGen and Privacy."""
     imported = {field: tfx.dsl.Importer(source_uri=getattr(baseline, field), artifact_type=artifact_type,
                                         reimport=False).with_id(f"{field[:-len('_uri')]}_importer")
                 for field, artifact_type in IMPORTED_TYPES.items()}
     model, schema = imported["model_uri"].outputs["result"], imported["schema_uri"].outputs["result"]
-    example_gen, privacy = ingest(config, data_dir, tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)])), environment=SPAN_ENVIRONMENT)
+    one_split = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
+        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)]))
+    if decisions:
+        example_gen, privacy = tfx.components.ImportExampleGen(
+            input_base=data_dir, input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="decisions",
+                                                                                             pattern=SPAN_FILE)]),
+            output_config=one_split), None
+    else:
+        example_gen, privacy = ingest(config, data_dir, one_split, environment=SPAN_ENVIRONMENT)
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema,
                                          environment=SPAN_ENVIRONMENT)
     bulk_inferrer = tfx.components.BulkInferrer(examples=examples, model=model)
     explained = config.explainer
-    explainer = Explainer(model=model, examples=examples, schema=schema, config=explained.model_copy(update={
-        # The span's attributions with the training's method, against the span's own background as training's were
-        # against its own; no partial dependence curves.
-        "methods": [explained.primary_method], "split": SPAN_SPLIT, "background_split": SPAN_SPLIT,
-        "max_examples": config.monitor.explain_examples, "quality_examples": config.monitor.quality_examples,
-        "sensitivity_features": 0}))
+    explainer = Explainer(
+        model=model, examples=examples, schema=schema,
+        # The span's attributions with the training's method against the training's background rows, as the decision
+        # service explains each decision: a change in attributions is the span's, not a new reference's. A window of
+        # decisions is explained whole, so its figures are the live monitor's; no partial dependence curves.
+        background=imported["explanations_uri"].outputs["result"],
+        config=explained.model_copy(update={
+            "methods": [explained.primary_method], "split": SPAN_SPLIT,
+            "max_examples": 0 if decisions else config.monitor.explain_examples,
+            "quality_examples": config.monitor.quality_examples, "sensitivity_features": 0,
+            # The methods' ground truth is the training run's to measure, not a span's.
+            "ground_truth_examples": 0}))
     monitor = Monitor(
         model=model, baseline_statistics=imported["statistics_uri"].outputs["result"],
         baseline_explanations=imported["explanations_uri"].outputs["result"],
-        statistics=statistics_gen.outputs["statistics"], anomalies=example_validator.outputs["anomalies"],
+        examples=examples, anomalies=example_validator.outputs["anomalies"],
         inference_result=bulk_inferrer.outputs["inference_result"], explanations=explainer.outputs["explanations"],
         policy_file=str(config.monitor.policy), audit_policy_file=str(config.audit_policy or ""),
         decision_threshold=explained.decision_threshold,

@@ -25,9 +25,36 @@ def validation_environment(schema: schema_pb2.Schema, statistics: statistics_pb2
     (SchemaGen's inferred one) is validated in every feature too."""
     if environment not in schema.default_environment:
         return None
-    present = {".".join(f.path.step) or f.name for dataset in statistics.datasets for f in dataset.features}
+    present = {_name(f) for dataset in statistics.datasets for f in dataset.features}
     outside = {f.name for f in schema.feature if not in_environment(f, environment, schema)}
     return None if present & outside else environment
+
+
+def _name(feature: statistics_pb2.FeatureNameStatistics) -> str:
+    return ".".join(feature.path.step) or feature.name
+
+
+def _missing(feature: statistics_pb2.FeatureNameStatistics) -> float:
+    stats = feature.num_stats.common_stats if feature.HasField("num_stats") else (
+        feature.string_stats.common_stats if feature.HasField("string_stats") else feature.struct_stats.common_stats)
+    return stats.num_missing
+
+
+def outcomes_set_aside(schema: schema_pb2.Schema, statistics: statistics_pb2.DatasetFeatureStatisticsList,
+                       environment: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """The statistics without the features the schema keeps out of `environment` that only some examples carry:
+    data from that environment with outcomes joined to some of it (decisions of which a share is labelled), validated
+    in the environment. A feature every example carries stays, and the data is then validated in every feature."""
+    if environment not in schema.default_environment:
+        return statistics
+    outside = {f.name for f in schema.feature if not in_environment(f, environment, schema)}
+    kept = statistics_pb2.DatasetFeatureStatisticsList()
+    kept.CopyFrom(statistics)
+    for dataset in kept.datasets:
+        features = [f for f in dataset.features if not (_name(f) in outside and _missing(f) > 0)]
+        del dataset.features[:]
+        dataset.features.extend(features)
+    return kept
 
 
 class Executor(tfx_executor.Executor):
@@ -40,6 +67,7 @@ class Executor(tfx_executor.Executor):
     def _Validate(self, inputs: Dict[str, Any], outputs: Dict[str, Any]) -> anomalies_pb2.Anomalies:  # noqa: N802
         statistics = value_utils.GetSoleValue(inputs, keys.STATISTICS_KEY)
         schema = value_utils.GetSoleValue(inputs, keys.SCHEMA_KEY)
+        statistics = outcomes_set_aside(schema, statistics, self._environment)
         environment = validation_environment(schema, statistics, self._environment)
         logging.info("ExampleValidator: validating in %s", f"environment {environment}" if environment
                      else "every feature of the schema")

@@ -107,19 +107,26 @@ def build_explain_pipeline(
     pipeline: beam.Pipeline,
     *,
     examples_pattern: str,
-    background_pattern: str,
+    background_pattern: str | None,
     model_dir: str,
     config: ExplainerConfig,
     feature_names: List[str],
     slice_names: List[str],
     output_dir: str,
     work_dir: str,
+    background_records: List[bytes] | None = None,
 ) -> None:
+    """Explains the examples at `examples_pattern` against background rows: the deterministic subset of
+    `config.background_size` of those at `background_pattern`, or `background_records` as they are (the rows another
+    Explainer run kept, so that both explain against the same reference)."""
     examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
     if config.max_examples:
         examples = _deterministic_subset(examples, config.max_examples, "Examples")
-    train = pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern)
-    background = _deterministic_subset(train, config.background_size, "Background")
+    if background_records is not None:
+        background, train = pipeline | "KeptBackground" >> beam.Create(background_records), None
+    else:
+        train = pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern)
+        background = _deterministic_subset(train, config.background_size, "Background")
     rows = (
         examples
         | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
@@ -155,7 +162,8 @@ def build_explain_pipeline(
     _ = _deterministic_subset(examples, config.quality_examples, "Quality") | "WriteQualitySample" >> (
         beam.io.WriteToTFRecord(os.path.join(work_dir, "quality_sample"), num_shards=1, shard_name_template="")
     )
-    if config.ground_truth_examples:
+    # The ground truth's train examples; with kept background rows there is no train split to draw them from.
+    if config.ground_truth_examples and train is not None:
         _ = _deterministic_subset(train, config.ground_truth_examples, "GroundTruth") | "WriteGroundTruthSample" >> (
             beam.io.WriteToTFRecord(os.path.join(work_dir, GROUND_TRUTH_SAMPLE), num_shards=1, shard_name_template=""))
     # Kept in the artifact: the rows every Shapley value above was computed against (explain.BACKGROUND_FILE).

@@ -18,6 +18,9 @@ class ExplainerSpec(types.ComponentSpec):
         "model": ChannelParameter(type=standard_artifacts.Model),
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "schema": ChannelParameter(type=standard_artifacts.Schema, optional=True),
+        # Another Explainer run's output whose background rows (explain.BACKGROUND_FILE) replace `background_split`:
+        # a monitored span is explained against the training's background, as the decision service explains.
+        "background": ChannelParameter(type=Explanations, optional=True),
     }
     OUTPUTS = {"explanations": ChannelParameter(type=Explanations)}
 
@@ -38,11 +41,13 @@ class Explainer(base_beam_component.BaseBeamComponent):
         examples: types.BaseChannel,
         schema: types.BaseChannel | None = None,
         config: ExplainerConfig | ImageExplainerConfig | None = None,
+        background: types.BaseChannel | None = None,
     ):
         spec = ExplainerSpec(
             model=model,
             examples=examples,
             schema=schema,
+            background=background,
             config=(config or ExplainerConfig()).model_dump_json(),
             explanations=types.Channel(type=Explanations),
         )

@@ -16,6 +16,7 @@ from components.artifacts import set_properties
 from components.digests import seal_artifact
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import parse_config
+from components.explainer.explain import read_background_records
 from components.explainer.image.config import parse_image_config
 from components.explainer.image.explain import explain_images
 from components.explainer.model import ExplainedModel
@@ -56,7 +57,12 @@ class Executor(BaseBeamExecutor):
         model_artifact = artifact_utils.get_single_instance(input_dict["model"])
         explanations = artifact_utils.get_single_instance(output_dict["explanations"])
         examples_pattern = _split_pattern(examples, config.split)
-        background_pattern = _split_pattern(examples, config.background_split)
+        kept = input_dict.get("background")
+        if kept:  # another run's background rows, e.g. training's for a monitored span
+            background_records = read_background_records(artifact_utils.get_single_instance(kept).uri)
+            background_pattern = None
+        else:
+            background_records, background_pattern = None, _split_pattern(examples, config.background_split)
         model_dir = path_utils.serving_model_path(model_artifact.uri)
         model = ExplainedModel(model_dir)
         known = set(model.feature_names) | set(model.slice_key_names) | {config.key_feature}
@@ -73,7 +79,7 @@ class Executor(BaseBeamExecutor):
             build_explain_pipeline(
                 pipeline, examples_pattern=examples_pattern, background_pattern=background_pattern,
                 model_dir=model_dir, config=config, feature_names=model.feature_names, slice_names=slice_names,
-                output_dir=out, work_dir=work,
+                output_dir=out, work_dir=work, background_records=background_records,
             )
 
         # TensorBoard images of the explanations in the artifact's own logs, as the image track writes them.

@@ -42,7 +42,7 @@ def challenger_ground_truth(model: ExplainedModel, train_records: Sequence[bytes
                             records: Sequence[bytes], background: Background, config: ExplainerConfig) -> Dict:
     """quality.json's ground_truth.logistic_regression: each method's correlation and precision@k against the
     challenger's exact Shapley values (logit space) on the quality sample."""
-    labels = model.labels(train_records) if train_records else np.array([])
+    labels = model.labels(train_records)
     known = ~np.isnan(labels)
     if len(set(labels[known])) < 2:
         return {"skipped": "the train examples do not hold both label classes"}
@@ -110,8 +110,6 @@ def planted_ground_truth(model: ExplainedModel, train_dense: np.ndarray, config:
     effects, on `config.quality_examples` fresh rows, explained against `config.background_size` others."""
     if model.architecture is None:
         return {"skipped": "the model's feature map records no architecture (a model trained before it did)"}
-    if not len(train_dense):
-        return {"skipped": "no train examples to draw rows from"}
     rng = np.random.default_rng(config.seed)
     effects = planted_effects(model.features, model.blocks, config.planted_features, rng)
     rows = draw_rows(train_dense, model.blocks, config.planted_examples, rng)

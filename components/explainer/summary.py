@@ -91,13 +91,12 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     background = Background.from_examples(model, read_background_records(output_dir), config)
     sample = _read_records(os.path.join(work_dir, "quality_sample"))
     quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
-    if config.ground_truth_examples:
-        train = _read_records(os.path.join(work_dir, GROUND_TRUTH_SAMPLE))
+    train = _read_records(os.path.join(work_dir, GROUND_TRUTH_SAMPLE))
+    if config.ground_truth_examples and train:
         quality["ground_truth"] = {"logistic_regression": challenger_ground_truth(
             model, train, model.dense(sample), sample, background, config)}
         if config.planted_features:
-            quality["ground_truth"]["planted_signal"] = planted_ground_truth(
-                model, model.dense(train) if train else np.zeros((0, model.width)), config)
+            quality["ground_truth"]["planted_signal"] = planted_ground_truth(model, model.dense(train), config)
     write_json(os.path.join(output_dir, "quality.json"), quality)
 
     top = top_features(importances, config.primary_method, config.sensitivity_features)

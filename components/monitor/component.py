@@ -28,8 +28,8 @@ class MonitorSpec(types.ComponentSpec):
         "model": ChannelParameter(type=standard_artifacts.Model),
         "baseline_statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
         "baseline_explanations": ChannelParameter(type=Explanations),
-        # The span: its statistics, its anomalies against the training schema, the model's scores, explanations.
-        "statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
+        # The span: its examples, their anomalies against the training schema, the model's scores, explanations.
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
         "anomalies": ChannelParameter(type=standard_artifacts.ExampleAnomalies),
         "inference_result": ChannelParameter(type=standard_artifacts.InferenceResult),
         "explanations": ChannelParameter(type=Explanations),
@@ -50,7 +50,7 @@ class Monitor(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, *, model: types.BaseChannel, baseline_statistics: types.BaseChannel,
-                 baseline_explanations: types.BaseChannel, statistics: types.BaseChannel,
+                 baseline_explanations: types.BaseChannel, examples: types.BaseChannel,
                  anomalies: types.BaseChannel, inference_result: types.BaseChannel, explanations: types.BaseChannel,
                  policy_file: str, audit_policy_file: str | None = None, decision_threshold: float = 0.5):
         # Bad policies fail when the pipeline is built, not after the span has been processed.
@@ -58,7 +58,7 @@ class Monitor(base_component.BaseComponent):
         audit_policy = load_policy(audit_policy_file) if audit_policy_file else None
         super().__init__(spec=MonitorSpec(
             model=model, baseline_statistics=baseline_statistics, baseline_explanations=baseline_explanations,
-            statistics=statistics, anomalies=anomalies, inference_result=inference_result, explanations=explanations,
+            examples=examples, anomalies=anomalies, inference_result=inference_result, explanations=explanations,
             policy=monitor_policy_json(policy), policy_source=str(policy_file),
             audit_policy=policy_json(audit_policy) if audit_policy else "",
             audit_policy_source=audit_policy.source if audit_policy else "",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from components.model_audit.inputs import labelled_predictions
 from components.model_audit.policy import policy_from_json
 from components.model_audit.report.html import write_report_html
 from components.monitor import checks
+from components.monitor.live import Baseline, span_statistics
 from components.monitor.policy import monitor_policy_from_json
 from components.monitor.report import monitor_report, render_monitor_html
 
@@ -55,11 +56,21 @@ def _attributions(explanations) -> tuple[str, dict, pd.DataFrame]:
     return method, mean_abs, table[table["method"] == method].reset_index(drop=True)
 
 
-def _only_split(artifact) -> str:
-    splits = artifact_utils.decode_split_names(artifact.split_names)
+def span_columns(examples, names: List[str], batch_size: int = 10_000) -> Iterator[Dict[str, list]]:
+    """The values of features `names` in the span (an Examples artifact of one split), a batch of examples at a
+    time: feature -> the batch's values, missing ones left out."""
+    import tensorflow as tf
+    from tfx_bsl.coders import example_coder
+
+    splits = artifact_utils.decode_split_names(examples.split_names)
     if len(splits) != 1:
-        raise ValueError(f"Monitor: the span's statistics have splits {splits}; the span must be one split.")
-    return splits[0]
+        raise ValueError(f"Monitor: the span's examples have splits {splits}; the span must be one split.")
+    files = sorted(fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], splits[0]), "*")))
+    decoder = example_coder.ExamplesToRecordBatchDecoder()
+    for records in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size).as_numpy_iterator():
+        batch = decoder.DecodeBatch(list(records))
+        yield {name: batch.column(batch.schema.get_field_index(name)).flatten().to_pylist()
+               for name in names if name in batch.schema.names}
 
 
 class Executor(BaseExecutor):
@@ -71,7 +82,7 @@ class Executor(BaseExecutor):
         audit_policy = (policy_from_json(exec_properties["audit_policy"], source=audit_source)
                         if exec_properties.get("audit_policy") else None)
         single = {key: artifact_utils.get_single_instance(artifacts) for key, artifacts in input_dict.items()}
-        model, statistics, anomalies = single["model"], single["statistics"], single["anomalies"]
+        model, anomalies = single["model"], single["anomalies"]
 
         training_method, training_importance, training_rows = _attributions(single["baseline_explanations"])
         span_method, span_importance, span_rows = _attributions(single["explanations"])
@@ -79,14 +90,20 @@ class Executor(BaseExecutor):
             raise ValueError(f"Monitor: the span is explained with {span_method}, the training with "
                              f"{training_method}; attributions of different methods cannot be compared.")
         span_scores = inference_scores(single["inference_result"].uri)
-        labelled = bool(len(span_rows)) and span_rows["label"].notna().all()
-        predictions = (labelled_predictions(span_rows, exec_properties["decision_threshold"]) if labelled else None)
+        # The performance and fairness checks on the explained examples that have a label (outcomes may have come
+        # for some decisions only).
+        labelled = span_rows[span_rows["label"].notna()]
+        predictions = (labelled_predictions(labelled, exec_properties["decision_threshold"]) if len(labelled)
+                       else None)
 
+        # The span's values counted on the training histogram's buckets, as a live window counts its decisions.
+        baseline = Baseline.from_scores(split_statistics(single["baseline_statistics"], "train"), training_importance,
+                                        training_rows["prediction"].to_numpy(), policy)
+        span = span_statistics(baseline, span_columns(single["examples"], [*baseline.numeric,
+                                                                            *baseline.categorical]))
         results = [
             checks.schema_anomalies(policy.schema_anomalies, contract_violations(anomalies.uri, anomalies.split_names)),
-            *checks.data_drift(split_statistics(single["baseline_statistics"], "train"),
-                               split_statistics(statistics, _only_split(statistics)),
-                               sorted(training_importance), policy.data_drift),
+            *checks.data_drift(baseline.statistics, span, baseline.features, policy.data_drift),
             checks.prediction_drift(policy.prediction_drift, training_rows["prediction"].to_numpy(), span_scores,
                                     policy.score_bins),
             *checks.attribution_drift(training_importance, span_importance, policy.attribution_drift),
@@ -95,7 +112,7 @@ class Executor(BaseExecutor):
         lineage = [Evidence(role=key, artifact_id=a.id, uri=a.uri, sha256=directory_digest(a.uri))
                    for key, a in sorted(single.items())]
         report = monitor_report(
-            results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": labelled},
+            results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": len(labelled)},
             policy={"source": exec_properties["policy_source"], "audit_source": audit_source or None}, lineage=lineage)
 
         out = artifact_utils.get_single_instance(output_dict["monitor_report"])

@@ -10,12 +10,11 @@ The figures are the batch Monitor's, computed by the same functions with the sam
 become a TFDV statistics proto (`window_statistics`) that `checks.data_drift` compares with the training split's, the
 score histogram goes to `checks.prediction_drift_of_histograms`, the mean |attribution| to `checks.attribution_drift`.
 
-One difference from the batch Monitor, by construction: a numeric feature's window histogram counts the values
-exactly on the training histogram's bucket edges (plus a bucket below and one above the training range), while the
-batch Monitor compares with the span's own TFDV histogram, which TFDV interpolates from a quantile sketch onto
-equal-width buckets between the span's min and max; the comparator spreads that uniformly over the union of edges.
-The live figure is the exact divergence on the training's buckets; the batch one approximates it (the gap is
-measured in tests/unit/monitor/test_live.py). Categorical L-infinity distances agree exactly.
+A numeric feature's values are counted exactly on the training histogram's bucket edges, plus a bucket below and one
+above the training range (`bucket`), not on buckets of their own: the batch Monitor counts a span's values the same way
+(`span_statistics`), so the two agree on the same decisions. Comparing with a span's own TFDV histogram instead would
+compare buckets that TFDV interpolates from a quantile sketch between the span's min and max, an approximation of the
+exact divergence computed here (off by up to 0.06 on 300 German-credit rows).
 """
 
 from __future__ import annotations
@@ -137,18 +136,8 @@ class Window:
         self._since_resum = 0
 
     # -- updating ---------------------------------------------------------------------------------------------
-    def _bucket(self, edges: np.ndarray, value: float) -> int:
-        if value < edges[0]:
-            return 0
-        if value > edges[-1]:
-            return len(edges)
-        if len(edges) == 1:  # equal to a constant feature's value: its point bucket is interval "1"
-            return 1
-        # left-closed intervals, the last one closed on both sides
-        return min(int(np.searchsorted(edges, value, side="right")), len(edges) - 1)
-
     def _category(self, i: int, value: Any) -> int:
-        label = _label(value)
+        label = category_label(value)
         index = self._category_index[i].get(label)
         if index is None:
             index = self._category_index[i][label] = len(self.category_labels[i])
@@ -164,7 +153,7 @@ class Window:
             self._remove_oldest()
         slot = self._head
         for j, (name, edges) in enumerate(self._numeric):
-            b = self._bucket(edges, float(inputs[name]))
+            b = bucket(edges, float(inputs[name]))
             self._num_slot[slot, j] = b
             self.numeric_counts[j][b] += 1
         for j, name in enumerate(self._categorical):
@@ -237,36 +226,10 @@ class Window:
         return {f: float(v) / self.count for f, v in zip(self._features, self._attr_sum)}
 
     def window_statistics(self) -> Statistics:
-        """The window as a TFDV statistics proto, in the shape `checks.data_drift` reads: a categorical feature's
-        rank histogram and value count; a numeric feature's standard histogram on the training buckets, with one
-        bucket below and one above the training range (as wide as the range, which no divergence depends on)."""
-        out = Statistics()
-        dataset = out.datasets.add(num_examples=self.count)
-        for (name, edges), counts in zip(self._numeric, self.numeric_counts):
-            feature = dataset.features.add()
-            feature.path.step.append(name)
-            feature.type = statistics_pb2.FeatureNameStatistics.FLOAT
-            histogram = feature.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
-            feature.num_stats.common_stats.num_non_missing = self.count
-            feature.num_stats.common_stats.tot_num_values = self.count
-            width = float(edges[-1] - edges[0]) or 1.0
-            lows = [edges[0] - width, *edges[:-1], edges[-1]] if len(edges) > 1 else [edges[0] - width, edges[0],
-                                                                                     edges[0]]
-            highs = [edges[0], *edges[1:], edges[-1] + width] if len(edges) > 1 else [edges[0], edges[0],
-                                                                                      edges[0] + width]
-            for low, high, count in zip(lows, highs, counts):
-                histogram.buckets.add(low_value=float(low), high_value=float(high), sample_count=float(count))
-        for name, labels, counts in zip(self._categorical, self.category_labels, self.category_counts):
-            feature = dataset.features.add()
-            feature.path.step.append(name)
-            feature.type = statistics_pb2.FeatureNameStatistics.STRING
-            feature.string_stats.common_stats.num_non_missing = self.count
-            feature.string_stats.common_stats.tot_num_values = self.count
-            for rank, (label, count) in enumerate(sorted(zip(labels, counts), key=lambda lc: -lc[1])):
-                if count:
-                    feature.string_stats.rank_histogram.buckets.add(low_rank=rank, high_rank=rank, label=label,
-                                                                    sample_count=float(count))
-        return out
+        """The window as a TFDV statistics proto (`counted_statistics`)."""
+        return counted_statistics(self.baseline, self.numeric_counts,
+                                  [dict(zip(labels, counts)) for labels, counts in zip(self.category_labels,
+                                                                                         self.category_counts)])
 
     def results(self) -> list[CheckResult]:
         """The Monitor's data, prediction and attribution drift checks on the window, with the policy's thresholds;
@@ -290,11 +253,83 @@ class Window:
         return sum(a.nbytes for a in arrays) + 8 * sum(len(c) for c in self.category_counts)
 
 
-def _label(value: Any) -> str:
-    """A categorical value as TFDV labels it in a rank histogram (ints as their digits)."""
+def category_label(value: Any) -> str:
+    """A categorical value as TFDV labels it in a rank histogram (ints as their digits, bytes as UTF-8 text)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def bucket(edges: np.ndarray, value: float) -> int:
+    """A numeric value's bucket on a feature's training edges: 0 below the training range, 1..k the training
+    histogram's intervals (left-closed, the last one closed on both sides), k+1 above; a constant feature's value is
+    its point bucket, 1."""
+    if value < edges[0]:
+        return 0
+    if value > edges[-1]:
+        return len(edges)
+    if len(edges) == 1:
+        return 1
+    return min(int(np.searchsorted(edges, value, side="right")), len(edges) - 1)
+
+
+def counted_statistics(baseline: Baseline, numeric_counts: Sequence[np.ndarray],
+                       category_counts: Sequence[Mapping[str, int]]) -> Statistics:
+    """Counted values as a TFDV statistics proto, in the shape `checks.data_drift` reads: per numeric feature of
+    `baseline` (in its order) the counts in its `bucket`s as a standard histogram on the training edges, with one
+    bucket below and one above the training range (as wide as the range, which no divergence depends on); per
+    categorical feature a rank histogram of its labels' counts. A window and a batch span (`span_statistics`) are
+    both compared with training through this one shape."""
+    out = Statistics()
+    dataset = out.datasets.add()
+    total = 0
+    for (name, edges), counts in zip(baseline.numeric.items(), numeric_counts):
+        feature = dataset.features.add()
+        feature.path.step.append(name)
+        feature.type = statistics_pb2.FeatureNameStatistics.FLOAT
+        histogram = feature.num_stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+        present = int(np.sum(counts))
+        total = max(total, present)
+        feature.num_stats.common_stats.num_non_missing = present
+        feature.num_stats.common_stats.tot_num_values = present
+        width = float(edges[-1] - edges[0]) or 1.0
+        inner = list(zip(edges[:-1], edges[1:])) if len(edges) > 1 else [(edges[0], edges[0])]
+        bounds = [(edges[0] - width, edges[0]), *inner, (edges[-1], edges[-1] + width)]
+        for (low, high), count in zip(bounds, counts):
+            histogram.buckets.add(low_value=float(low), high_value=float(high), sample_count=float(count))
+    for name, counts in zip(baseline.categorical, category_counts):
+        feature = dataset.features.add()
+        feature.path.step.append(name)
+        feature.type = statistics_pb2.FeatureNameStatistics.STRING
+        present = int(sum(counts.values()))
+        total = max(total, present)
+        feature.string_stats.common_stats.num_non_missing = present
+        feature.string_stats.common_stats.tot_num_values = present
+        for rank, (label, count) in enumerate(sorted(counts.items(), key=lambda lc: -lc[1])):
+            if count:
+                feature.string_stats.rank_histogram.buckets.add(low_rank=rank, high_rank=rank, label=label,
+                                                                sample_count=float(count))
+    dataset.num_examples = total
+    return out
+
+
+def span_statistics(baseline: Baseline, batches: Iterable[Mapping[str, Iterable[Any]]]) -> Statistics:
+    """A whole span's values, in batches (feature -> the batch's values, missing ones left out), counted as a live
+    window counts them (`bucket`, `category_label`): the batch Monitor's data drift is then the live one's on the same
+    decisions. Only the counts are kept, so a span of any size takes the memory of one batch."""
+    numeric = [np.zeros(len(edges) + 1, dtype=np.int64) for edges in baseline.numeric.values()]
+    categorical: list[dict[str, int]] = [{} for _ in baseline.categorical]
+    for columns in batches:
+        for (name, edges), counts in zip(baseline.numeric.items(), numeric):
+            for value in columns.get(name, ()):
+                counts[bucket(edges, float(value))] += 1
+        for name, counts in zip(baseline.categorical, categorical):
+            for value in columns.get(name, ()):
+                label = category_label(value)
+                counts[label] = counts.get(label, 0) + 1
+    return counted_statistics(baseline, numeric, categorical)
 
 
 @dataclass

@@ -26,6 +26,7 @@ EXIT_CODES = (
     ("builtins.ValueError", 2),  # a flag's value: monitor's --data and --model, explain's --set, compile's settings
     ("builtins.KeyError", 2),  # explain --set on a feature the example lacks
     ("pipeline.records.graph.LineageError", 1),
+    ("pipeline.serving.decision_span.EmptyWindowError", 1),  # monitor --decisions on a window with no decision
     ("builtins.LookupError", 1),  # a run, example or audit asked for is not in the store
     ("pipeline.records.graphviz.GraphvizError", 1),
     ("pipeline.cli.errors.RunError", 1),

@@ -15,16 +15,20 @@ from pipeline.cli.errors import RunError
 def logged(config, kind: str, what: str) -> Iterator[Path]:
     """Sends everything but `print` to a new log file, outputs/logs/KIND-TIMESTAMP.log, and yields its path. An error
     inside leaves as RunError naming the log, unless it is the store's or the lineage's own: the store is busy or
-    missing, or the model asked for is not in it, which says what to do without the log."""
+    missing, the model asked for is not in it, no decision is in the window asked for, or the decision record
+    cannot be opened, which says what to do
+    without the log."""
     from pipeline.metadata import MetadataStoreError
     from pipeline.records.graph import LineageError
     from pipeline.runners.logfile import output_to
+    from pipeline.serving.decision_span import EmptyWindowError
+    from pipeline.serving.store import DecisionStoreError
 
     log_file = config.output_dir / "logs" / f"{kind}-{datetime.now():%Y%m%d-%H%M%S}.log"
     with output_to(log_file):
         try:
             yield log_file
-        except (MetadataStoreError, LineageError):
+        except (MetadataStoreError, LineageError, EmptyWindowError, DecisionStoreError):
             raise
         except Exception as error:  # noqa: BLE001 - any failure of the run is one line
             raise RunError(what, error, log_file) from error

@@ -87,7 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     monitor = commands.add_parser(
         "monitor", help="run the monitoring pipeline on a new span: data, prediction and attribution drift, alerts",
         epilog="exits 4 when a check raised a block alert (after printing every check), 0 when none did")
-    monitor.add_argument("--data", type=Path, required=True, help="directory of the span's CSV files")
+    span = monitor.add_mutually_exclusive_group(required=True)
+    span.add_argument("--data", type=Path, help="directory of the span's CSV files")
+    span.add_argument("--decisions", action="store_true",
+                      help="the span is the model's decisions in the decision record (serving.decisions), with the "
+                           "outcomes that arrived as labels")
+    monitor.add_argument("--since", help="with --decisions: from this time on (ISO 8601, UTC unless a zone is "
+                                         "named; or how long ago: 30m, 24h, 7d); default: the first decision")
+    monitor.add_argument("--until", help="with --decisions: before this time (same forms); default: now")
     monitor.add_argument("--model", default="pushed",
                          help="'pushed' (the model behind the latest push, default) or a Model artifact id")
     store_options(monitor)

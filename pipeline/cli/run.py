@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from pipeline.cli.errors import BlockAlertError
 from pipeline.cli.output import logged, print_event, print_monitor_summary, print_run_summary
@@ -52,6 +53,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decision_span(config, model_id: int | None, start, end):
+    """(the model, the span of its decisions in [start, end)) written under the output directory."""
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from pipeline import metadata
+    from pipeline.cli.decisions import open_decisions
+    from pipeline.records.lineage import Lineage
+    from pipeline.records.monitoring import resolve_baseline
+    from pipeline.serving.decision_span import export_span, label_values
+
+    lineage = Lineage(metadata.open_store(config), config.pipeline_name)
+    model_id = lineage.pushed_model() if model_id is None else model_id
+    schema_dir = Path(resolve_baseline(lineage, model_id).schema_uri)
+    [schema_file] = [p for p in schema_dir.iterdir() if p.is_file()]
+    values = label_values(text_format.Parse(schema_file.read_text(), schema_pb2.Schema()), config.label,
+                          config.positive_label)
+    with open_decisions(config) as store:
+        return model_id, export_span(store, model_id, start, end, config.output_dir / "monitoring" / "decisions",
+                                     config.label, values)
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Runs the monitoring pipeline on a new span against the pushed (or a given) model, and prints its alerts."""
     from pipeline import metadata
@@ -59,19 +82,39 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, output_dir=args.output, enable_cache=False if args.no_cache else None,
                          beam_profile=args.beam_profile, extra_beam_args=args.beam_arg)
-    if not args.data.is_dir():
+    if args.data is not None and not args.data.is_dir():
         raise ValueError(f"--data {args.data} is not a directory of span files.")
+    if args.data is not None and (args.since or args.until):
+        raise ValueError("--since and --until choose a window of the decision record: they go with --decisions.")
     if args.model != "pushed" and not args.model.isdigit():
         raise ValueError(f"--model must be 'pushed' or a Model artifact id, not {args.model!r}.")
     model_id = None if args.model == "pushed" else int(args.model)
+    window = None
+    if args.decisions:
+        from pipeline.serving.decision_span import moment
+
+        window = (moment(args.since, "--since") if args.since else None,
+                  moment(args.until, "--until") if args.until else None)
+        if None not in window and window[0] >= window[1]:
+            raise ValueError(f"--since {args.since} is not before --until {args.until}: the window is empty.")
     metadata.refuse_if_busy(config)
-    _local_key(config)  # the training run's: the span's pseudonyms are the training data's
-    print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
+    if window is None:
+        _local_key(config)  # the training run's: the span's pseudonyms are the training data's
+        print(f"Monitoring {config.pipeline_name} on {args.data} (output: {config.output_dir})", flush=True)
     with logged(config, "monitor", "monitoring run") as log_file:
         from pipeline.records.monitoring import latest_monitor_report
         from pipeline.runners.local import run_monitor
 
-        model_id = run_monitor(config, str(args.data.resolve()), model_id, on_event=print_event)
+        if window is None:
+            data_dir = args.data.resolve()
+        else:
+            model_id, span = _decision_span(config, model_id, *window)
+            data_dir = span.directory
+            print(f"Monitoring {config.pipeline_name} on {span.decisions} decision(s) of model {model_id} recorded "
+                  f"{span.first} to {span.last}, {span.labelled} with outcomes"
+                  + (f"; {span.purged} purged ones left out" if span.purged else "")
+                  + f" (output: {config.output_dir})", flush=True)
+        model_id = run_monitor(config, str(data_dir), model_id, on_event=print_event, decisions=window is not None)
         uri = latest_monitor_report(metadata.open_store(config), config)
     with open(f"{uri}/monitor.json") as f:
         report = json.load(f)

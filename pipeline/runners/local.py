@@ -71,12 +71,14 @@ def run_local(config: PipelineConfig, on_event: OnEvent | None = None) -> str:
 
 
 def run_monitor(config: PipelineConfig, data_dir: str, model_id: int | None = None,
-                on_event: OnEvent | None = None) -> int:
-    """Runs the monitoring pipeline on the span in `data_dir` against model `model_id` (default: the latest pushed
-    model) and its training run's artifacts, found in the store; returns the model's id."""
+                on_event: OnEvent | None = None, decisions: bool = False) -> int:
+    """Runs the monitoring pipeline on the span in `data_dir` (`decisions`: a window of the decision record, as
+    decision_span.export_span writes it) against model `model_id` (default: the latest pushed model) and its training
+    run's artifacts, found in the store; returns the model's id."""
     lineage = Lineage(metadata.open_store(config), config.pipeline_name)
     model_id = lineage.pushed_model() if model_id is None else model_id
-    pipeline = create_monitor_pipeline(config, str(data_dir), resolve_baseline(lineage, model_id))
+    pipeline = create_monitor_pipeline(config, str(data_dir), resolve_baseline(lineage, model_id),
+                                       decisions=decisions)
     _run(config.model_copy(update={"pipeline_name": config.monitor_pipeline_name}), pipeline, on_event)
     return model_id
 

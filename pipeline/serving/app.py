@@ -18,6 +18,7 @@ durable. Nothing is recorded for a 4xx. Request bodies and applicants' values ar
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -217,15 +218,17 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
     if not token:
         raise ValueError("the decision service needs a bearer token")
 
+    def observe(records) -> None:
+        try:  # after the commit: a monitoring failure never takes back a recorded decision
+            monitor.observe(records)
+        except Exception as error:  # noqa: BLE001 - logged by type and place, never a value
+            metrics.failures.inc("monitor")
+            log.error("live monitoring failed on a recorded batch: %s at %s", type(error).__name__, _origin(error))
+
     def record(decisions: List[dict]) -> List[dict]:
         records = store.append(decisions)
-        if monitor is not None:
-            try:  # after the commit: a monitoring failure never takes back a recorded decision
-                monitor.observe(records)
-            except Exception as error:  # noqa: BLE001 - logged by type and place, never a value
-                metrics.failures.inc("monitor")
-                log.error("live monitoring failed on a recorded batch: %s at %s", type(error).__name__,
-                          _origin(error))
+        if monitor is not None:  # watched on the monitor's thread, off the answer's path
+            monitor.later(observe, records)
         return [{"decision_id": r.id, "recorded_at": r.time, **d} for r, d in zip(records, decisions)]
 
     batcher = MicroBatcher(engine.decide, record, max_items=settings.max_batch_items,
@@ -243,6 +246,8 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
             yield
         finally:
             await batcher.close()  # what was accepted is decided and recorded before the process ends
+            if monitor is not None:
+                await run_in_threadpool(monitor.close)  # and watched, its alerts recorded
 
     fields = described.get("fields") or []
     applicant_schema = {"type": "object", "description": "One applicant's raw values, as in the training data (the "
@@ -359,8 +364,8 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
             return _error(404 if error.unknown else 409, str(error))
         labelled = None
         if monitor is not None:
-            await run_in_threadpool(monitor.label, found)
-            labelled = monitor.snapshot()["outcomes"]["labelled"]
+            await asyncio.wrap_future(monitor.later(monitor.label, found))
+            labelled = (await asyncio.wrap_future(monitor.later(monitor.snapshot)))["outcomes"]["labelled"]
         return _json({"recorded": len(found), "labelled_in_window": labelled})
 
     @app.get("/v1/monitoring", summary="Live monitoring: the window of recent decisions, each check's value, "
@@ -370,7 +375,7 @@ def create_app(engine, store: DecisionStore, token: str, settings: ServingConfig
         if monitor is None:
             return _error(404, "Live monitoring is off (serving.monitoring.enabled, or the model's run has no "
                                "training statistics).")
-        return _json(await run_in_threadpool(monitor.snapshot))
+        return _json(await asyncio.wrap_future(monitor.later(monitor.snapshot)))
 
     @app.get("/healthz", summary="Liveness (no token needed)")
     async def healthz() -> Response:

@@ -16,6 +16,7 @@ import math
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Sequence
 
@@ -56,8 +57,12 @@ class LiveMonitor:
     def __init__(self, baseline: Baseline, model_id: int, *, size: int, max_age_s: float | None = None,
                  min_decisions: int | None = None, policy_source: str = "",
                  record_alerts: Callable[[List[dict]], Any] | None = None, metrics=None,
-                 audit_policy=None, threshold: float = 0.5, min_outcomes: int = 100):
+                 audit_policy=None, threshold: float = 0.5, min_outcomes: int = 100, judge_every: int | None = None):
         self.window = Window(baseline, size, max_age_s=max_age_s)
+        # Judged once this many decisions arrived since the last judgement (1% of the window), and on every read:
+        # adding a decision is O(features), judging O(features x buckets), so a busy service judges in strides.
+        self.judge_every = max(1, size // 100) if judge_every is None else judge_every
+        self._pending, self._last_time, self._labels_left = 0, None, False
         self.crossings = Crossings(size if min_decisions is None else min_decisions)
         # outcomes: the window's decisions by id (score, groups), the labels that arrived for them
         self.audit_policy, self.threshold = audit_policy, threshold
@@ -69,8 +74,21 @@ class LiveMonitor:
         self._record_alerts, self.metrics = record_alerts, metrics
         self.webhook: Webhook | None = None
         self._lock = threading.Lock()
+        # The monitor's own thread: the record's thread hands it each recorded batch and answers the requests at once;
+        # what reads the monitor queues behind the batches handed over before, so it sees them (`later`).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="glassbox-monitor")
         self.results = self.window.results()
         self.alerts_raised = 0
+
+    def later(self, function: Callable, *args) -> Future:
+        """Runs `function(*args)` on the monitor's thread, after everything handed to it before."""
+        return self._thread.submit(function, *args)
+
+    def close(self) -> None:
+        """Finishes what was handed over (the alerts it raises recorded), then the webhook's deliveries."""
+        self._thread.shutdown(wait=True)
+        if self.webhook is not None:
+            self.webhook.close()
 
     # -- feeding ----------------------------------------------------------------------------------------------------
     def _add(self, record) -> bool:
@@ -80,9 +98,9 @@ class LiveMonitor:
         self.window.add(payload["inputs"], payload["score"], payload["attributions"]["values"],
                         at=epoch_seconds(record.time))
         if len(self._decided) == self._decided.maxlen:
-            self._labels.pop(self._decided[0][0], None)
+            self._labels_left |= self._labels.pop(self._decided[0][0], None) is not None
         self._decided.append((record.id, float(payload["score"]), payload.get("groups") or {}))
-        self._trim()
+        self._labels_left |= self._trim()
         return True
 
     def _trim(self) -> bool:
@@ -94,27 +112,35 @@ class LiveMonitor:
         return left
 
     def observe(self, records: Sequence) -> List[dict]:
-        """Adds recorded decisions, judges the window once, records and returns the alerts of this batch."""
+        """Adds recorded decisions; once `judge_every` arrived since the last judgement, judges the window, records and
+        returns the alerts."""
         with self._lock:
-            labelled = len(self._labels)
-            if not any([self._add(r) for r in records]):
+            added = sum([self._add(r) for r in records])
+            if not added:
                 return []
-            alerts = self._judge(time_of=records[-1].time)
-            if len(self._labels) != labelled:  # a labelled decision left the window
-                alerts += self._judge_outcomes(time_of=records[-1].time)
-            return alerts
+            self._pending += added
+            self._last_time = records[-1].time
+            return self._judge_pending() if self._pending >= self.judge_every else []
+
+    def _judge_pending(self) -> List[dict]:
+        alerts = self._judge(time_of=self._last_time)
+        if self._labels_left:  # a labelled decision left the window
+            alerts += self._judge_outcomes(time_of=self._last_time)
+        self._pending, self._labels_left = 0, False
+        return alerts
 
     def label(self, outcomes: Sequence[tuple]) -> List[dict]:
         """Outcomes that arrived ((decision record, 0/1 label), recorded): those of decisions in the window count;
         the audit's checks are judged again on the window's labelled decisions."""
         with self._lock:
+            alerts = self._judge_pending() if self._pending else []
             inside = {decision_id for decision_id, _, _ in self._decided}
             added = 0
             for record, value in outcomes:
                 if record.id in inside:
                     self._labels[record.id] = int(value)
                     added += 1
-            return self._judge_outcomes(time_of=None) if added else []
+            return alerts + (self._judge_outcomes(time_of=None) if added else [])
 
     def _outcome_predictions(self) -> Predictions | None:
         rows = [(score, groups, self._labels[i]) for i, score, groups in self._decided if i in self._labels]
@@ -182,7 +208,8 @@ class LiveMonitor:
                 self._add(record)
             self.window.expire()
             self._trim()
-            self._labels = outcomes or {}
+            self._labels, self._pending, self._labels_left = outcomes or {}, 0, False
+            self._last_time = records[-1].time if records else None
             drift = {c for c in failing if c.startswith(DRIFT_CHECKS)}
             self.crossings.failing, self.outcome_crossings.failing = drift, set(failing) - drift
             self._judge(time_of=records[-1].time if records else None)
@@ -202,8 +229,11 @@ class LiveMonitor:
                     self._judge_outcomes(time_of=None)
 
     def snapshot(self) -> Dict[str, Any]:
+        """The window, its counts and its checks, judged on every decision observed so far."""
         self.refresh()
         with self._lock:
+            if self._pending:
+                self._judge_pending()
             window, baseline = self.window, self.window.baseline
             return _plain({
                 "model_id": self.model_id,
@@ -255,8 +285,6 @@ class Webhook:
     Failures are logged (status or error type), never retried into a storm."""
 
     def __init__(self, url: str, timeout_s: float):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.url, self.timeout_s = url, timeout_s
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="glassbox-webhook")
         self.sent = 0

@@ -26,7 +26,9 @@ from components.model_audit.checks.data import divergence, feature_statistics
 from components.monitor import checks
 from components.monitor.live import explanations_baseline
 from components.monitor.policy import load_monitor_policy
-from pipeline.config import REPO_ROOT
+from pipeline.config import REPO_ROOT, load_config
+from pipeline.metadata import open_store as open_metadata
+from pipeline.records.monitoring import latest_monitor_report
 from pipeline.serving.served import find_served
 from pipeline.serving.store import open_store
 from tests.integration.test_serve_e2e import AUTH, Service, applicants
@@ -259,3 +261,33 @@ def test_outcomes_raise_the_fairness_alert_when_labels_flip_for_one_group(live):
     print("alerts on outcomes:", [(a["check"], a["severity"], a["value"], a["window"]["labelled"]) for a in new])
     assert degraded["equal_opportunity_difference.sex"]["status"] == "fail"
     assert [a["check"] for a in new].count("equal_opportunity_difference.sex") == 1
+
+
+def test_the_batch_monitor_on_the_same_window_of_the_record_has_the_live_figures(live):
+    """`glassbox monitor --decisions --since T`: the monitoring pipeline on the window's decisions (imported from the
+    record, scored by BulkInferrer, explained by the Explainer against the training background, their outcomes as
+    labels), recorded in MLMD, with the live monitor's figures to 1e-6."""
+    state = monitoring(live)
+    with open_store(live.record) as store:
+        window = store.recent(state["model_id"], WINDOW)
+    assert state["window"]["count"] == len(window) == WINDOW and state["outcomes"]["labelled"] == WINDOW
+    ran = glassbox("monitor", "--decisions", "--since", window[0].time, "--config", str(live.config_file))
+    print(ran.stdout)
+    assert ran.returncode in (0, 4), ran.stdout + ran.stderr  # 4: the flipped labels' block alert, if any
+    assert f"on {WINDOW} decision(s) of model {state['model_id']}" in ran.stdout and f"{WINDOW} with outcomes" in \
+        ran.stdout
+    config = load_config(live.config_file)  # the run recorded in MLMD as a monitoring run, its report the latest
+    uri = latest_monitor_report(open_metadata(config), config)
+    assert f"Report: {uri}/report.html" in ran.stdout
+    with open(os.path.join(uri, "monitor.json")) as f:
+        batch = {c["id"]: c for c in json.load(f)["checks"]}
+    live_figures = {c["id"]: c["value"] for c in [*state["checks"], *state["outcomes"]["checks"]]}
+    compared = sorted(set(live_figures) & set(batch))
+    assert {"prediction_drift", "attribution_drift.rank", "attribution_drift.share", "data_drift.age",
+            "overall_auc", "equal_opportunity_difference.sex"} <= set(compared)
+    gaps = {k: abs(batch[k]["measured"] - live_figures[k]) for k in compared if live_figures[k] is not None}
+    print("largest batch-live gaps:", sorted(gaps.items(), key=lambda kv: -kv[1])[:5])
+    assert all(batch[k]["measured"] is None for k in compared if live_figures[k] is None)
+    assert max(gaps.values()) <= 1e-6, gaps
+    assert {k: batch[k]["status"] for k in compared} == {
+        k: c["status"] for c in [*state["checks"], *state["outcomes"]["checks"]] for k in [c["id"]] if k in batch}

@@ -53,13 +53,20 @@ def test_every_class_in_the_table_is_an_exception():
      "--data {tmp}/nope is not a directory of span files."),
     (["monitor", "--data", "{tmp}", "--model", "latest", "--output", "{tmp}/out"], 2,
      "--model must be 'pushed' or a Model artifact id, not 'latest'."),
+    (["monitor", "--data", "{tmp}", "--since", "24h", "--output", "{tmp}/out"], 2,
+     "--since and --until choose a window of the decision record: they go with --decisions."),
+    (["monitor", "--decisions", "--since", "yesterday", "--output", "{tmp}/out"], 2,
+     "--since 'yesterday': give a time (2026-11-30, 2026-11-30T09:00:00+01:00; UTC unless a zone is named)"),
+    (["monitor", "--decisions", "--since", "1h", "--until", "2h", "--output", "{tmp}/out"], 2,
+     "--since 1h is not before --until 2h: the window is empty."),
     (["lineage", "artifact", "999999", "--config", "{config}"], 1, "No artifact 999999 in this metadata store."),
     (["lineage", "verify", "--config", "{config}"], 1, "No runs of glassbox-german-credit in "),  # LookupError
     # Any other error: one line with its type, code 1 (a traceback before the error table).
     (["lineage", "artifact", "{artifact}", "--svg", "/dev/null/graph.svg", "--config", "{config}"], 1,
      "FileExistsError: "),
 ], ids=["missing-config", "bad-beam-arg", "preflight", "onboard", "no-store", "no-decision-store", "monitor-data",
-        "monitor-model", "lineage-error", "no-runs", "other"])
+        "monitor-model", "monitor-since-with-data", "monitor-since", "monitor-empty-window", "lineage-error", "no-runs",
+        "other"])
 def test_main_ends_each_error_with_its_code_and_one_line(args, code, message, capfd, tmp_path, store):
     config_file, artifact_id = store
     fill = dict(tmp=tmp_path, config=config_file, artifact=artifact_id)

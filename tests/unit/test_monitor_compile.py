@@ -22,8 +22,8 @@ DEPENDENCIES = {
     "StatisticsGen": ["Privacy"],
     "ExampleValidator": ["StatisticsGen", "schema_importer"],
     "BulkInferrer": ["Privacy", "model_importer"],
-    "Explainer": ["Privacy", "model_importer", "schema_importer"],
-    "Monitor": ["BulkInferrer", "ExampleValidator", "Explainer", "StatisticsGen", "explanations_importer",
+    "Explainer": ["Privacy", "explanations_importer", "model_importer", "schema_importer"],
+    "Monitor": ["BulkInferrer", "ExampleValidator", "Explainer", "Privacy", "explanations_importer",
                 "model_importer", "statistics_importer"],
 }
 

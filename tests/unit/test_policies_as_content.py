@@ -54,7 +54,7 @@ def _model_audit(policy, model_card):
 def _monitor(policy, audit_policy=None):
     return Monitor(
         model=_channel(standard_artifacts.Model), baseline_statistics=_channel(standard_artifacts.ExampleStatistics),
-        baseline_explanations=_channel(Explanations), statistics=_channel(standard_artifacts.ExampleStatistics),
+        baseline_explanations=_channel(Explanations), examples=_channel(standard_artifacts.Examples),
         anomalies=_channel(standard_artifacts.ExampleAnomalies),
         inference_result=_channel(standard_artifacts.InferenceResult), explanations=_channel(Explanations),
         policy_file=str(policy), audit_policy_file=audit_policy and str(audit_policy),

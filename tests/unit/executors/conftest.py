@@ -171,6 +171,14 @@ def span_statistics(root, examples):
 
 
 @pytest.fixture(scope="session")
+def span_examples(root, examples):
+    """The monitored span's examples: one split, as the monitoring pipeline's ExampleGen makes them (the eval split
+    again)."""
+    write_splits({"eval": split_rows(examples, "eval")}, root / "monitor" / "examples")
+    return artifact(standard_artifacts.Examples, root / "monitor" / "examples", ["eval"])
+
+
+@pytest.fixture(scope="session")
 def span_anomalies(root, span_statistics, schema):
     """The span's anomalies against the training schema."""
     return validate_span(root / "monitor" / "anomalies", span_statistics, schema)

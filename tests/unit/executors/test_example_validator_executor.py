@@ -1,6 +1,7 @@
 """The monitoring pipeline's ExampleValidator: a span without the label is validated in the schema's SERVING
 environment, where the German-credit contract expects no `risk`, while TFX's own executor reports the label missing; a
-labelled span is validated in every feature, its labels included."""
+labelled span is validated in every feature, its labels included; a span whose label only some examples carry (decisions
+with the outcomes that arrived) is validated in SERVING."""
 
 import os
 
@@ -11,7 +12,7 @@ from tfx.components.example_validator import executor as example_validator
 from tfx.types import standard_artifacts
 
 from components.data_gate.component import contract_violations
-from components.example_validator.executor import validation_environment
+from components.example_validator.executor import outcomes_set_aside, validation_environment
 from components.schema_import.component import load_schema
 from pipeline.config import REPO_ROOT
 from pipeline.monitor import SPAN_ENVIRONMENT
@@ -40,12 +41,31 @@ def test_a_span_without_labels_is_valid_in_serving_where_tfxs_validator_reports_
 def test_a_labelled_span_has_its_labels_checked(span_anomalies, examples, schema, tmp_path):
     assert _violations(span_anomalies) == []
     rows = pd.DataFrame(split_rows(examples, "eval")).assign(**{LABEL: 2})  # outside the contract's 0..1
-    statistics = artifact(standard_artifacts.ExampleStatistics, tmp_path / "statistics", ["eval"])
-    os.makedirs(tmp_path / "statistics" / "Split-eval")
-    with open(tmp_path / "statistics" / "Split-eval" / "FeatureStats.pb", "wb") as f:
-        f.write(tfdv.generate_statistics_from_dataframe(rows).SerializeToString())
+    statistics = _statistics_artifact(rows, tmp_path / "statistics")
     (violation,) = _violations(validate_span(tmp_path / "anomalies", statistics, schema))
     assert violation.startswith(f"split 'eval': {LABEL} [")
+
+
+def _statistics_artifact(rows: pd.DataFrame, folder):
+    statistics = artifact(standard_artifacts.ExampleStatistics, folder, ["eval"])
+    os.makedirs(folder / "Split-eval")
+    with open(folder / "Split-eval" / "FeatureStats.pb", "wb") as f:
+        f.write(tfdv.generate_statistics_from_dataframe(rows).SerializeToString())
+    return statistics
+
+
+def test_a_span_labelled_in_part_is_validated_in_serving_and_its_other_features_still_checked(
+        examples, schema, tmp_path):
+    rows = pd.DataFrame(split_rows(examples, "eval"))
+    partly = rows.assign(**{LABEL: rows[LABEL].astype("Int64").where(rows.index % 3 == 0)})
+    assert _violations(validate_span(tmp_path / "partly", _statistics_artifact(partly, tmp_path / "s1"), schema)) == []
+    broken = partly.assign(age=-5)  # outside the contract: still reported
+    (violation,) = _violations(validate_span(tmp_path / "broken", _statistics_artifact(broken, tmp_path / "s2"),
+                                             schema))
+    assert violation.startswith("split 'eval': age [")
+    # labelled throughout: the label stays and is checked in every feature
+    full = tfdv.generate_statistics_from_dataframe(rows)
+    assert outcomes_set_aside(SCHEMA, full, SPAN_ENVIRONMENT) == full
 
 
 def test_the_environment_is_the_one_the_statistics_fit():

@@ -30,10 +30,10 @@ def _properties():
 
 
 @pytest.fixture
-def inputs(model, statistics, explanations, span_statistics, span_anomalies, inference_result, span_explanations):
+def inputs(model, statistics, explanations, span_examples, span_anomalies, inference_result, span_explanations):
     """The Monitor's inputs as pipeline/monitor.py wires them."""
     return {"model": [model], "baseline_statistics": [statistics], "baseline_explanations": [explanations],
-            "statistics": [span_statistics], "anomalies": [span_anomalies], "inference_result": [inference_result],
+            "examples": [span_examples], "anomalies": [span_anomalies], "inference_result": [inference_result],
             "explanations": [span_explanations]}
 
 
@@ -50,7 +50,7 @@ def test_watches_the_span_records_the_alerts_and_seals_the_report(inputs, exampl
 
     assert files_under(report.uri) == sorted([monitor.MONITOR_FILE, monitor.REPORT_FILE])
     span = len(split_rows(examples, "eval"))
-    assert watched["span"] == {"examples": span, "explained": span, "labelled": True}
+    assert watched["span"] == {"examples": span, "explained": span, "labelled": span}
     checks = {check["id"]: check for check in watched["checks"]}
     assert checks["prediction_drift"]["measured"] == 0
     assert checks["schema_anomalies"]["measured"] == 0
@@ -73,11 +73,11 @@ def test_watches_the_span_records_the_alerts_and_seals_the_report(inputs, exampl
 
 def test_a_span_without_labels_is_watched_for_drift_and_its_performance_and_fairness_are_not_applicable(
         inputs, unlabeled_span, tmp_path):
-    span = {name: [unlabeled_span[name]] for name in ("statistics", "anomalies", "inference_result", "explanations")}
+    span = {name: [unlabeled_span[name]] for name in ("examples", "anomalies", "inference_result", "explanations")}
     report, watched = _watch({**inputs, **span}, tmp_path / "unlabeled")
 
     examples = len(split_rows(unlabeled_span["examples"], "eval"))
-    assert watched["span"] == {"examples": examples, "explained": examples, "labelled": False}
+    assert watched["span"] == {"examples": examples, "explained": examples, "labelled": 0}
     checks = {check["id"]: check for check in watched["checks"]}
     for check_id in ("overall_auc", "calibration_ece", "disparate_impact_ratio", "equal_opportunity_difference"):
         assert (checks[check_id]["status"], checks[check_id]["reason"]) == ("not_applicable", "the span has no labels")
@@ -94,9 +94,9 @@ def test_a_span_without_labels_is_watched_for_drift_and_its_performance_and_fair
     assert_sealed(report)
 
 
-def test_statistics_of_several_splits_as_the_span_fail_before_anything_is_written(inputs, statistics, tmp_path):
+def test_examples_of_several_splits_as_the_span_fail_before_anything_is_written(inputs, examples, tmp_path):
     report = artifact(MonitorReport, tmp_path / "monitor_report")
-    with pytest.raises(ValueError, match=r"^Monitor: the span's statistics have splits \['train', 'eval'\]; the span "
+    with pytest.raises(ValueError, match=r"^Monitor: the span's examples have splits \['train', 'eval'\]; the span "
                                          r"must be one split\.$"):
-        monitor.Executor().Do({**inputs, "statistics": [statistics]}, {"monitor_report": [report]}, _properties())
+        monitor.Executor().Do({**inputs, "examples": [examples]}, {"monitor_report": [report]}, _properties())
     assert files_under(report.uri) == []
