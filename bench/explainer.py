@@ -8,11 +8,14 @@
 2. Integrated gradients: our batched `attribute_integrated_gradients` against one GradientTape per
    example over the same steps and baseline, and its model FLOP/s against this machine's matmul peak.
 3. The Explainer's Beam graph on DirectRunner (multi_processing) with 1 and then 2 workers.
+4. LIME: ours against the `lime` package (LimeTabularExplainer, as its README uses it) on the same model,
+   examples and background rows, each run with several seeds: seconds per example, stability, agreement with
+   exact Shapley.
 
 The machine is noisy: only ratios measured in the same run are compared. Reads the model and the
 de-identified examples of the latest run recorded in `<output>/metadata.sqlite` (run `make run` first).
 
-    .venv/bin/python bench/explainer.py [--output outputs] [--examples 20] [--background 50] [--quick]
+    .venv/bin/python bench/explainer.py [--output outputs] [--examples 20] [--background 50] [--quick] [--only NAME]
 """
 
 from __future__ import annotations
@@ -37,10 +40,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import PER_EXAMPLE_METHODS, ExplainerConfig
-from components.explainer.explain import example_digest
-from components.explainer.methods import attribute_integrated_gradients, exact_shapley, sampled_shapley
+from components.explainer.explain import example_digest, example_seeds
+from components.explainer.methods import attribute_integrated_gradients, exact_shapley, lime, sampled_shapley
 from components.explainer.methods.integrated_gradients import quadrature
 from components.explainer.model import ExplainedModel
+from components.explainer.quality import compare_with_reference, repeated_seed_stability
 from pipeline import metadata
 from pipeline.config import PipelineConfig
 from pipeline.records import mlmd
@@ -518,6 +522,80 @@ def beam_scaling(inputs: Inputs, settings: Settings, report: Report) -> None:
 # ----------------------------------------------------------------
 
 
+# ---------------------------------------------------------------- 4. LIME against the lime package
+
+LIME_REPEATS = 5
+LIME_TOP_K = 3
+
+
+def lime_against_lime_package(inputs: Inputs, settings: Settings, report: Report) -> None:
+    """Both LIMEs run LIME_REPEATS times with other seeds on the same examples. lime's coefficients are on its own
+    representation (quartile bins of numerics, category indicators), ours on keep/replace switches, so only figures
+    without units are compared: the spread of each attribution over the runs relative to the mean |attribution|,
+    Visani et al.'s VSI of the top LIME_TOP_K features, and the correlation with exact Shapley values. The lime
+    package is in the bench extra only, not in the locks: without it, this is skipped."""
+    try:
+        from lime.lime_tabular import LimeTabularExplainer
+    except ImportError:
+        report.add("LIME against the lime package", "skipped", "pip install lime==0.2.0.1 (pyproject's bench extra)")
+        return
+    model = inputs.model
+    records = take_cycled(inputs.splits["eval"], settings.examples)
+    dense, background_dense = model.dense(records), model.dense(inputs.background)
+    config = ExplainerConfig()
+    exact = exact_shapley(model.predict_fn, dense, background_dense, model.blocks).attributions
+
+    def ours(seed: int):
+        return lime(model.predict_fn, dense, background_dense, model.blocks, samples=config.lime_samples,
+                    kernel_width=config.lime_kernel_width, ridge_alpha=config.lime_ridge_alpha,
+                    seed=example_seeds(seed, dense, records))
+
+    ours(0)  # warm-up
+    ours_runs, ours_seconds = timed(lambda: [ours(seed) for seed in range(LIME_REPEATS)])
+    ours_values = np.stack([run.attributions for run in ours_runs])
+    ours_stability = repeated_seed_stability(ours_values, np.stack([run.standard_errors for run in ours_runs]),
+                                             LIME_TOP_K)
+
+    predict = ServingPredictor(inputs.saved_model.signatures["serving_default"], model.feature_names,
+                               [r for split in SPLITS for r in inputs.splits[split]])
+    x, background_raw = predict.encode(records), predict.encode(inputs.background)
+    categorical = [j for j, feature in enumerate(model.features) if feature["kind"] == "categorical"]
+    players = len(model.feature_names)
+
+    def probabilities(matrix: np.ndarray) -> np.ndarray:
+        positive = predict(matrix)
+        return np.stack([1 - positive, positive], axis=1)
+
+    def theirs(seed: int) -> np.ndarray:
+        explainer = LimeTabularExplainer(background_raw, feature_names=model.feature_names,
+                                         categorical_features=categorical, mode="classification", random_state=seed)
+        values = np.zeros((len(x), players))
+        for i, row in enumerate(x):
+            for j, weight in explainer.explain_instance(row, probabilities, num_features=players,
+                                                        labels=(1,)).local_exp[1]:
+                values[i, j] = weight
+        return values
+
+    theirs_values, theirs_seconds = timed(lambda: np.stack([theirs(seed) for seed in range(LIME_REPEATS)]))
+    theirs_stability = repeated_seed_stability(theirs_values, np.zeros_like(theirs_values), LIME_TOP_K)
+    print(f"LIME: {len(records)} eval examples x {LIME_REPEATS} seeds", flush=True)
+    for name, seconds, stability, values in (("ours", ours_seconds, ours_stability, ours_values),
+                                             ("lime package", theirs_seconds, theirs_stability, theirs_values)):
+        agreement = compare_with_reference(values[0], exact, LIME_TOP_K)
+        report.add(f"LIME {name}: seconds per example", f"{seconds / (LIME_REPEATS * len(records)):.4f} s")
+        report.add(f"LIME {name}: relative spread over seeds", f"{stability['relative_spread']:.4f}",
+                   "mean standard deviation of an attribution over the runs / mean |attribution|")
+        report.add(f"LIME {name}: VSI (top {LIME_TOP_K})", f"{stability['vsi']:.1f}",
+                   f"min over examples {stability['vsi_min']:.1f}")
+        report.add(f"LIME {name}: correlation with exact Shapley", f"{agreement['correlation']:.3f}",
+                   f"precision@{LIME_TOP_K} {agreement['precision_at_k']:.2f}")
+    report.add("LIME ours: CSI", f"{ours_stability['csi']:.1f}", "coefficient intervals that overlap between runs")
+
+
+MEASURES = ("shapley_against_shap", "exact_shapley_bulk", "integrated_gradients", "beam_scaling",
+            "lime_against_lime_package")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("outputs"),
@@ -530,6 +608,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beam-examples", type=int, default=0,
                         help="examples for the Beam scaling run (default 20000, 400 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few examples, short sweeps")
+    parser.add_argument("--only", choices=MEASURES, action="append", help="run only this measurement (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -541,7 +620,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"Model {inputs.model_dir}; {os.cpu_count()} CPU cores; TF {tf.__version__}, shap {shap.__version__}, "
           f"Beam {beam.__version__}", flush=True)
     report = Report()
-    for measure in (shapley_against_shap, exact_shapley_bulk, integrated_gradients, beam_scaling):
+    for name in args.only or MEASURES:
+        measure = globals()[name]
         print(f"\n== {measure.__name__}", flush=True)
         measure(inputs, settings, report)
     report.print_tables()

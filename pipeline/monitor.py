@@ -64,7 +64,9 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
         config=explained.model_copy(update={
             "methods": [explained.primary_method], "split": SPAN_SPLIT,
             "max_examples": 0 if decisions else config.monitor.explain_examples,
-            "quality_examples": config.monitor.quality_examples, "sensitivity_features": 0}))
+            "quality_examples": config.monitor.quality_examples, "sensitivity_features": 0,
+            # The methods' ground truth is the training run's to measure, not a span's.
+            "ground_truth_examples": 0}))
     monitor = Monitor(
         model=model, baseline_statistics=imported["statistics_uri"].outputs["result"],
         baseline_explanations=imported["explanations_uri"].outputs["result"],

@@ -5,6 +5,9 @@ no download. Each example holds `pixels` (64 floats, row-major), `label` (int) a
 scikit-learn's order). The output is deterministic: same scikit-learn data, same bytes.
 
     python scripts/make_digits_data.py [--out data/digits/digits.tfrecord.gz]
+
+With `--size N` (e.g. 28, MNIST's size) it writes instead an .npz of the digits scaled up by whole pixels and
+centred on an N x N canvas, for scripts/images_to_tfrecords.py (configs/digits28.yaml says how).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import gzip
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from sklearn.datasets import load_digits
 
@@ -31,6 +35,19 @@ def digit_examples() -> list[bytes]:
     ]
 
 
+def upscaled_digits(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(images [N, size, size] with grey levels 0-16, labels [N]): each 8 x 8 digit repeated size // 8 times along
+    both axes (nearest neighbour) and centred, as MNIST centres its 20 x 20 digits on 28 x 28."""
+    digits = load_digits()
+    scale = size // 8
+    if scale < 1:
+        raise ValueError(f"--size must be at least 8, not {size}")
+    pad = (size - 8 * scale) // 2
+    canvas = np.zeros((len(digits.images), size, size))
+    canvas[:, pad:pad + 8 * scale, pad:pad + 8 * scale] = np.kron(digits.images, np.ones((1, scale, scale)))
+    return canvas, digits.target
+
+
 def write_tfrecords(path: Path, records: list[bytes]) -> None:
     """TFRecord framing written by TensorFlow, gzipped with a fixed mtime so the file is reproducible."""
     raw = path.with_suffix(".tmp")
@@ -45,8 +62,14 @@ def write_tfrecords(path: Path, records: list[bytes]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "digits" / "digits.tfrecord.gz")
+    parser.add_argument("--size", type=int, help="write an .npz of the digits upscaled to size x size instead")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.size:
+        images, labels = upscaled_digits(args.size)
+        np.savez_compressed(args.out, images=images, labels=labels)
+        print(f"Wrote {len(images)} images of {args.size} x {args.size} to {args.out}")
+        return
     records = digit_examples()
     write_tfrecords(args.out, records)
     print(f"Wrote {len(records)} examples to {args.out}")

@@ -278,3 +278,16 @@ def first_run_executions(config):
     store = metadata.open_store(config)
     run_id = mlmd.run_ids(store, config.pipeline_name)[0]
     return store, {n.node_id: n.execution for n in mlmd.run_executions(store, config.pipeline_name, run_id)}
+
+
+def assert_histograms(model_run: str, layers: set) -> None:
+    """The Trainer's TensorBoard logs hold weight histograms (Keras, histogram_freq=1) and activation histograms of
+    each named layer (pipeline/modules/histograms.py)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    weights = EventAccumulator(os.path.join(model_run, "train"), size_guidance={"tensors": 0})
+    weights.Reload()
+    assert any("kernel" in tag for tag in weights.Tags()["tensors"]), weights.Tags()["tensors"]
+    activations = EventAccumulator(os.path.join(model_run, "activations"), size_guidance={"tensors": 0})
+    activations.Reload()
+    assert {f"activations/{layer}" for layer in layers} <= set(activations.Tags()["tensors"])

@@ -17,6 +17,8 @@ from components.explainer.explain import BACKGROUND_FILE, SLICE_PREFIX, Backgrou
 from components.explainer.model import ExplainedModel
 
 OVERALL = ("overall", "")
+# The train examples the ground truth's challenger is fitted on, in the work folder (summary.py reads them).
+GROUND_TRUTH_SAMPLE = "ground_truth_train"
 
 
 def parquet_schema(feature_names: List[str], slice_names: List[str], with_example_id: bool) -> pa.Schema:
@@ -121,12 +123,10 @@ def build_explain_pipeline(
     if config.max_examples:
         examples = _deterministic_subset(examples, config.max_examples, "Examples")
     if background_records is not None:
-        background = pipeline | "KeptBackground" >> beam.Create(background_records)
+        background, train = pipeline | "KeptBackground" >> beam.Create(background_records), None
     else:
-        background = _deterministic_subset(
-            pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern), config.background_size,
-            "Background",
-        )
+        train = pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern)
+        background = _deterministic_subset(train, config.background_size, "Background")
     rows = (
         examples
         | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
@@ -165,6 +165,10 @@ def build_explain_pipeline(
     _ = _deterministic_subset(examples, config.quality_examples, "Quality") | "WriteQualitySample" >> (
         beam.io.WriteToTFRecord(os.path.join(work_dir, "quality_sample"), num_shards=1, shard_name_template="")
     )
+    # The ground truth's train examples; with kept background rows there is no train split to draw them from.
+    if config.ground_truth_examples and train is not None:
+        _ = _deterministic_subset(train, config.ground_truth_examples, "GroundTruth") | "WriteGroundTruthSample" >> (
+            beam.io.WriteToTFRecord(os.path.join(work_dir, GROUND_TRUTH_SAMPLE), num_shards=1, shard_name_template=""))
     # Kept in the artifact: the rows every Shapley value above was computed against (explain.BACKGROUND_FILE).
     _ = background | "WriteBackground" >> beam.io.WriteToTFRecord(
         os.path.join(output_dir, BACKGROUND_FILE), num_shards=1, shard_name_template=""

@@ -6,14 +6,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.validation import describe_validation_error
 
-METHODS = ("integrated_gradients", "shapley", "permutation_importance")
-PER_EXAMPLE_METHODS = ("integrated_gradients", "shapley")
+METHODS = ("integrated_gradients", "shapley", "lime", "permutation_importance")
+PER_EXAMPLE_METHODS = ("integrated_gradients", "shapley", "lime")
 
 
 class ExplainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    methods: List[Literal["integrated_gradients", "shapley", "permutation_importance"]] = list(METHODS)
+    methods: List[Literal["integrated_gradients", "shapley", "lime", "permutation_importance"]] = list(METHODS)
     split: str = "eval"
     # Background rows (and the mean/median baselines) come from this split.
     background_split: str = "train"
@@ -31,6 +31,15 @@ class ExplainerConfig(BaseModel):
     shapley_max_permutations: int = Field(512, gt=1)
     shapley_target_standard_error: float = Field(0.005, gt=0)
     permutation_repeats: int = Field(10, gt=1)
+    # LIME: coalitions per example (the example and the all-background point included), the kernel's width on the
+    # [0, 1]-scaled distance in switch space, the ridge penalty (per unit of mean sample weight).
+    lime_samples: int = Field(256, ge=8)
+    lime_kernel_width: float = Field(0.75, gt=0)
+    lime_ridge_alpha: float = Field(1.0, ge=0)
+    # LIME's stability in quality.json: this many runs with other seeds on the stability examples, and the top
+    # features per run whose overlap the variables stability index (VSI) counts.
+    lime_stability_repeats: int = Field(5, ge=2)
+    lime_stability_top_k: int = Field(3, gt=0)
     # 0 explains every example of the split; otherwise a deterministic subset of this size.
     max_examples: int = Field(0, ge=0)
     batch_size: int = Field(256, gt=0)
@@ -42,6 +51,13 @@ class ExplainerConfig(BaseModel):
     key_feature: str | None = None
     # Examples used for the quality measures, permutation importance and plots.
     quality_examples: int = Field(200, gt=1)
+    # Train examples the ground truth's logistic regression is fitted on (ground_truth.py); 0: no ground truth.
+    ground_truth_examples: int = Field(1000, ge=0)
+    # The planted-signal ground truth: this many features carry the label's additive effect, in this many drawn rows
+    # that a network of the model's architecture learns in this many epochs; 0 features: none.
+    planted_features: int = Field(3, ge=0)
+    planted_examples: int = Field(4000, gt=0)
+    planted_epochs: int = Field(20, gt=0)
     # Partial dependence and ICE curves over the quality examples for this many top features (0: none), with
     # numeric grids of this many points.
     sensitivity_features: int = Field(5, ge=0)

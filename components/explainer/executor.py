@@ -96,7 +96,8 @@ class Executor(BaseBeamExecutor):
                 output_dir=out, work_dir=work, background_records=background_records,
             )
 
-        properties = {**summarize(model, config, out, work), **skipped}
+        # TensorBoard images of the explanations in the artifact's own logs, as the image track writes them.
+        properties = {**summarize(model, config, out, work, os.path.join(out, "tensorboard")), **skipped}
         shutil.rmtree(work)
         set_properties(explanations, properties)
         seal_artifact(explanations)

@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
 from components.explainer.config import ExplainerConfig
 from components.explainer.methods import (
+    LimeExplanations,
     attribute_integrated_gradients,
     exact_shapley,
+    lime,
     sampled_shapley,
     sum_blocks,
 )
@@ -54,6 +56,15 @@ def read_background_records(explanations_dir: str) -> List[bytes]:
 
 
 @dataclass(frozen=True)
+class DenseModel:
+    """What the per-example methods read of a model: its score of dense rows and the raw features' column blocks.
+    An ExplainedModel has both; so has any model on the same dense rows (the ground truth's challenger)."""
+
+    predict_fn: Callable
+    blocks: Sequence[tuple]
+
+
+@dataclass(frozen=True)
 class Attributions:
     method: str
     values: np.ndarray  # [N, M] per raw feature
@@ -71,9 +82,31 @@ def _example_seed(seed: int, record: bytes) -> int:
     return int.from_bytes(hashlib.sha256(seed.to_bytes(8, "little", signed=True) + record).digest()[:8], "little")
 
 
+def example_seeds(seed: int, dense: np.ndarray, records: Sequence[bytes] | None) -> List[int]:
+    """One seed per example, from its content (the serialized example, else its dense row): sampled results do not
+    depend on how examples are batched or ordered, nor on the runner."""
+    records = records if records is not None else [row.tobytes() for row in dense]
+    return [_example_seed(seed, r) for r in records]
+
+
+def explain_lime(model: ExplainedModel | DenseModel, dense: np.ndarray, background: Background, config: ExplainerConfig,
+                 records: Sequence[bytes] | None = None, seed: int | None = None) -> LimeExplanations:
+    """LIME with the config's settings; `seed` replaces the config's (the stability measure reruns with others)."""
+    return lime(model.predict_fn, dense, background.dense, model.blocks, samples=config.lime_samples,
+                kernel_width=config.lime_kernel_width, ridge_alpha=config.lime_ridge_alpha,
+                seed=example_seeds(config.seed if seed is None else seed, dense, records))
+
+
+def lime_attributions(result: LimeExplanations) -> Attributions:
+    """LIME's coefficients as attributions; its completeness error is the surrogate's miss of f(x) - v(empty)."""
+    completeness = np.abs(result.base_value + result.attributions.sum(axis=1) - result.prediction)
+    return Attributions("lime", result.attributions, result.prediction, result.base_value, completeness,
+                        result.standard_errors.max(axis=1))
+
+
 def attribute(
     method: str,
-    model: ExplainedModel,
+    model: ExplainedModel | DenseModel,
     dense: np.ndarray,
     background: Background,
     config: ExplainerConfig,
@@ -93,6 +126,8 @@ def attribute(
         )
         return Attributions(method, sum_blocks(ig.attributions, model.blocks), ig.prediction,
                             ig.baseline_prediction, ig.completeness_error, np.zeros(len(dense)))
+    if method == "lime":
+        return lime_attributions(explain_lime(model, dense, background, config, records))
     if method != "shapley":
         raise ValueError(f"'{method}' is not a per-example method")
     if len(model.blocks) <= config.max_exact_features:
@@ -101,12 +136,10 @@ def attribute(
         values, base_value, prediction = sv.attributions, sv.base_value, sv.prediction
         standard_error = np.zeros(len(dense))
     else:
-        # One seed per example, from its content: results do not depend on how examples are batched.
-        records = records if records is not None else [row.tobytes() for row in dense]
         sv = sampled_shapley(model.predict_fn, dense, background.dense, model.blocks,
                              max_permutations=config.shapley_max_permutations,
                              target_standard_error=config.shapley_target_standard_error,
-                             seed=[_example_seed(config.seed, r) for r in records])
+                             seed=example_seeds(config.seed, dense, records))
         values, base_value, prediction = sv.attributions, sv.base_value, sv.prediction
         standard_error = sv.standard_errors.max(axis=1)
     completeness = np.abs(base_value + values.sum(axis=1) - prediction)

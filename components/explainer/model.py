@@ -55,10 +55,14 @@ class ExplainedModel:
         self.differentiable: bool = feature_map.get("differentiable", True)
         self.table: Dict | None = read_table(model_dir)
         self.scorecard: Dict | None = self.table if self.table and self.table["kind"] == "scorecard" else None
+        # Hidden units and activation, where the Trainer recorded them (the planted-signal ground truth needs them).
+        self.architecture: Dict | None = feature_map.get("architecture")
         self._transform = self._loaded.signatures["transform_features"]
         self._predict = self._loaded.signatures["predict_from_features"]
         self._slices = self._loaded.signatures.get("slice_features")
         self._label = self._loaded.signatures["binary_label"]
+        # Each hidden layer's output (models trained before the Trainer exported it have none).
+        self._layers = self._loaded.signatures.get("layer_outputs")
         # One function object for the model's life: the methods cache their traced graphs per function.
         self.predict_fn = lambda dense: tf.reshape(self._predict(dense=dense)["probability"], [-1])
 
@@ -82,6 +86,12 @@ class ExplainedModel:
             known = tf.constant([record for record, has in zip(serialized, labelled) if has])
             labels[labelled] = self._label(examples=known)[self.label].numpy().reshape(-1)
         return labels
+
+    def layer_outputs(self, dense: np.ndarray) -> Dict[str, np.ndarray]:
+        """{hidden layer: [N, units]} for dense rows; empty for a model without the `layer_outputs` signature."""
+        if self._layers is None:
+            return {}
+        return {name: t.numpy() for name, t in self._layers(dense=tf.constant(dense, tf.float32)).items()}
 
     @property
     def slice_key_names(self) -> List[str]:

@@ -161,3 +161,57 @@ def rank_agreement(importance_a: np.ndarray, importance_b: np.ndarray) -> float:
 def importance_rank_agreement(attributions_a: np.ndarray, attributions_b: np.ndarray) -> float:
     """Spearman rank correlation of two methods' global importances (mean |phi| per feature)."""
     return rank_agreement(global_importance(attributions_a), global_importance(attributions_b))
+
+
+def top_k_sets(attributions: np.ndarray, k: int) -> np.ndarray:
+    """[..., M] boolean: each row's k features of largest |attribution| (ties by feature order)."""
+    order = np.argsort(-np.abs(attributions), axis=-1, kind="stable")
+    chosen = np.zeros(attributions.shape, dtype=bool)
+    np.put_along_axis(chosen, order[..., :k], True, axis=-1)
+    return chosen
+
+
+def compare_with_reference(attributions: np.ndarray, reference: np.ndarray, k: int) -> dict:
+    """How well per-example attributions [N, M] match reference ones (exact Shapley values, a known truth):
+    Pearson correlation over all (example, feature) pairs, its mean per example, and precision@k (the share of the
+    reference's k largest |values| among the attributions' k largest, per example, averaged)."""
+    a, r = np.asarray(attributions, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    k = min(k, a.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_c, r_c = a - a.mean(axis=1, keepdims=True), r - r.mean(axis=1, keepdims=True)
+        per_example = (a_c * r_c).sum(axis=1) / np.sqrt((a_c**2).sum(axis=1) * (r_c**2).sum(axis=1))
+    finite = per_example[np.isfinite(per_example)]
+    pooled = np.corrcoef(a.ravel(), r.ravel())[0, 1] if a.std() > 0 and r.std() > 0 else np.nan
+    return {
+        "examples": int(len(a)),
+        "correlation": float(pooled) if np.isfinite(pooled) else None,
+        "mean_example_correlation": float(finite.mean()) if finite.size else None,
+        "k": int(k),
+        "precision_at_k": float((top_k_sets(a, k) & top_k_sets(r, k)).sum(axis=1).mean() / k),
+        "mean_abs_difference": float(np.abs(a - r).mean()),
+    }
+
+
+def repeated_seed_stability(attributions: np.ndarray, standard_errors: np.ndarray, k: int) -> dict:
+    """Stability of a sampled method over R runs with different seeds, attributions and their standard errors
+    [R, N, M]: the spread (standard deviation over runs) of each attribution, and Visani et al.'s (2020) indices,
+    each in [0, 100] and averaged over the examples: the variables stability index (VSI), the mean share of the k
+    top features two runs have in common, and the coefficients stability index (CSI), the mean share of run pairs
+    whose 95% intervals (coefficient +- 1.96 standard errors) of a feature overlap."""
+    a, se = np.asarray(attributions, dtype=np.float64), np.asarray(standard_errors, dtype=np.float64)
+    runs, _, players = a.shape
+    k = min(k, players)
+    pairs = [(i, j) for i in range(runs) for j in range(i + 1, runs)]
+    top = top_k_sets(a, k)
+    vsi = np.mean([(top[i] & top[j]).sum(axis=1) / k for i, j in pairs], axis=0) * 100
+    low, high = a - 1.96 * se, a + 1.96 * se
+    csi = np.mean([(low[i] < high[j]) & (low[j] < high[i]) for i, j in pairs], axis=0).mean(axis=1) * 100
+    spread = a.std(axis=0, ddof=1)  # [N, M]
+    scale = np.abs(a).mean()
+    return {
+        "runs": int(runs), "examples": int(a.shape[1]), "k": int(k),
+        "vsi": float(vsi.mean()), "vsi_min": float(vsi.min()),
+        "csi": float(csi.mean()), "csi_min": float(csi.min()),
+        "spread_median": float(np.median(spread)), "spread_max": float(spread.max()),
+        "relative_spread": float(spread.mean() / scale) if scale > 0 else None,
+    }

@@ -10,8 +10,14 @@ import tensorflow as tf
 
 from components.explainer import quality
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Attributions, Background, attribute
-from components.explainer.methods import permutation_importance
+from components.explainer.explain import (
+    Attributions,
+    Background,
+    attribute,
+    explain_lime,
+    lime_attributions,
+)
+from components.explainer.methods import LimeExplanations, exact_shapley, permutation_importance
 from components.explainer.model import ExplainedModel
 
 # The share of examples whose completeness error exceeds this is reported (the bound Vertex AI used).
@@ -58,7 +64,9 @@ def measure_quality(
 ) -> tuple[Dict, Dict[str, Attributions]]:
     """quality.json's content, and the sample's attributions per method (for the plots)."""
     dense = model.dense(records)
-    sample = {m: attribute(m, model, dense, background, config, records) for m in config.per_example_methods}
+    lime_run = explain_lime(model, dense, background, config, records) if "lime" in config.methods else None
+    sample = {m: lime_attributions(lime_run) if m == "lime" else attribute(m, model, dense, background, config, records)
+              for m in config.per_example_methods}
     report: Dict = {"examples": len(records), "completeness_threshold": COMPLETENESS_THRESHOLD, "methods": {}}
     few = dense[:stability_examples]
     for method, result in sample.items():
@@ -85,6 +93,9 @@ def measure_quality(
                 "max_sensitivity_max": float(finite.max()) if finite.size else None,
             },
         }
+    if lime_run is not None:
+        _add_lime_quality(report["methods"]["lime"], model, dense, list(records), background, config, lime_run,
+                          _exact_shapley_values(model, dense, background, config, sample), stability_examples)
     importances = {m: quality.global_importance(r.values) for m, r in sample.items()}
     if "permutation_importance" in config.methods:
         labels = model.labels(records)
@@ -115,3 +126,32 @@ def _agreement(importances: Dict[str, np.ndarray]) -> List[Dict]:
         for i, a in enumerate(names)
         for b in names[i + 1:]
     ]
+
+
+def _exact_shapley_values(model: ExplainedModel, dense: np.ndarray, background: Background, config: ExplainerConfig,
+                          sample: Dict[str, Attributions]) -> np.ndarray | None:
+    """Exact Shapley values of the sample (the Shapley run's, when it enumerated), or None above the feature limit."""
+    if len(model.blocks) > config.max_exact_features:
+        return None
+    if "shapley" in sample:
+        return sample["shapley"].values
+    return exact_shapley(model.predict_fn, dense, background.dense, model.blocks,
+                         max_features=config.max_exact_features).attributions
+
+
+def _add_lime_quality(entry: Dict, model: ExplainedModel, dense: np.ndarray, records: List[bytes],
+                      background: Background, config: ExplainerConfig, run: LimeExplanations,
+                      exact: np.ndarray | None, stability_examples: int) -> None:
+    """LIME's own measures in its quality.json entry: the surrogate's fidelity (weighted R^2) on the sample, its
+    stability over runs with other seeds on the first `stability_examples`, and its agreement with exact Shapley."""
+    entry["fidelity"] = {"examples": int(len(run.fidelity)), "median": float(np.median(run.fidelity)),
+                         "p10": float(np.percentile(run.fidelity, 10)), "min": float(run.fidelity.min())}
+    few = slice(0, stability_examples)
+    reruns = [explain_lime(model, dense[few], background, config, records[few], seed=config.seed + r)
+              for r in range(1, config.lime_stability_repeats)]
+    entry["stability"]["repeated_seeds"] = quality.repeated_seed_stability(
+        np.stack([run.attributions[few]] + [r.attributions for r in reruns]),
+        np.stack([run.standard_errors[few]] + [r.standard_errors for r in reruns]), config.lime_stability_top_k)
+    entry["agreement_with_exact_shapley"] = (
+        quality.compare_with_reference(run.attributions, exact, config.top_k_reasons) if exact is not None
+        else {"skipped": f"more than {config.max_exact_features} features: no exact Shapley values"})

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import tensorflow as tf
 
 from components.explainer import plots
+from components.explainer.beam_pipeline import GROUND_TRUTH_SAMPLE
 from components.explainer.config import ExplainerConfig
 from components.explainer.explain import (
     Attributions,
@@ -23,10 +24,14 @@ from components.explainer.explain import (
     example_digest,
     read_background_records,
 )
+from components.explainer.ground_truth import challenger_ground_truth, planted_ground_truth
+from components.explainer.image import plots as image_plots
+from components.explainer.image.activations import channel_means_per_class
+from components.explainer.image.tensorboard import write_image_summaries
 from components.explainer.model import ExplainedModel, raw_values
 from components.explainer.report import global_importances, measure_quality, top_features
 from components.explainer.sensitivity import partial_dependence
-from components.files import write_json
+from components.files import write_atomically, write_json
 
 WATERFALLS = 3
 
@@ -66,10 +71,30 @@ def _reason_agreement(output_dir: str) -> Dict[str, object]:
     return {"scorecard_declines": len(flags), "scorecard_reasons_agreeing_with_shapley": sum(flags)}
 
 
-def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str) -> Dict[str, object]:
-    """Writes global.json, quality.json, sensitivity.json and plots/ under `output_dir` from what the Beam pass left
-    there (attributions/, background.tfrecord) and in `work_dir` (aggregates*, quality_sample); returns the headline
-    figures for the artifact's MLMD properties."""
+def _layer_activations(model: ExplainedModel, records: List[bytes], output_dir: str, plot_dir: str) -> List[str]:
+    """activations.json (each hidden layer's mean activation per unit and label class on `records`) and a plot per
+    layer, for a model with the `layer_outputs` signature; the plots' names."""
+    outputs = model.layer_outputs(model.dense(records))
+    labels = model.labels(records)
+    known = ~np.isnan(labels)
+    if not outputs or not known.any():
+        return []
+    summary = channel_means_per_class({k: v[known] for k, v in outputs.items()}, labels[known].astype(int))
+    write_json(os.path.join(output_dir, "activations.json"), summary)
+    names = []
+    for layer, entry in summary.items():
+        names.append(f"activations_{layer}.png")
+        write_atomically(os.path.join(plot_dir, names[-1]),
+                         image_plots.channel_means(layer, entry["per_class_channel_mean"], unit="unit"))
+    return names
+
+
+def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, work_dir: str,
+              tensorboard_dir: str | None = None) -> Dict[str, object]:
+    """Writes global.json, quality.json, sensitivity.json, activations.json and plots/ under `output_dir` from what
+    the Beam pass left there (attributions/, background.tfrecord) and in `work_dir` (aggregates*, quality_sample),
+    and the plots as TensorBoard images under `tensorboard_dir`; returns the headline figures for the artifact's MLMD
+    properties."""
     aggregate_lines = [line for path in sorted(glob.glob(os.path.join(work_dir, "aggregates*")))
                        for line in Path(path).read_text().splitlines()]
     importances = global_importances(aggregate_lines)
@@ -82,6 +107,12 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     background = Background.from_examples(model, read_background_records(output_dir), config)
     sample = _read_records(os.path.join(work_dir, "quality_sample"))
     quality, sample_attributions = measure_quality(model, sample, background, config, completeness)
+    train = _read_records(os.path.join(work_dir, GROUND_TRUTH_SAMPLE))
+    if config.ground_truth_examples and train:
+        quality["ground_truth"] = {"logistic_regression": challenger_ground_truth(
+            model, train, model.dense(sample), sample, background, config)}
+        if config.planted_features:
+            quality["ground_truth"]["planted_signal"] = planted_ground_truth(model, model.dense(train), config)
     write_json(os.path.join(output_dir, "quality.json"), quality)
 
     top = top_features(importances, config.primary_method, config.sensitivity_features)
@@ -90,8 +121,9 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
     write_json(os.path.join(output_dir, "sensitivity.json"), sensitivity)
 
     primary = sample_attributions[config.primary_method]
-    plots.write_all(
-        os.path.join(output_dir, "plots"),
+    plot_dir = os.path.join(output_dir, "plots")
+    written = plots.write_all(
+        plot_dir,
         importances={m: importances[m]["overall"]["mean_abs"] for m in config.per_example_methods},
         names=model.feature_names,
         primary=primary.values,
@@ -100,6 +132,10 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
         curves={m: quality["methods"][m]["faithfulness"] for m in config.per_example_methods},
         sensitivity=sensitivity["features"],
     )
+    written += _layer_activations(model, sample, output_dir, plot_dir)
+    if tensorboard_dir:
+        write_image_summaries(tensorboard_dir, {f"explanations/{name.removesuffix('.png')}":
+                                                Path(plot_dir, name).read_bytes() for name in written})
 
     headline = quality["methods"][config.primary_method]["completeness"]
     agreement = {}
@@ -119,4 +155,5 @@ def summarize(model: ExplainedModel, config: ExplainerConfig, output_dir: str, w
         "sensitivity_features": ",".join(top),
         "sensitivity_seconds": sensitivity["seconds"],
         "background_examples": len(background.dense),
+        "tensorboard_logdir": tensorboard_dir or "",
     }

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
+from components.interpretable import logistic_regression
 from components.metrics import roc_auc
 from components.model_audit.checks.bootstrap import bootstrap_interval
 from components.model_audit.checks.result import Interval
@@ -66,7 +66,7 @@ class ChallengerComparison:
 def challengers(tree_depth: int, seed: int) -> dict:
     """The interpretable model families, unfitted."""
     return {
-        "logistic_regression": LogisticRegression(max_iter=1000),
+        "logistic_regression": logistic_regression(),
         f"decision_tree_depth_{tree_depth}": DecisionTreeClassifier(max_depth=tree_depth, min_samples_leaf=10,
                                                                     random_state=seed),
     }

@@ -66,6 +66,13 @@ class ChallengerCheck(EstimatedCheck):
     surrogate_depth: int = Field(3, ge=1, le=8)
 
 
+class GroundTruthCheck(ThresholdCheck):
+    """`threshold` is the least correlation of each method's attributions with a known truth, `min_precision_at_k`
+    the least share of the truth's top features among the method's (quality.json's ground_truth)."""
+
+    min_precision_at_k: float = Field(ge=0, le=1)
+
+
 class DocumentationCheck(Check):
     required_fields: list[str] = Field(min_length=1)
 
@@ -83,6 +90,9 @@ class Checks(_Strict):
     equalized_odds_difference: EstimatedCheck | None = None
     completeness_error: ThresholdCheck | None = None
     faithfulness: ThresholdCheck | None = None
+    lime_stability: ThresholdCheck | None = None
+    ground_truth_challenger: GroundTruthCheck | None = None
+    ground_truth_planted: GroundTruthCheck | None = None
     protected_attribution_share: ThresholdCheck | None = None
     proxy_features: ProxyCheck | None = None
     anomalies: ThresholdCheck | None = None
@@ -95,6 +105,7 @@ class Checks(_Strict):
     accuracy: EstimatedCheck | None = None
     worst_class_accuracy: EstimatedCheck | None = None
     randomization_sanity: ThresholdCheck | None = None
+    ground_truth_marker: ThresholdCheck | None = None
 
 
 class ProtectedAttribute(_Strict):

@@ -66,8 +66,13 @@ def encode(transformed: Dict[str, tf.Tensor], layout: Sequence[Dict]) -> tf.Tens
 
 
 def write_feature_map(path: str, layout: Sequence[Dict], label: str, model: str = "network",
-                      differentiable: bool = True) -> None:
-    """The asset; `model` names the model kind and `differentiable` says whether gradient methods apply."""
+                      differentiable: bool = True, architecture: Dict | None = None) -> None:
+    """The asset; `model` names the model kind and `differentiable` says whether gradient methods apply;
+    `architecture` (hidden units, activation) lets the Explainer train a model of the same shape on data with a planted
+    signal, its ground truth."""
+    content = {"label": label, "dense_width": dense_width(layout), "features": list(layout), "model": model,
+               "differentiable": differentiable}
+    if architecture is not None:
+        content["architecture"] = architecture
     with tf.io.gfile.GFile(path, "w") as f:
-        json.dump({"label": label, "dense_width": dense_width(layout), "features": list(layout), "model": model,
-                   "differentiable": differentiable}, f, indent=2)
+        json.dump(content, f, indent=2)

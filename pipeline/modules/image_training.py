@@ -20,7 +20,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import devices, distribution
+from pipeline.modules import devices, distribution, histograms
 
 IMAGE_MODEL_ASSET = "glassbox_image_model.json"
 
@@ -55,16 +55,13 @@ def _dataset(files, data_accessor, tf_transform_output, label, feature, shape, b
         raw.map(lambda features, y: (tf.reshape(features[feature], [-1, *shape]), tf.reshape(y, [-1]))).repeat())
 
 
-class ExplainableImageModel(tf.Module):
-    """What the Trainer exports: the CNN split at each convolutional layer, the Transform graph and the signatures."""
+class ImageNetwork(tf.Module):
+    """The CNN split at each convolutional layer: the signatures of the image explanation contract that read the
+    network itself (the Explainer's tests export a network through this alone)."""
 
-    def __init__(self, model, tf_transform_output, label, feature, shape, asset_path):
+    def __init__(self, model):
         super().__init__()
         self.model = model
-        self.tft_layer = tf_transform_output.transform_features_layer()
-        self.image_model = tf.saved_model.Asset(asset_path)
-        self._feature, self._shape = feature, list(shape)
-        self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k == feature}
         self._layers = model.layers[1:]  # after the input
         self._conv = [i for i, layer in enumerate(self._layers) if isinstance(layer, keras.layers.Conv2D)]
 
@@ -74,11 +71,6 @@ class ExplainableImageModel(tf.Module):
             x = layer(x, training=False)
             outputs[layer.name] = x
         return x, outputs
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-    def transform_features(self, serialized):
-        transformed = self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
-        return {"image": tf.reshape(transformed[self._feature], [-1, *self._shape])}
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="image")])
     def predict_from_features(self, image):
@@ -94,6 +86,22 @@ class ExplainableImageModel(tf.Module):
     def predict_from_last_conv(self, activations):
         logits, _ = self._run(activations, self._layers[self._conv[-1] + 1:])
         return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
+
+
+class ExplainableImageModel(ImageNetwork):
+    """What the Trainer exports: the network's signatures, the Transform graph and the serving signature."""
+
+    def __init__(self, model, tf_transform_output, label, feature, shape, asset_path):
+        super().__init__(model)
+        self.tft_layer = tf_transform_output.transform_features_layer()
+        self.image_model = tf.saved_model.Asset(asset_path)
+        self._feature, self._shape = feature, list(shape)
+        self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k == feature}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, serialized):
+        transformed = self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
+        return {"image": tf.reshape(transformed[self._feature], [-1, *self._shape])}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serving_default(self, serialized):
@@ -130,7 +138,9 @@ def run_fn(fn_args: tfx.components.FnArgs):
         steps_per_epoch=steps_per_epoch,
         validation_data=make(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")],
+        callbacks=histograms.tensorboard_callbacks(
+            fn_args.model_run_dir, make(fn_args.eval_files),
+            [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]),
         verbose=0,
     )
 

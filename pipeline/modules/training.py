@@ -5,6 +5,7 @@ tf.distribute strategy chosen by `distribution`. The SavedModel carries the expl
 contract of DESIGN.md besides `serving_default`:
   transform_features     serialized tf.Example -> {'dense': [batch, width]}
   predict_from_features  {'dense'} -> {'probability'}  (differentiable)
+  layer_outputs          {'dense'} -> each hidden Dense layer's output, by layer name
   slice_features         serialized tf.Example -> evaluation slice keys (TFMA)
   binary_label           serialized tf.Example -> {label: 0/1} (TFMA, the Explainer), whatever the raw label's type
 and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`.
@@ -30,14 +31,25 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution, rules, scorecard
+from pipeline.modules import dense_features, devices, distribution, histograms, rules, scorecard
+
+ACTIVATION = "relu"  # of every hidden layer
+
+
+def hidden_layer_name(index: int) -> str:
+    return f"hidden_{index + 1}"
+
+
+def hidden_layer_names(model: keras.Model) -> list:
+    """The hidden Dense layers, input side first: what `layer_outputs` returns and TensorBoard histograms show."""
+    return [layer.name for layer in model.layers if layer.name.startswith("hidden_")]
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
     dense = keras.Input(shape=(width,), name="dense_features", dtype=tf.float32)
     x = dense
-    for units in hidden_units:
-        x = keras.layers.Dense(units, activation="relu")(x)
+    for index, units in enumerate(hidden_units):
+        x = keras.layers.Dense(units, activation=ACTIVATION, name=hidden_layer_name(index))(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
@@ -72,6 +84,10 @@ def _arrays(files, data_accessor, tf_transform_output, layout, label, batch_size
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
 
+def _as_list(outputs) -> list:
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
 class ExplainableModel(tf.Module):
     """What the Trainer exports: the model, the Transform graph and the signatures (and a scorecard's table)."""
 
@@ -87,6 +103,12 @@ class ExplainableModel(tf.Module):
             # Defined only here: tf.saved_model.save traces every tf.function of the module, signature or not.
             self.feature_points = tf.function(lambda dense: {"points": self.model.feature_points(dense)},
                                               input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+        hidden = hidden_layer_names(model) if isinstance(model, keras.Model) else []
+        if hidden:  # a network's hidden Dense layers, defined only then (as feature_points)
+            layers = keras.Model(model.inputs, [model.get_layer(name).output for name in hidden])
+            self.layer_outputs = tf.function(
+                lambda dense: dict(zip(hidden, _as_list(layers(dense, training=False)))),
+                input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
         self._layout = layout
         self._label = label
         self._slice_names = slice_names
@@ -146,8 +168,9 @@ class ExplainableModel(tf.Module):
             "slice_features": self.slice_features,
             "binary_label": self.binary_label,
         }
-        if hasattr(self, "feature_points"):
-            signatures["feature_points"] = self.feature_points
+        for optional in ("layer_outputs", "feature_points"):
+            if hasattr(self, optional):
+                signatures[optional] = getattr(self, optional)
         return signatures
 
 
@@ -218,7 +241,7 @@ def run_fn(fn_args: tfx.components.FnArgs):
         steps_per_epoch=steps_per_epoch,
         validation_data=make(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch")],
+        callbacks=histograms.tensorboard_callbacks(model_run_dir, make(fn_args.eval_files), hidden_layer_names(model)),
         verbose=0,
     )
 
@@ -226,7 +249,8 @@ def run_fn(fn_args: tfx.components.FnArgs):
     distribution.write_training_record(model_run_dir, {
         **distribution.training_record(strategy, batch_size, requested_devices), "model_kind": "network"})
     feature_map_path = os.path.join(model_run_dir, dense_features.FEATURE_MAP_ASSET)
-    dense_features.write_feature_map(feature_map_path, layout, label)
+    dense_features.write_feature_map(feature_map_path, layout, label, architecture={
+        "hidden_units": list(config["hidden_units"]), "activation": ACTIVATION})
     export = ExplainableModel(model, tf_transform_output, layout, label, config.get("non_features", []), slice_names,
                               feature_map_path)
     tf.saved_model.save(export, serving_model_dir, signatures=export.signatures())

@@ -8,6 +8,7 @@ from components.model_audit.policy import (
     ChallengerCheck,
     DocumentationCheck,
     EstimatedCheck,
+    GroundTruthCheck,
     ProxyCheck,
     ThresholdCheck,
 )
@@ -31,6 +32,17 @@ PERFORMANCE = {
     "faithfulness": ThresholdCheck(
         requirement="Deleting features in attribution order lowers the score faster than a random order.",
         threshold=1.0, severity="warn"),
+    "lime_stability": ThresholdCheck(
+        requirement="LIME's variables and coefficients stability indices over repeated seeds are both at least 80.",
+        threshold=80, severity="warn"),
+    "ground_truth_challenger": GroundTruthCheck(
+        requirement="Every method's attributions of the logistic regression challenger correlate with its exact "
+                    "Shapley values at least 0.9 and find at least 80% of the 3 top features.",
+        threshold=0.9, min_precision_at_k=0.8, severity="block"),
+    "ground_truth_planted": GroundTruthCheck(
+        requirement="Every method's attributions of a network trained on a planted signal correlate with the planted "
+                    "effects at least 0.8 and find at least 70% of the planted features.",
+        threshold=0.8, min_precision_at_k=0.7, severity="warn"),
     "anomalies": ThresholdCheck(
         requirement="ExampleValidator found no anomalies against the data contract.",
         threshold=0, severity="block"),

@@ -48,6 +48,14 @@ def test_verdict_is_recorded_and_gates_the_push(pipeline_run):
     # Every check names its evidence, down to the sha256 of the artifact it read.
     for check in report["checks"]:
         assert check["evidence"] and all(len(e["sha256"]) == 64 for e in check["evidence"]), check["id"]
+    # The explanation methods judged against ground truth, and LIME's stability over seeds.
+    by_id = {check["id"]: check for check in report["checks"]}
+    for method in ("integrated_gradients", "shapley", "lime"):
+        challenger = by_id[f"ground_truth_challenger.{method}"]
+        assert challenger["status"] == "pass", challenger
+        assert by_id[f"ground_truth_planted.{method}"]["measured"] is not None
+    assert by_id["lime_stability"]["measured"] is not None
+    print({k: (c["status"], c["measured"]) for k, c in by_id.items() if k.startswith(("ground_truth", "lime"))})
     model_card = json.load(open(os.path.join(audit.uri, "model_card.json")))
     assert {"model_details", "considerations", "quantitative_analysis"} <= set(model_card)
     assert model_card["considerations"]["use_cases"] and model_card["considerations"]["limitations"]

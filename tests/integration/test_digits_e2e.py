@@ -14,6 +14,7 @@ from pipeline.config import REPO_ROOT, load_config
 from pipeline.records import mlmd
 from pipeline.records.integrity import verify_run
 from pipeline.records.summary import summarize_run
+from tests.helpers import assert_histograms
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +81,11 @@ def test_explanations_hold_every_method_with_its_quality(digits_run):
             assert entry["faithfulness"]["deletion_auc"] < entry["faithfulness"]["random_deletion_auc"], method
         assert entry["randomization"]["examples"] == config.image.explainer.randomization_examples
         assert entry["seconds_per_image"] > 0
+    assert quality["methods"]["lime"]["fidelity"]["median"] > 0.5, quality["methods"]["lime"]["fidelity"]
+    marker = quality["ground_truth"]["planted_marker"]
+    print("planted marker:", json.dumps(marker))  # the README quotes these figures
+    assert marker["marker_accuracy"] > 0.9 and set(marker["methods"]) == set(config.image.explainer.methods), marker
+    assert marker["methods"]["occlusion"]["pointing_game"] > 0.8, marker
     activations = json.loads((root / "activations.json").read_text())
     assert set(activations) == {"conv1", "conv2"}
     assert len(activations["conv2"]["per_class_channel_mean"]) == 10
@@ -104,6 +110,8 @@ def test_tensorboard_shows_the_overlays_next_to_the_training_curves(digits_run):
     events.Reload()
     tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
     assert {"explanations/overlays", "explanations/overlays_class_0", "explanations/activations_conv2"} <= tags
+    assert_histograms(model_run, {"conv1", "conv2"})
+
 
 
 def test_audit_judges_classes_and_explanations_and_says_privacy_does_not_apply(digits_run):
@@ -120,6 +128,7 @@ def test_audit_judges_classes_and_explanations_and_says_privacy_does_not_apply(d
     assert checks["completeness_error"]["status"] == "pass"
     assert checks["faithfulness"]["status"] == "pass"
     assert {f"randomization_sanity.{m}" for m in config.image.explainer.methods} <= set(checks)
+    assert {f"ground_truth_marker.{m}" for m in config.image.explainer.methods} <= set(checks)
     assert checks["privacy"]["status"] == "not_applicable" and "no personal data" in checks["privacy"]["reason"]
     assert not any(c["family"] == "fairness" and c["status"] != "not_applicable" for c in report["checks"])
     html = Path(audit.uri, "report.html").read_text()

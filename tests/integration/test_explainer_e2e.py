@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
@@ -19,6 +20,7 @@ from components.explainer.model import ExplainedModel
 from components.files import split_records
 from pipeline import metadata
 from pipeline.records import mlmd
+from tests.helpers import assert_histograms
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +56,7 @@ def _records(examples_uri, split):
 def test_every_eval_example_is_explained_by_each_method(explained):
     config, explanations, _, examples_uri, table = explained
     eval_count = len(_records(examples_uri, "eval"))
-    assert set(table["method"]) == {"integrated_gradients", "shapley"}
+    assert set(table["method"]) == {"integrated_gradients", "shapley", "lime"}
     assert (table.groupby("method").size() == eval_count).all()
     assert RAW_FEATURES <= set(table.columns)
     assert {"key", "example_id", "split", "prediction", "baseline_prediction", "completeness_error", "standard_error",
@@ -93,7 +95,7 @@ def test_global_quality_reasons_and_plots(explained):
     with open(os.path.join(uri, "global.json")) as f:
         importances = json.load(f)
     overall = importances["shapley"]["overall"]
-    assert set(overall["mean_abs"]) == RAW_FEATURES and overall["examples"] == len(table) // 2
+    assert set(overall["mean_abs"]) == RAW_FEATURES and overall["examples"] == len(table) // 3
     assert set(importances["shapley"]["slices"]["sex"]) == {"female", "male"}
     assert sum(v["examples"] for v in importances["shapley"]["slices"]["age_band"].values()) == overall["examples"]
 
@@ -102,9 +104,21 @@ def test_global_quality_reasons_and_plots(explained):
     assert quality["methods"]["shapley"]["completeness"]["median"] <= 1e-5
     assert quality["methods"]["shapley"]["faithfulness"]["better_than_random"]
     agreement = {tuple(p["methods"]): p["spearman"] for p in quality["agreement"]}
-    assert set(agreement) == {("integrated_gradients", "permutation_importance"), ("integrated_gradients", "shapley"),
-                              ("permutation_importance", "shapley")}
+    assert set(agreement) == {("integrated_gradients", "lime"), ("integrated_gradients", "permutation_importance"),
+                              ("integrated_gradients", "shapley"), ("lime", "permutation_importance"),
+                              ("lime", "shapley"), ("permutation_importance", "shapley")}
     assert agreement[("integrated_gradients", "shapley")] > 0.8, agreement
+    assert agreement[("lime", "shapley")] > 0.8, agreement
+    lime = quality["methods"]["lime"]
+    print("lime:", json.dumps({k: lime[k] for k in ("fidelity", "stability", "agreement_with_exact_shapley")}))
+    assert lime["agreement_with_exact_shapley"]["correlation"] > 0.9, lime["agreement_with_exact_shapley"]
+    assert lime["fidelity"]["median"] > 0.8, lime["fidelity"]
+    assert lime["stability"]["repeated_seeds"]["vsi"] > 80, lime["stability"]["repeated_seeds"]
+    truth = quality["ground_truth"]
+    print("ground truth:", json.dumps(truth, indent=1))  # the README quotes these figures
+    for method in ("integrated_gradients", "shapley", "lime"):
+        assert truth["logistic_regression"]["methods"][method]["correlation"] > 0.99, truth["logistic_regression"]
+        assert truth["planted_signal"]["methods"][method]["correlation"] > 0.8, truth["planted_signal"]
 
     reasons = [json.loads(line) for path in glob.glob(os.path.join(uri, "reason_codes", "*.jsonl"))
                for line in open(path)]
@@ -117,6 +131,27 @@ def test_global_quality_reasons_and_plots(explained):
         with open(os.path.join(uri, "plots", name), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
     assert not os.path.exists(os.path.join(uri, "_work"))
+
+
+def test_hidden_layer_outputs_and_tensorboard_histograms_and_images(pipeline_run, explained):
+    config, explanations, model_dir, examples_uri, _ = explained
+    model = ExplainedModel(model_dir)
+    records = _records(examples_uri, "eval")[:20]
+    outputs = model.layer_outputs(model.dense(records))
+    units = config.training.hidden_units
+    assert list(outputs) == [f"hidden_{i + 1}" for i in range(len(units))]
+    assert [v.shape for v in outputs.values()] == [(20, u) for u in units]
+    assert all((v >= 0).all() for v in outputs.values())  # ReLU
+    with open(os.path.join(explanations.uri, "activations.json")) as f:
+        activations = json.load(f)
+    assert set(activations["hidden_1"]["per_class_channel_mean"]) == {"0", "1"}
+    assert os.path.isfile(os.path.join(explanations.uri, "plots", "activations_hidden_1.png"))
+    events = EventAccumulator(explanations.custom_properties["tensorboard_logdir"].string_value,
+                              size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
+    assert {"explanations/global_importance", "explanations/beeswarm", "explanations/waterfall_0"} <= tags
+    assert_histograms(_first_run_outputs(config)[("Trainer", "model_run")].uri, set(outputs))
 
 
 def test_sampled_shapley_converges_to_exact_with_honest_errors(explained):
@@ -155,7 +190,7 @@ def _explain_with_workers(workers, model_dir, examples_uri, config, out):
 
 def test_one_and_two_beam_workers_agree(explained, tmp_path):
     _, _, model_dir, examples_uri, _ = explained
-    config = ExplainerConfig(methods=["integrated_gradients", "shapley"], batch_size=32)
+    config = ExplainerConfig(methods=["integrated_gradients", "shapley", "lime"], batch_size=32)
     one = _explain_with_workers(1, model_dir, examples_uri, config, tmp_path / "one")
     two = _explain_with_workers(2, model_dir, examples_uri, config, tmp_path / "two")
     assert len(one) == len(two) > 0

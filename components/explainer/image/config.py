@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.validation import describe_validation_error
 
-IMAGE_METHODS = ("integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion", "grad_cam")
+IMAGE_METHODS = ("integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion", "grad_cam",
+                 "lime")
 ImageMethod = Literal["integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion",
-                      "grad_cam"]
+                      "grad_cam", "lime"]
 
 
 class ImageExplainerConfig(BaseModel):
@@ -37,6 +38,16 @@ class ImageExplainerConfig(BaseModel):
     smoothgrad_noise: float = Field(0.15, gt=0)
     occlusion_patch: int = Field(2, gt=0)
     occlusion_stride: int = Field(1, gt=0)
+    # LIME: square patches of this many pixels a side are its features (16 on 8 x 8, 49 on 28 x 28 with 4).
+    lime_patch: int = Field(2, gt=0)
+    lime_samples: int = Field(256, ge=8)
+    lime_kernel_width: float = Field(0.75, gt=0)
+    lime_ridge_alpha: float = Field(1.0, ge=0)
+    # The planted-marker ground truth (image/ground_truth.py): the share of training images marked, the class the
+    # marker decides, the epochs the network is retrained for; marker_share 0: none.
+    marker_share: float = Field(0.5, ge=0, lt=1)
+    marker_class: int = Field(0, ge=0)
+    marker_epochs: int = Field(30, gt=0)
     # Quality (pixel flipping, randomisation) and layer activations run on these many examples.
     quality_examples: int = Field(100, gt=1)
     random_orders: int = Field(5, gt=0)

@@ -11,12 +11,14 @@ from typing import Dict, List
 import numpy as np
 
 from components.explainer import plots as tabular_plots
-from components.explainer.explain import example_digest
+from components.explainer.explain import example_digest, example_seeds
 from components.explainer.image import plots
 from components.explainer.image.activations import channel_means_per_class, sample_per_class
 from components.explainer.image.config import ImageExplainerConfig
+from components.explainer.image.ground_truth import planted_marker_truth
 from components.explainer.image.methods.grad_cam import attribute_grad_cam
 from components.explainer.image.methods.integrated_gradients import attribute_image_integrated_gradients, blurred
+from components.explainer.image.methods.lime import attribute_image_lime
 from components.explainer.image.methods.occlusion import attribute_occlusion
 from components.explainer.image.methods.smoothgrad import attribute_smoothgrad
 from components.explainer.image.model import ExplainedImageModel
@@ -29,23 +31,31 @@ from components.files import write_atomically, write_json
 
 
 def attribute(method: str, model: ExplainedImageModel, images: np.ndarray, targets: np.ndarray,
-              config: ImageExplainerConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """(attributions [N, H, W, C], completeness errors [N] or None for methods without completeness)."""
+              config: ImageExplainerConfig) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(attributions [N, H, W, C], completeness errors [N] or None for methods without completeness, a surrogate's
+    fidelity [N] or None for methods without one)."""
     common = {"classes": model.classes, "batch_rows": config.batch_rows}
+    if method == "lime":
+        # Seeded per image from its pixels: an image's map does not depend on the others explained with it.
+        found = attribute_image_lime(
+            model.probabilities, images, targets, patch=config.lime_patch, samples=config.lime_samples,
+            kernel_width=config.lime_kernel_width, ridge_alpha=config.lime_ridge_alpha,
+            seed=example_seeds(config.seed, np.asarray(images, np.float32).reshape(len(images), -1), None), **common)
+        return found.attributions, found.completeness_error, found.fidelity
     if method.startswith("integrated_gradients"):
         baselines = np.zeros_like(images) if method.endswith("black") else blurred(images, config.blur_sigma)
         found = attribute_image_integrated_gradients(
             model.probabilities, images, targets, baselines, steps=config.ig_steps, tolerance=config.ig_tolerance,
             max_steps=config.ig_max_steps, **common)
-        return found.attributions, found.completeness_error
+        return found.attributions, found.completeness_error, None
     if method == "smoothgrad":
         return attribute_smoothgrad(model.probabilities, images, targets, samples=config.smoothgrad_samples,
-                                    noise=config.smoothgrad_noise, seed=config.seed, **common), None
+                                    noise=config.smoothgrad_noise, seed=config.seed, **common), None, None
     if method == "occlusion":
         return attribute_occlusion(model.probabilities, images, targets, patch=config.occlusion_patch,
-                                   stride=config.occlusion_stride, **common), None
+                                   stride=config.occlusion_stride, **common), None, None
     cams = attribute_grad_cam(model.last_conv, model.head_logits, images, targets, **common)
-    return cams[..., np.newaxis], None
+    return cams[..., np.newaxis], None, None
 
 
 def _npz(path: str, arrays: Dict[str, np.ndarray]) -> None:
@@ -72,13 +82,15 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     probabilities = model.predict(images)
     targets = probabilities.argmax(axis=1)
 
-    maps, completeness, seconds = {}, {}, {}
+    maps, completeness, fidelity, seconds = {}, {}, {}, {}
     for method in config.methods:
         started = time.perf_counter()
-        maps[method], errors = attribute(method, model, images, targets, config)
+        maps[method], errors, fit = attribute(method, model, images, targets, config)
         seconds[method] = (time.perf_counter() - started) / len(images)
         if errors is not None:
             completeness[method] = errors
+        if fit is not None:
+            fidelity[method] = fit
 
     pixel_maps = {m: pixel_map(v) for m, v in maps.items()}
     q, r = min(config.quality_examples, len(images)), min(config.randomization_examples, len(images))
@@ -98,7 +110,13 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
             summary = summarize_completeness(completeness[method], COMPLETENESS_THRESHOLD)
             entry["completeness"] = {"examples": len(images), "median": summary.median, "p90": summary.p90,
                                      "max": summary.max, "share_above_threshold": summary.share_above}
+        if method in fidelity:
+            fit = fidelity[method]
+            entry["fidelity"] = {"examples": len(fit), "median": float(np.median(fit)),
+                                 "p10": float(np.percentile(fit, 10)), "min": float(fit.min())}
         quality["methods"][method] = entry
+    if config.marker_share:
+        quality["ground_truth"] = {"planted_marker": planted_marker_truth(model, images, labels, config, attribute)}
     write_json(os.path.join(out, "quality.json"), quality)
 
     names = _pixel_names(*model.shape[:2])

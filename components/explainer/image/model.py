@@ -68,21 +68,52 @@ class ExplainedImageModel:
     def randomized(self, seed: int = 0) -> Iterator[None]:
         """Within the block every trainable weight is re-initialised (kernels Glorot-uniform, biases zero), as in
         the model-parameter randomisation test (Adebayo et al., 2018); the trained weights come back after it."""
+        with self._weights_restored() as variables:
+            _reinitialise(variables, np.random.default_rng(seed))
+            yield
+
+    @contextlib.contextmanager
+    def retrained(self, images: np.ndarray, labels: np.ndarray, seed: int = 0, epochs: int = 30,
+                  batch: int = 32) -> Iterator[None]:
+        """Within the block the same network (the SavedModel's own layers), re-initialised, is trained on (images,
+        labels) with Adam on the cross-entropy of its logits: a model of the same architecture on other data (the
+        planted-marker ground truth); the trained weights come back after it."""
+        import tf_keras as keras
+
+        with self._weights_restored() as variables:
+            rng = np.random.default_rng(seed)
+            _reinitialise(variables, rng)
+            optimizer = keras.optimizers.Adam(0.01)
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            for _ in range(epochs):
+                order = rng.permutation(len(images))
+                for start in range(0, len(images), batch):
+                    rows = order[start:start + batch]
+                    with tf.GradientTape() as tape:
+                        value = loss(labels[rows], self._predict(image=tf.constant(images[rows]))["logits"])
+                    optimizer.apply_gradients(zip(tape.gradient(value, variables), variables))
+            yield
+
+    @contextlib.contextmanager
+    def _weights_restored(self) -> Iterator[list]:
         variables = list(self._loaded.model.trainable_variables)
         saved = [v.numpy() for v in variables]
-        rng = np.random.default_rng(seed)
         try:
-            for variable in variables:
-                shape = variable.shape.as_list()
-                if len(shape) < 2:
-                    variable.assign(np.zeros(shape, dtype=np.float32))
-                    continue
-                fan_in, fan_out = int(np.prod(shape[:-1])), shape[-1]
-                if len(shape) == 4:  # conv kernels [kh, kw, in, out]
-                    fan_out = shape[0] * shape[1] * shape[3]
-                limit = np.sqrt(6.0 / (fan_in + fan_out))
-                variable.assign(rng.uniform(-limit, limit, shape).astype(np.float32))
-            yield
+            yield variables
         finally:
             for variable, value in zip(variables, saved):
                 variable.assign(value)
+
+
+def _reinitialise(variables, rng: np.random.Generator) -> None:
+    """Kernels Glorot-uniform, biases zero."""
+    for variable in variables:
+        shape = variable.shape.as_list()
+        if len(shape) < 2:
+            variable.assign(np.zeros(shape, dtype=np.float32))
+            continue
+        fan_in, fan_out = int(np.prod(shape[:-1])), shape[-1]
+        if len(shape) == 4:  # conv kernels [kh, kw, in, out]
+            fan_out = shape[0] * shape[1] * shape[3]
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        variable.assign(rng.uniform(-limit, limit, shape).astype(np.float32))

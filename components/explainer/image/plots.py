@@ -50,14 +50,14 @@ def activation_grid(layer: str, activations: np.ndarray, row_titles: Sequence[st
     return figure_png(figure)
 
 
-def channel_means(layer: str, per_class: Dict[str, Sequence[float]]) -> bytes:
-    """Heat map of the mean activation of each channel (columns) per class (rows)."""
+def channel_means(layer: str, per_class: Dict[str, Sequence[float]], unit: str = "channel") -> bytes:
+    """Heat map of the mean activation of each channel (or a dense layer's unit; columns) per class (rows)."""
     classes = sorted(per_class, key=int)
     values = np.array([per_class[c] for c in classes])
     figure, axis = plt.subplots(figsize=(0.25 * values.shape[1] + 1.5, 0.3 * len(classes) + 1))
     image = axis.imshow(values, cmap="viridis", aspect="auto")
     axis.set_yticks(range(len(classes)), classes)
-    axis.set_xlabel("channel")
+    axis.set_xlabel(unit)
     axis.set_ylabel("class")
     axis.set_title(f"{layer}: mean activation per class", fontsize=8)
     figure.colorbar(image, ax=axis)

@@ -2,6 +2,7 @@
 
 from components.explainer.methods.blocks import Blocks, column_owners, sum_blocks
 from components.explainer.methods.integrated_gradients import IntegratedGradients, attribute_integrated_gradients
+from components.explainer.methods.lime import LimeExplanations, lime
 from components.explainer.methods.permutation_importance import (
     MetricDrop,
     PermutationImportance,
@@ -12,6 +13,7 @@ from components.explainer.methods.shapley import SampledShapleyValues, ShapleyVa
 __all__ = [
     "Blocks",
     "IntegratedGradients",
+    "LimeExplanations",
     "MetricDrop",
     "PermutationImportance",
     "SampledShapleyValues",
@@ -19,6 +21,7 @@ __all__ = [
     "attribute_integrated_gradients",
     "column_owners",
     "exact_shapley",
+    "lime",
     "permutation_importance",
     "sampled_shapley",
     "sum_blocks",

@@ -114,7 +114,7 @@ def sampled_shapley(
     ends = game.values(x, np.array([[False] * players, [True] * players]))
     base_value, prediction = ends[:, 0], ends[:, 1]
 
-    uniforms = _uniform_streams(seed, len(x))
+    uniforms = uniform_streams(seed, len(x))
     pair_sum = np.zeros((len(x), players))
     pair_square_sum = np.zeros((len(x), players))
     pairs_used = np.zeros(len(x), dtype=np.int64)
@@ -139,7 +139,7 @@ def sampled_shapley(
     )
 
 
-def _uniform_streams(seed: Union[int, Sequence[int]], examples: int) -> Callable[[np.ndarray, tuple], np.ndarray]:
+def uniform_streams(seed: Union[int, Sequence[int]], examples: int) -> Callable[[np.ndarray, tuple], np.ndarray]:
     """(example indices, shape) -> uniforms [len(indices), *shape], from one shared stream or one per example."""
     if np.ndim(seed) == 0:
         shared = np.random.default_rng(seed)

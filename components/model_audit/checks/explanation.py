@@ -11,7 +11,7 @@ from scipy.stats.contingency import crosstab
 
 from components.model_audit.checks.result import CheckResult, judged
 from components.model_audit.inputs import AuditInputs
-from components.model_audit.policy import AuditPolicy, ProxyCheck, ThresholdCheck
+from components.model_audit.policy import AuditPolicy, GroundTruthCheck, ProxyCheck, ThresholdCheck
 
 FAMILY = "explanation"
 
@@ -81,6 +81,42 @@ def faithfulness(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs
     return [judged("faithfulness", FAMILY, check, ratio, "<=", details=details)]
 
 
+def lime_stability(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
+    """The lower of LIME's variables and coefficients stability indices (Visani et al., 0-100) over runs with other
+    seeds: an explanation that changes with the seed cannot be relied on, whichever method is primary."""
+    lime = inputs.explanations.quality.get("methods", {}).get("lime")
+    repeated = ((lime or {}).get("stability") or {}).get("repeated_seeds") or {}
+    indices = [repeated[name] for name in ("vsi", "csi") if repeated.get(name) is not None]
+    details = {"method": "lime", **repeated, "fidelity": (lime or {}).get("fidelity"),
+               "agreement_with_exact_shapley": (lime or {}).get("agreement_with_exact_shapley")}
+    return [judged("lime_stability", FAMILY, check, min(indices) if len(indices) == 2 else None, ">=", details=details,
+                   inconclusive_because=None if lime else "the Explainer did not run LIME (explainer.methods)")]
+
+
+def _ground_truth(check_id: str, section: str, what: str):
+    """A check of every method against one of quality.json's ground truths: per method, its correlation with the
+    truth (at least the threshold) and its precision@k (at least `min_precision_at_k`)."""
+
+    def run(check: GroundTruthCheck, policy: AuditPolicy, inputs: AuditInputs) -> list[CheckResult]:
+        truth = inputs.explanations.quality.get("ground_truth", {}).get(section)
+        if not truth or "methods" not in truth:
+            reason = (truth or {}).get("skipped") or f"the Explainer measured no ground truth on {what}"
+            return [judged(check_id, FAMILY, check, None, ">=", inconclusive_because=reason)]
+        results = []
+        for method, found in truth["methods"].items():
+            details = {**{k: v for k, v in truth.items() if k != "methods"}, **found,
+                       "min_precision_at_k": check.min_precision_at_k}
+            result = judged(f"{check_id}.{method}", FAMILY, check, found.get("correlation"), ">=", details=details)
+            precision = found.get("precision_at_k")
+            if result.status == "pass" and precision is not None and precision < check.min_precision_at_k:
+                result = replace(result, status="fail", reason=f"precision@{found['k']} is {precision:.2f}, below "
+                                                               f"{check.min_precision_at_k:.2f}")
+            results.append(result)
+        return results
+
+    return run
+
+
 def protected_attribution_share(check: ThresholdCheck, policy: AuditPolicy, inputs: AuditInputs
                                 ) -> list[CheckResult]:
     """The share of the total mean |attribution| carried by the features that encode protected attributes."""
@@ -118,5 +154,8 @@ def proxy_features(check: ProxyCheck, policy: AuditPolicy, inputs: AuditInputs) 
     return results
 
 
-CHECKS = {"completeness_error": completeness_error, "faithfulness": faithfulness,
-          "protected_attribution_share": protected_attribution_share, "proxy_features": proxy_features}
+CHECKS = {"completeness_error": completeness_error, "faithfulness": faithfulness, "lime_stability": lime_stability,
+          "protected_attribution_share": protected_attribution_share, "proxy_features": proxy_features,
+          "ground_truth_challenger": _ground_truth("ground_truth_challenger", "logistic_regression",
+                                                   "the logistic regression challenger"),
+          "ground_truth_planted": _ground_truth("ground_truth_planted", "planted_signal", "a planted signal")}

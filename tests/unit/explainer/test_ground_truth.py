@@ -1,9 +1,11 @@
-"""Known ground truth: a label that depends on two of seven features, learned by the Trainer's network."""
+"""Known ground truth: a label that depends on two of seven features, learned by the Trainer's network; the closed
+form of a linear logit's Shapley values that quality.json's ground truth rests on."""
 
 import numpy as np
 import pytest
 import tf_keras as keras
 
+from components.explainer.ground_truth import draw_rows, linear_logit_model, linear_shapley, planted_effects
 from components.explainer.methods import attribute_integrated_gradients, exact_shapley
 from pipeline.modules.training import build_model
 
@@ -43,3 +45,27 @@ def test_integrated_gradients_finds_the_two_features_and_their_contributions(tra
     ig = attribute_integrated_gradients(lambda d: model(d, training=False), explained, background.mean(axis=0),
                                         rule="trapezoid", tolerance=0.005)
     _check(ig.attributions, explained, background)
+
+
+def test_the_closed_form_of_a_linear_logit_is_its_exact_shapley_values():
+    rng = np.random.default_rng(1)
+    weights, blocks = rng.normal(size=7), [(0, 1), (1, 4), (4, 5), (5, 7)]
+    explained, background = rng.normal(size=(20, 7)), rng.normal(size=(9, 7))
+    scorer = linear_logit_model(weights, 0.4, blocks)
+    exact = exact_shapley(scorer.predict_fn, explained, background, blocks).attributions
+    np.testing.assert_allclose(linear_shapley(weights, explained, background, blocks), exact, atol=1e-5)
+
+
+def test_drawn_rows_take_every_feature_from_some_source_row_independently():
+    rng = np.random.default_rng(2)
+    blocks = [(0, 1), (1, 4), (4, 5)]
+    source = np.concatenate([rng.normal(size=(50, 1)), np.eye(3)[rng.integers(0, 3, 50)], rng.normal(size=(50, 1))],
+                            axis=1).astype(np.float32)
+    rows = draw_rows(source, blocks, 2000, rng)
+    for start, end in blocks:
+        assert all((source[:, start:end] == row).all(axis=1).any() for row in rows[:100, start:end])
+    # Independent draws: the two numerics, perfectly paired in no source row, are uncorrelated.
+    assert abs(np.corrcoef(rows[:, 0], rows[:, 4])[0, 1]) < 0.1
+    features = [{"kind": "numeric"}, {"kind": "categorical"}, {"kind": "numeric"}]
+    effects = planted_effects(features, blocks, 2, rng)
+    assert len(effects) == 2 and all(len(w) == blocks[j][1] - blocks[j][0] for j, w in effects.items())

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from components.explainer.image.methods.grad_cam import attribute_grad_cam
 from components.explainer.image.methods.integrated_gradients import attribute_image_integrated_gradients, blurred
+from components.explainer.image.methods.lime import attribute_image_lime, grid_patches
 from components.explainer.image.methods.occlusion import attribute_occlusion, patch_masks
 from components.explainer.image.methods.smoothgrad import attribute_smoothgrad
 from components.explainer.image.quality import pixel_flipping, rank_correlations, summarize_randomization
@@ -93,6 +94,36 @@ def test_occlusion_patches_cover_the_image_and_peak_on_the_pixel():
     assert np.abs(found[:, far]).max() <= 1e-6  # a float32 ulp, as above
 
 
+def test_lime_gives_the_patch_that_holds_the_pixel_its_whole_effect():
+    images = _images()
+    targets = np.zeros(len(images), int)
+    found = attribute_image_lime(_read_one_pixel, images, targets, 2, patch=2, samples=64, ridge_alpha=0.0, seed=1)
+    # v(z) is score(image) where the pixel's patch is on, score(black pixel) where off: linear in the switches.
+    blacked = images.copy()
+    blacked[:, ROW - ROW % 2: ROW - ROW % 2 + 2, COLUMN - COLUMN % 2: COLUMN - COLUMN % 2 + 2] = 0.0
+    patch = found.attributions[:, ROW - ROW % 2: ROW - ROW % 2 + 2, COLUMN - COLUMN % 2: COLUMN - COLUMN % 2 + 2, 0]
+    np.testing.assert_allclose(patch.sum(axis=(1, 2)), _score(images) - _score(blacked), atol=1e-5)
+    found.attributions[:, ROW - ROW % 2: ROW - ROW % 2 + 2, COLUMN - COLUMN % 2: COLUMN - COLUMN % 2 + 2] = 0.0
+    assert np.abs(found.attributions).max() <= 1e-5
+    assert found.completeness_error.max() <= 1e-5 and found.fidelity.min() > 0.999999
+
+
+def test_lime_maps_do_not_depend_on_the_batch():
+    images = _images(5)
+    targets = np.zeros(len(images), int)
+    seeds = [11, 12, 13, 14, 15]
+    whole = attribute_image_lime(_read_one_pixel, images, targets, 2, samples=32, seed=seeds, batch_rows=1 << 14)
+    small = attribute_image_lime(_read_one_pixel, images[3:], targets[3:], 2, samples=32, seed=seeds[3:],
+                                 batch_rows=40)
+    assert np.array_equal(whole.attributions[3:], small.attributions)
+
+
+@pytest.mark.parametrize("size, patch, count", [(8, 2, 16), (8, 3, 9), (28, 4, 49)])
+def test_grid_patches_tile_the_image_once(size, patch, count):
+    patches = grid_patches(size, size, patch)
+    assert patches.shape == (count, size, size) and (patches.sum(axis=0) == 1).all()
+
+
 def _two_channel_features(images):
     """A 1 x 1 convolution with two channels: the ink (x) and the background (1 - x)."""
     return tf.nn.relu(tf.concat([images, 1.0 - images], axis=3))
@@ -143,3 +174,17 @@ def test_rank_correlations_tell_a_copy_from_an_unrelated_map():
     # A map zeroed out shares no ranking with a varying one, and all of it with another zeroed map.
     assert (rank_correlations(maps, np.zeros_like(maps)) == 0).all()
     assert (rank_correlations(np.zeros_like(maps), np.zeros_like(maps)) == 1).all()
+
+
+@pytest.mark.parametrize("method", ["occlusion", "smoothgrad"])
+def test_memory_bounded_methods_give_the_same_maps_for_any_batch(method):
+    """The copies of every image are made a chunk of images at a time: a small batch_rows changes memory, not maps
+    (smoothgrad draws its noise from one stream in image order)."""
+    images, targets = _images(7), np.zeros(7, int)
+
+    def run(batch_rows):
+        if method == "occlusion":
+            return attribute_occlusion(_read_one_pixel, images, targets, 2, patch=2, batch_rows=batch_rows)
+        return attribute_smoothgrad(_read_one_pixel, images, targets, 2, samples=8, seed=3, batch_rows=batch_rows)
+
+    np.testing.assert_allclose(run(20), run(1 << 14), atol=1e-7)

@@ -6,8 +6,10 @@ import os
 
 import apache_beam as beam
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
@@ -21,6 +23,7 @@ WEIGHTS = np.array([1.2, 0.8, -0.6, 0.0, 0.0, -1.5], dtype=np.float32)  # dense 
 FEATURE_MAP = {
     "label": "good",
     "dense_width": WIDTH,
+    "architecture": {"hidden_units": [8], "activation": "relu"},
     "features": [
         {"feature": "amount", "kind": "numeric", "columns": list(BLOCKS[0])},
         {"feature": "purpose", "kind": "categorical", "columns": list(BLOCKS[1]), "vocabulary": VOCABULARY},
@@ -53,6 +56,11 @@ class _ContractModel(tf.Module):
     def predict_from_features(self, dense):
         return {"probability": tf.sigmoid(tf.linalg.matvec(dense, tf.constant(WEIGHTS)) + 0.3)[:, None]}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, WIDTH], tf.float32)])
+    def layer_outputs(self, dense):
+        # A stand-in hidden layer: the logistic model has none, and the Explainer only reads the signature.
+        return {"hidden_1": tf.nn.relu(dense[:, :3])}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def binary_label(self, examples):
         return {"good": tf.io.parse_example(examples, self._SPEC)["good"]}
@@ -82,7 +90,7 @@ def summarized(tmp_path_factory):
     module = _ContractModel()
     tf.saved_model.save(module, model_dir, signatures={
         name: getattr(module, name).get_concrete_function()
-        for name in ("transform_features", "predict_from_features", "binary_label")})
+        for name in ("transform_features", "predict_from_features", "binary_label", "layer_outputs")})
     with open(os.path.join(model_dir, "assets", FEATURE_MAP_ASSET), "w") as f:
         json.dump(FEATURE_MAP, f)
     for split, seed in (("eval", 1), ("train", 2)):
@@ -98,7 +106,7 @@ def summarized(tmp_path_factory):
             pipeline, examples_pattern=str(root / "eval" / "*"), background_pattern=str(root / "train" / "*"),
             model_dir=model_dir, config=CONFIG, feature_names=model.feature_names, slice_names=["purpose"],
             output_dir=out, work_dir=work)
-    return model, out, summarize(model, CONFIG, out, work)
+    return model, out, summarize(model, CONFIG, out, work, os.path.join(out, "tensorboard"))
 
 
 def test_the_summary_files_and_the_headline_figures_they_give(summarized):
@@ -117,7 +125,7 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
     assert set(sensitivity["features"]) == set(ranked[:2])  # written with sorted keys
 
     assert properties == {
-        "methods": "integrated_gradients,shapley,permutation_importance",
+        "methods": "integrated_gradients,shapley,lime,permutation_importance",
         "primary_method": "shapley",
         "examples": EXAMPLES,
         "median_completeness_error": quality["methods"]["shapley"]["completeness"]["median"],
@@ -126,13 +134,67 @@ def test_the_summary_files_and_the_headline_figures_they_give(summarized):
         "sensitivity_features": ",".join(ranked[:2]),
         "sensitivity_seconds": sensitivity["seconds"],
         "background_examples": CONFIG.background_size,
+        "tensorboard_logdir": os.path.join(out, "tensorboard"),
     }
     assert properties["median_completeness_error"] < 1e-5  # exact Shapley values add up to the prediction
 
     plots = sorted(os.listdir(os.path.join(out, "plots")))
     assert plots == sorted(["global_importance.png", "beeswarm.png", "deletion_insertion.png",
                             *(f"waterfall_{i}.png" for i in range(WATERFALLS)),
-                            *(f"pdp_{name}.png" for name in ranked[:2])])
+                            *(f"pdp_{name}.png" for name in ranked[:2]), "activations_hidden_1.png"])
+
+
+def test_layer_activations_per_class_and_the_plots_as_tensorboard_images(summarized):
+    model, out, _ = summarized
+    with open(os.path.join(out, "activations.json")) as f:
+        activations = json.load(f)
+    per_class = activations["hidden_1"]["per_class_channel_mean"]
+    assert set(per_class) == {"0", "1"} and activations["hidden_1"]["shape"] == [3]
+    # Recomputed: the stand-in layer's mean output over the quality sample's good loans (the smallest digests).
+    records = [r.numpy() for r in tf.data.TFRecordDataset(os.path.join(out, "..", "eval", "data_tfrecord"))]
+    sample = sorted(records, key=example_digest)[:CONFIG.quality_examples]
+    good = model.labels(sample) == 1
+    np.testing.assert_allclose(per_class["1"], np.maximum(model.dense(sample)[good, :3], 0).mean(axis=0), rtol=1e-5)
+    events = EventAccumulator(os.path.join(out, "tensorboard"), size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
+    assert {"explanations/global_importance", "explanations/beeswarm", "explanations/waterfall_0",
+            "explanations/activations_hidden_1"} <= tags
+
+
+def test_lime_runs_in_the_beam_pass_and_reports_fidelity_stability_and_agreement(summarized):
+    _, out, _ = summarized
+    table = pq.read_table(os.path.join(out, "attributions")).to_pandas()
+    assert (table.groupby("method").size() == EXAMPLES).all() and "lime" in set(table["method"])
+    with open(os.path.join(out, "quality.json")) as f:
+        lime = json.load(f)["methods"]["lime"]
+    # A logistic model: v(z) is a smooth function of the switches, which the surrogate fits closely.
+    assert lime["fidelity"]["median"] > 0.95, lime["fidelity"]
+    repeated = lime["stability"]["repeated_seeds"]
+    assert repeated["runs"] == CONFIG.lime_stability_repeats and repeated["vsi"] > 80 and repeated["csi"] > 80
+    assert lime["agreement_with_exact_shapley"]["correlation"] > 0.95, lime["agreement_with_exact_shapley"]
+
+
+def test_every_method_recovers_the_logistic_challengers_exact_shapley_values(summarized):
+    _, out, _ = summarized
+    with open(os.path.join(out, "quality.json")) as f:
+        truth = json.load(f)["ground_truth"]["logistic_regression"]
+    assert truth["space"] == "logit" and truth["train_examples"] == EXAMPLES
+    assert set(truth["methods"]) == set(CONFIG.per_example_methods)
+    for method, found in truth["methods"].items():
+        # Exact Shapley and integrated gradients from the mean are exact on a linear logit; LIME up to its ridge.
+        assert found["correlation"] > (0.999 if method == "lime" else 1 - 1e-9), (method, found)
+        # (the ridge's shrinkage can swap two features of nearly equal effect)
+        assert found["precision_at_k"] >= (0.95 if method == "lime" else 1.0), (method, found)
+
+
+def test_every_method_finds_the_planted_signal_learnt_by_a_network_of_the_models_architecture(summarized):
+    _, out, _ = summarized
+    with open(os.path.join(out, "quality.json")) as f:
+        planted = json.load(f)["ground_truth"]["planted_signal"]
+    assert planted["architecture"] == FEATURE_MAP["architecture"] and len(planted["planted"]) == 3
+    for method, found in planted["methods"].items():
+        assert found["correlation"] > 0.8 and found["precision_at_k"] > 0.8, (method, found)
 
 
 def test_the_background_it_explained_against_is_kept_beside_the_attributions(summarized):

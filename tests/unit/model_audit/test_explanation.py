@@ -87,3 +87,56 @@ def test_proxy_detection_finds_the_feature_that_encodes_age_band(policy):
     assert age.details["associations"]["housing"]["measure"] == "cramers_v"
     assert "age" not in age.details["associations"]  # a protected feature is not a proxy of one
     assert results["proxy_features.sex"].status == "pass" and results["proxy_features.sex"].details["proxies"] == []
+
+
+def _with_lime(prediction, repeated_seeds):
+    base = explanations(prediction)
+    quality = {"methods": {**base.quality["methods"], "lime": {
+        "stability": {"repeated_seeds": repeated_seeds}, "fidelity": {"median": 0.9},
+        "agreement_with_exact_shapley": {"correlation": 0.97}}}}
+    return type(base)(base.global_importance, quality, base.method, base.features)
+
+
+@pytest.mark.parametrize("vsi, csi, status", [(95.0, 88.0, "pass"), (95.0, 60.0, "fail"), (70.0, 99.0, "fail")])
+def test_lime_stability_judges_the_lower_of_the_two_indices(policy, vsi, csi, status):
+    prediction = predictions()
+    result = run("lime_stability", policy, predictions=prediction,
+                 explanations=_with_lime(prediction, {"vsi": vsi, "csi": csi, "runs": 5}))["lime_stability"]
+    assert result.status == status and result.measured == min(vsi, csi)
+    assert result.details["fidelity"] == {"median": 0.9} and result.details["runs"] == 5
+
+
+def test_lime_stability_is_inconclusive_without_lime(policy):
+    result = run("lime_stability", policy)["lime_stability"]
+    assert result.status == "inconclusive" and "did not run LIME" in result.reason
+
+
+def _with_truth(prediction, methods):
+    base = explanations(prediction)
+    quality = {**base.quality, "ground_truth": {"logistic_regression": {"model": "logistic_regression",
+                                                                        "methods": methods}}}
+    return type(base)(base.global_importance, quality, base.method, base.features)
+
+
+def test_ground_truth_judges_every_method_on_correlation_and_precision(policy):
+    prediction = predictions()
+    methods = {"shapley": {"correlation": 0.99, "precision_at_k": 1.0, "k": 3},
+               "lime": {"correlation": 0.95, "precision_at_k": 0.5, "k": 3},
+               "integrated_gradients": {"correlation": 0.5, "precision_at_k": 1.0, "k": 3}}
+    results = run("ground_truth_challenger", policy, predictions=prediction,
+                  explanations=_with_truth(prediction, methods))
+    assert {k: r.status for k, r in results.items()} == {
+        "ground_truth_challenger.shapley": "pass", "ground_truth_challenger.lime": "fail",
+        "ground_truth_challenger.integrated_gradients": "fail"}
+    assert "precision@3 is 0.50" in results["ground_truth_challenger.lime"].reason
+    assert results["ground_truth_challenger.lime"].measured == 0.95
+
+
+def test_ground_truth_is_inconclusive_when_the_explainer_skipped_it(policy):
+    prediction = predictions()
+    base = explanations(prediction)
+    skipped = type(base)(base.global_importance, {**base.quality, "ground_truth": {"logistic_regression": {
+        "skipped": "the train examples do not hold both label classes"}}}, base.method, base.features)
+    result = run("ground_truth_challenger", policy, predictions=prediction, explanations=skipped)
+    assert result["ground_truth_challenger"].status == "inconclusive"
+    assert "both label classes" in result["ground_truth_challenger"].reason

@@ -80,6 +80,20 @@ def test_randomization_sanity_judges_every_method():
     assert results["randomization_sanity.integrated_gradients_black"].status == "fail"
 
 
+def test_ground_truth_marker_judges_each_methods_pointing_game():
+    inputs = _inputs(_classes())
+    quality = {**inputs.explanations.quality, "ground_truth": {"planted_marker": {"examples": 90, "methods": {
+        "occlusion": {"pointing_game": 0.97, "mass_in_marker": 0.6},
+        "grad_cam": {"pointing_game": 0.4, "mass_in_marker": 0.2}}}}}
+    inputs = replace(inputs, explanations=replace(inputs.explanations, quality=quality))
+    results = _by_id(run_checks(load_policy(DIGITS_POLICY), inputs))
+    assert results["ground_truth_marker.occlusion"].status == "pass"
+    assert results["ground_truth_marker.grad_cam"].status == "fail"
+    assert results["ground_truth_marker.grad_cam"].details["mass_in_marker"] == 0.2
+    without = _by_id(run_checks(load_policy(DIGITS_POLICY), _inputs(_classes())))["ground_truth_marker"]
+    assert without.status == "inconclusive"
+
+
 def test_binary_checks_on_a_multiclass_model_fail_with_the_field_named():
     credit_policy = load_policy(REPO_ROOT / "schemas" / "german_credit" / "audit_policy.yaml")
     with pytest.raises(AuditPolicyError, match=r"field 'checks.overall_auc': applies to a binary classifier"):

@@ -34,7 +34,7 @@ def edited(edit) -> dict:
 
 def test_default_policy_lists_every_check(policy):
     # except those of multi-class (image) models, which the digits policy lists (test_image_checks.py)
-    image_only = {*MULTICLASS_CHECKS, "randomization_sanity"}
+    image_only = {*MULTICLASS_CHECKS, "randomization_sanity", "ground_truth_marker"}
     assert all(getattr(policy.checks, name) is not None for name in Checks.model_fields if name not in image_only)
     assert policy.protected_features == ["age", "sex"]
     assert policy.checks.disparate_impact_ratio.rule == "point"

@@ -136,6 +136,13 @@ def test_html_names_every_check_and_the_verdict(html, report):
     assert "disparate_impact_ratio.sex" in html[verdict.end():html.index("</div>", verdict.end())]
 
 
+def test_html_shows_each_methods_ground_truth_figures(html):
+    table = html[html.index('<table id="ground-truth">'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr><td>logistic_regression</td>") == 2
+    assert "<td>integrated_gradients</td>" in table and "0.95 (k = 3)" in table
+
+
 def test_html_puts_failed_checks_before_passed_ones(html, report):
     first_seen = {c["id"]: html.index(f'data-check-id="{c["id"]}"') for c in report["checks"]}
     failed = [first_seen[c["id"]] for c in report["checks"] if c["status"] == "fail"]

@@ -46,3 +46,10 @@ def in_chunks(fn, images: np.ndarray, targets: np.ndarray, batch_rows: int) -> n
     parts = [fn(tf.constant(images[i: i + batch_rows], tf.float32), tf.constant(targets[i: i + batch_rows])).numpy()
              for i in range(0, len(images), batch_rows)]
     return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0,) + images.shape[1:])
+
+
+def example_chunks(examples: int, rows_per_example: int, batch_rows: int):
+    """Slices of consecutive examples, each chunk's examples x `rows_per_example` at most `batch_rows` (at least one
+    example): what a method that scores many variants of every image holds in memory at once."""
+    size = max(1, batch_rows // max(rows_per_example, 1))
+    return [slice(first, min(first + size, examples)) for first in range(0, examples, size)]

@@ -5,7 +5,7 @@ Each pixel gets the mean drop over the patches that cover it, shared equally amo
 
 import numpy as np
 
-from components.explainer.image.methods.common import ScoresFn, in_chunks, one_hot, target_scores
+from components.explainer.image.methods.common import ScoresFn, example_chunks, in_chunks, one_hot, target_scores
 
 
 def patch_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray:
@@ -34,16 +34,19 @@ def attribute_occlusion(
     value: float = 0.0,
     batch_rows: int = 16384,
 ) -> np.ndarray:
-    """[N, H, W, C]; occluded pixels take `value` (0: background)."""
+    """[N, H, W, C]; occluded pixels take `value` (0: background). The occluded copies are made and scored a chunk
+    of images at a time, at most `batch_rows` copies, so memory does not grow with the number of images."""
     images = np.asarray(images, dtype=np.float32)
     n, height, width, channels = images.shape
     masks = patch_masks(height, width, patch, stride)
-    occluded = np.where(masks[np.newaxis, :, :, :, np.newaxis], np.float32(value), images[:, np.newaxis])
     scores = target_scores(scores_fn)
     hot = one_hot(targets, classes)
     original = in_chunks(scores, images, hot, batch_rows)
-    covered = in_chunks(scores, occluded.reshape(-1, height, width, channels), np.repeat(hot, len(masks), axis=0),
-                        batch_rows).reshape(n, len(masks))
+    covered = np.zeros((n, len(masks)))
+    for rows in example_chunks(n, len(masks), batch_rows):
+        occluded = np.where(masks[np.newaxis, :, :, :, np.newaxis], np.float32(value), images[rows, np.newaxis])
+        covered[rows] = in_chunks(scores, occluded.reshape(-1, height, width, channels),
+                                  np.repeat(hot[rows], len(masks), axis=0), batch_rows).reshape(-1, len(masks))
     drops = original[:, np.newaxis] - covered
     per_pixel = np.einsum("np,phw->nhw", drops, masks) / np.maximum(masks.sum(axis=0), 1)
     return np.repeat(per_pixel[..., np.newaxis] / channels, channels, axis=3)
