@@ -13,10 +13,12 @@ from end_to_end import STANDARD_STEPS, create_plain_pipeline, plain_config  # no
 DATA = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
 SHARED_SETTINGS = {
     "CsvExampleGen": ["output_config"],
-    "Transform": ["module_file", "disable_statistics"],
-    "Trainer": ["module_file", "train_args", "eval_args"],
+    "Transform": ["disable_statistics"],
+    "Trainer": ["train_args", "eval_args"],
     "Evaluator": ["eval_config"],
 }
+# The plain side gives TFX the module files that Glassbox imports from the installed project.
+SAME_CODE = {"Transform": "preprocessing_fn", "Trainer": "run_fn"}
 
 
 def test_the_plain_side_is_the_standard_components_with_the_same_settings(tmp_path: Path):
@@ -31,6 +33,10 @@ def test_the_plain_side_is_the_standard_components_with_the_same_settings(tmp_pa
     for step, names in SHARED_SETTINGS.items():
         for name in names:
             assert plain[step].exec_properties[name] == ours[step].exec_properties[name], (step, name)
+    for step, function in SAME_CODE.items():
+        module = Path(plain[step].exec_properties["module_file"])
+        assert ours[step].exec_properties[function] == f"pipeline.modules.{module.stem}.{function}"
+        assert module.parent == REPO_ROOT / "pipeline" / "modules"
 
 
 def test_the_plain_model_skips_every_column_the_privacy_policy_does_not_keep():
