@@ -13,6 +13,7 @@ and the raw-feature -> dense-column map as the asset `glassbox_feature_map.json`
 import os
 import shutil
 import tempfile
+import types
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -21,7 +22,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution
+from pipeline.modules import dense_features, devices, distribution, tracing
 
 
 def build_model(width: int, hidden_units, dropout: float, learning_rate: float) -> keras.Model:
@@ -32,7 +33,7 @@ def build_model(width: int, hidden_units, dropout: float, learning_rate: float) 
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    model = keras.Model(inputs=dense, outputs=probability)
+    model = tracing.without_autograph(keras.Model(inputs=dense, outputs=probability))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
@@ -57,7 +58,11 @@ class ExplainableModel(tf.Module):
 
     def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path):
         super().__init__()
-        self.model = model
+        # The model's variables, not the Keras model: tracked as a Keras object it would be exported with Keras's own
+        # call functions for every layer, traced again at save time (most of the export's time; bench/README.md),
+        # and with the optimizer's state. No signature needs either.
+        self._keras = types.SimpleNamespace(model=model)
+        self.model_variables = model.variables
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
         self._layout = layout
@@ -71,24 +76,24 @@ class ExplainableModel(tf.Module):
     def _transformed(self, serialized, spec=None):
         return self.tft_layer(tf.io.parse_example(serialized, spec or self._raw_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def transform_features(self, serialized):
         return {"dense": dense_features.encode(self._transformed(serialized), self._layout)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+    @tracing.signature(tf.TensorSpec([None, None], tf.float32, name="dense"))
     def predict_from_features(self, dense):
-        return {"probability": self.model(dense, training=False)}
+        return {"probability": self._keras.model(dense, training=False)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def serving_default(self, serialized):
         return self.predict_from_features(self.transform_features(serialized)["dense"])
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def slice_features(self, serialized):
         transformed = self._transformed(serialized)
         return {k: transformed[k] for k in self._slice_names}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def binary_label(self, serialized):
         return {self._label: tf.cast(self._transformed(serialized, self._label_spec)[self._label], tf.float32)}
 
