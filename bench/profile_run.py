@@ -6,11 +6,12 @@
 
 One `glassbox run`-like run in this process (run_local, LocalDagRunner, Beam in memory as the direct profile runs
 small inputs), with one cProfile profiler per section: start-up (imports, configuration), compile (LocalDagRunner
-compiling the DAG, which packages the module files into wheels), each component from LocalDagRunner's "is running"
-to "is finished" plus the sealing of its outputs, and what comes after. Each section's wall clock is split into
-the phases below by the cumulative time cProfile gives the functions named in PHASES; "executor Do" is the
-executor's own work, what a TFX executor exists to do. cProfile slows Python code (not TensorFlow's C++), so
-walls here are higher than without it; the shares are what the table is for.
+compiling the DAG, which packages module files into wheels), each component from LocalDagRunner's "is running" to
+"is finished" plus the sealing of its outputs, and the runner's own time between steps and at the end. Each
+section's wall clock is split into the phases below by the cumulative time cProfile gives the functions named in
+PHASES ("executor" is TFX's run_executor: the executor's construction, where Beam executors build TFX's sdist, and
+its Do). cProfile slows Python code (not TensorFlow's C++), so walls here are higher than without it; the shares
+are what the table is for.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from typing import Dict, List, Tuple
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-# (file suffix, function name): the cumulative time of that function is the phase's time.
-PHASES: Dict[str, Tuple[str, str]] = {
+# (file suffix, function name, ...): the cumulative time of those functions is the phase's time.
+PHASES: Dict[str, Tuple[str, ...]] = {
     "TFX sdist build": ("tfx/utils/dependency_utils.py", "build_ephemeral_package"),
     "module wheel build": ("tfx/components/util/udf_utils.py", "package_user_module_file"),
     "module wheel pip install": ("tfx/components/util/udf_utils.py", "install_to_temp_directory"),
-    "executor Do": ("tfx/orchestration/portable/python_executor_operator.py", "run_executor"),
+    "executor": ("tfx/orchestration/portable/python_executor_operator.py", "run_executor",
+                 "tfx/orchestration/portable/beam_executor_operator.py", "run_executor"),
     "Beam Pipeline.run": ("apache_beam/pipeline.py", "run"),
     "tf.function tracing": ("tensorflow/python/eager/polymorphic_function/tracing_compilation.py",
                             "_create_concrete_function"),
@@ -48,8 +50,8 @@ def phase_times(stats: pstats.Stats) -> Dict[str, Tuple[float, int]]:
     """(cumulative seconds, primitive calls) of each phase's function in `stats`."""
     found = {name: (0.0, 0) for name in PHASES}
     for (filename, _, function), (calls, _, _, cumulative, _) in stats.stats.items():
-        for name, (suffix, wanted) in PHASES.items():
-            if function == wanted and filename.endswith(suffix):
+        for name, pairs in PHASES.items():
+            if any(function == wanted and filename.endswith(suffix) for suffix, wanted in zip(pairs[::2], pairs[1::2])):
                 seconds, count = found[name]
                 found[name] = (seconds + cumulative, count + calls)
     return found
@@ -116,7 +118,7 @@ def main(argv: List[str] | None = None) -> int:
         sections.switch("compile (DAG, module wheels)")
 
         def on_event(kind: str, component: str, seconds: float) -> None:
-            sections.switch(component if kind == "start" else "between components (runner)")
+            sections.switch(component if kind == "start" else "runner (between steps; scratch removed at the end)")
 
         run_local(config, on_event=on_event)
         sections.switch(None)
