@@ -153,6 +153,7 @@ def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, be
     config = bench_config(csv_paths, out_dir, explain, beam_args)
     built = create_plain_pipeline(plain_config(config, csv_paths[0])) if side == "plain" else create_pipeline(config)
     run_options = RunOptions(to_nodes=[last_step]) if last_step else None
+    config.output_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder, as run_local makes it
     with scratch_tempdir():
         tfx.orchestration.LocalDagRunner().run(built, run_options=run_options)
 
