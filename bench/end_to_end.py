@@ -5,7 +5,8 @@
     python bench/end_to_end.py --report                 # the tables again, from the results recorded so far
 
 The plain side (`create_plain_pipeline`) wires TFX's CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator,
-Transform, Trainer, Evaluator and Pusher with the Glassbox configuration's module files, Beam arguments, split,
+Transform, Trainer, Evaluator and Pusher as a TFX user would, with the Glassbox configuration's modules (as module
+files, which TFX packages into wheels), Beam arguments (less the flag that spares DirectRunner TFX's sdist), split,
 training steps and EvalConfig; its Transform leaves out the columns the privacy policy does not keep, so both
 models read the same nine features. The difference between the sides is Glassbox's own steps: Privacy, DataGate,
 Explainer and ModelAudit, ImportSchemaGen instead of SchemaGen, and the executor of CsvExampleGen: Glassbox's is
@@ -72,6 +73,7 @@ def create_plain_pipeline(config):
         trainer_custom_config,
         transform_custom_config,
     )
+    from pipeline.runners.beam import NOTHING_TO_STAGE
 
     example_gen = tfx.components.CsvExampleGen(input_base=str(config.data_dir), output_config=split_config(config))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -104,7 +106,9 @@ def create_plain_pipeline(config):
                     evaluator, pusher],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
-        beam_pipeline_args=config.beam_pipeline_args,
+        # TFX's own default: every Beam step packages TFX for remote workers (the direct profile's flag says that
+        # DirectRunner needs nothing staged; pipeline/runners/beam.py).
+        beam_pipeline_args=[arg for arg in config.beam_pipeline_args if arg != NOTHING_TO_STAGE],
     )
 
 
@@ -149,6 +153,7 @@ def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, be
     config = bench_config(csv_paths, out_dir, explain, beam_args)
     built = create_plain_pipeline(plain_config(config, csv_paths[0])) if side == "plain" else create_pipeline(config)
     run_options = RunOptions(to_nodes=[last_step]) if last_step else None
+    config.output_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder, as run_local makes it
     with scratch_tempdir():
         tfx.orchestration.LocalDagRunner().run(built, run_options=run_options)
 

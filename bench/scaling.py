@@ -47,6 +47,7 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
     config = load_config(data_dir=data_dir, output_dir=out_dir / "outputs", enable_cache=False,
                          extra_beam_args=[f"--direct_num_workers={workers}"],
                          explainer={"key_feature": "applicant_id", "max_examples": explain})
+    config.output_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder, as run_local makes it
     with scratch_tempdir():
         tfx.orchestration.LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
 

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
 from components.validation import describe_validation_error
+from pipeline.modules import MODULES_DIR
 from pipeline.modules.devices import devices_conflict
 from pipeline.runners.beam import PROFILES, beam_pipeline_args
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The monitoring pipeline is named after the training pipeline with this suffix, in the same metadata store.
 MONITOR_SUFFIX = "-monitor"
-MODULES_DIR = Path(__file__).resolve().parent / "modules"
 # Model kinds that can be trained beside the network as interpretable challengers (training.challengers).
 INTERPRETABLE_KINDS = ("scorecard", "rules")
 

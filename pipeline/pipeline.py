@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 # The config protos from their module: TFMA 0.52 no longer re-exports them at the top (0.47 did; both have this).
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config
@@ -22,7 +23,7 @@ from components.trainer import executor as trainer_executor
 from pipeline import image, metadata
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import blessing_metric, slicing_specs
-from pipeline.modules import devices, preprocessing
+from pipeline.modules import CODE_DIGEST_KEY, code_digest, devices, preprocessing
 
 # Rates per slice at the decision thresholds, as TFMA's Fairness Indicators computes them.
 FAIRNESS_METRICS = (
@@ -70,6 +71,21 @@ def trainer_custom_config(config: PipelineConfig, for_kubeflow: bool = False) ->
             training.update(devices=wanted, devices_asked_by=asked_by)
     return {"label": config.label, "non_features": list(config.non_features), **training,
             **({"image": config.image.model_dump(exclude={"explainer"})} if config.image else {})}
+
+
+def user_code(own_module: Path | None, module: Path, function: str, custom_config: dict, for_kubeflow: bool) -> dict:
+    """The parameters of Transform or Trainer that say where their code is, and their custom_config. Glassbox's own
+    modules (pipeline/modules) are imported from the installed project, as in a Kubeflow image, rather than given as
+    module files: TFX packages a module file's folder into a wheel at every run, then pip-installs it into a
+    temporary folder in each step that loads it, three times in Transform and once in Trainer (about 10 s of the
+    default run; bench/README.md). So that a cached step still reruns when that code changes, its custom_config
+    carries the folder's digest (the files TFX hashes into a wheel's version), except on Kubeflow, where the image,
+    not the compiling machine, holds the code. A module file of the user's own (`own_module`: transform_module,
+    trainer_module) is packaged by TFX as before."""
+    if own_module:
+        return {"module_file": str(own_module), "custom_config": custom_config}
+    digest = {} if for_kubeflow else {CODE_DIGEST_KEY: code_digest()}
+    return {function: f"pipeline.modules.{module.stem}.{function}", "custom_config": {**custom_config, **digest}}
 
 
 def latest_blessed_model_resolver() -> tfx.dsl.Resolver:
@@ -150,25 +166,17 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     )
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"])
 
-    # Module files are packaged into a wheel under the pipeline root at compile time (so a cached step
-    # reruns when its code changes); in an image the project is installed and imported instead.
-    if kubeflow:
-        if config.transform_module or config.trainer_module:
-            raise ValueError("transform_module and trainer_module apply to local and Airflow runs; on Kubeflow the "
-                             "image imports pipeline.modules, so add your module there")
-        transform_code = {"preprocessing_fn": f"pipeline.modules.{config.module_file_transform.stem}.preprocessing_fn"}
-        trainer_code = {"run_fn": f"pipeline.modules.{config.module_file_trainer.stem}.run_fn"}
-    else:
-        transform_code = {"module_file": str(config.module_file_transform)}
-        trainer_code = {"module_file": str(config.module_file_trainer)}
+    if kubeflow and (config.transform_module or config.trainer_module):
+        raise ValueError("transform_module and trainer_module apply to local and Airflow runs; on Kubeflow the "
+                         "image imports pipeline.modules, so add your module there")
     transform = tfx.components.Transform(
         examples=examples,
         schema=schema_gen.outputs["schema"],
-        **transform_code,
+        **user_code(config.transform_module, config.module_file_transform, "preprocessing_fn",
+                    transform_custom_config(config), bool(kubeflow)),
         # StatisticsGen already describes the data; Transform's own pre/post statistics
         # would double the Beam work of this step.
         disable_statistics=True,
-        custom_config=transform_custom_config(config),
     )
     transform.add_upstream_node(data_gate)
 
@@ -188,13 +196,13 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         training = config.training
         custom_config = trainer_custom_config(config, for_kubeflow=bool(kubeflow))
         trainer = tfx.components.Trainer(
-            **trainer_code,
+            **user_code(config.trainer_module, config.module_file_trainer, "run_fn",
+                        {**custom_config, "model": kind} if kind else custom_config, bool(kubeflow)),
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
             train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
             eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
-            custom_config={**custom_config, "model": kind} if kind else custom_config,
             # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
             custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
         ).with_id(f"Trainer{suffix}")

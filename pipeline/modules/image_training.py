@@ -20,7 +20,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import devices, distribution, histograms
+from pipeline.modules import devices, distribution, histograms, tracing
 
 IMAGE_MODEL_ASSET = "glassbox_image_model.json"
 
@@ -36,7 +36,7 @@ def build_cnn(shape, classes: int, conv_filters, dropout: float, learning_rate: 
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     logits = keras.layers.Dense(classes, name="logits")(x)
-    model = keras.Model(inputs=image, outputs=logits)
+    model = tracing.without_autograph(keras.Model(inputs=image, outputs=logits))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -72,17 +72,17 @@ class ImageNetwork(tf.Module):
             outputs[layer.name] = x
         return x, outputs
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="image")])
+    @tracing.signature(tf.TensorSpec([None, None, None, None], tf.float32, name="image"))
     def predict_from_features(self, image):
         logits, _ = self._run(image, self._layers)
         return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="image")])
+    @tracing.signature(tf.TensorSpec([None, None, None, None], tf.float32, name="image"))
     def layer_outputs(self, image):
         _, outputs = self._run(image, self._layers[: self._conv[-1] + 1])
         return {self._layers[i].name: outputs[self._layers[i].name] for i in self._conv}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="activations")])
+    @tracing.signature(tf.TensorSpec([None, None, None, None], tf.float32, name="activations"))
     def predict_from_last_conv(self, activations):
         logits, _ = self._run(activations, self._layers[self._conv[-1] + 1:])
         return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
@@ -98,12 +98,12 @@ class ExplainableImageModel(ImageNetwork):
         self._feature, self._shape = feature, list(shape)
         self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k == feature}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def transform_features(self, serialized):
         transformed = self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
         return {"image": tf.reshape(transformed[self._feature], [-1, *self._shape])}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def serving_default(self, serialized):
         image = self.transform_features(serialized)["image"]
         return {"probabilities": self.predict_from_features(image)["probabilities"]}

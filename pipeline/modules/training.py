@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import types
 
 import numpy as np
 import tensorflow as tf
@@ -31,7 +32,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution, histograms, rules, scorecard
+from pipeline.modules import dense_features, devices, distribution, histograms, rules, scorecard, tracing
 
 ACTIVATION = "relu"  # of every hidden layer
 
@@ -53,7 +54,7 @@ def build_model(width: int, hidden_units, dropout: float, learning_rate: float) 
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    model = keras.Model(inputs=dense, outputs=probability)
+    model = tracing.without_autograph(keras.Model(inputs=dense, outputs=probability))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
@@ -94,21 +95,26 @@ class ExplainableModel(tf.Module):
     def __init__(self, model, tf_transform_output, layout, label, non_features, slice_names, feature_map_path,
                  table_path=None):
         super().__init__()
-        self.model = model
+        # The model's variables, not the Keras model: tracked as a Keras object it would be exported with Keras's own
+        # call functions for every layer, traced again at save time (most of the export's time; bench/README.md),
+        # and with the optimizer's state. No signature needs either.
+        self._keras = types.SimpleNamespace(model=model)
+        self.model_variables = model.variables
+        if not isinstance(model, keras.Model):  # an interpretable model: a plain tf.Module, tracked as it is
+            self.interpretable = model
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.feature_map = tf.saved_model.Asset(feature_map_path)
         # An interpretable model's own description (the scorecard's table, the rules), next to the feature map.
         self.table = tf.saved_model.Asset(table_path) if table_path else None
         if hasattr(model, "feature_points"):  # an additive model: a scorecard's points per feature
             # Defined only here: tf.saved_model.save traces every tf.function of the module, signature or not.
-            self.feature_points = tf.function(lambda dense: {"points": self.model.feature_points(dense)},
-                                              input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+            self.feature_points = tracing.signature(tf.TensorSpec([None, None], tf.float32, name="dense"))(
+                lambda dense: {"points": model.feature_points(dense)})
         hidden = hidden_layer_names(model) if isinstance(model, keras.Model) else []
         if hidden:  # a network's hidden Dense layers, defined only then (as feature_points)
             layers = keras.Model(model.inputs, [model.get_layer(name).output for name in hidden])
-            self.layer_outputs = tf.function(
-                lambda dense: dict(zip(hidden, _as_list(layers(dense, training=False)))),
-                input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+            self.layer_outputs = tracing.signature(tf.TensorSpec([None, None], tf.float32, name="dense"))(
+                lambda dense: dict(zip(hidden, _as_list(layers(dense, training=False)))))
         self._layout = layout
         self._label = label
         self._slice_names = slice_names
@@ -120,24 +126,24 @@ class ExplainableModel(tf.Module):
     def _transformed(self, serialized, spec=None):
         return self.tft_layer(tf.io.parse_example(serialized, spec or self._raw_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def transform_features(self, serialized):
         return {"dense": dense_features.encode(self._transformed(serialized), self._layout)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="dense")])
+    @tracing.signature(tf.TensorSpec([None, None], tf.float32, name="dense"))
     def predict_from_features(self, dense):
-        return {"probability": self.model(dense, training=False)}
+        return {"probability": self._keras.model(dense, training=False)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def serving_default(self, serialized):
         return self.predict_from_features(self.transform_features(serialized)["dense"])
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def slice_features(self, serialized):
         transformed = self._transformed(serialized)
         return {k: transformed[k] for k in self._slice_names}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def binary_label(self, serialized):
         return {self._label: tf.cast(self._transformed(serialized, self._label_spec)[self._label], tf.float32)}
 

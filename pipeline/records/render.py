@@ -10,6 +10,7 @@ from typing import Dict, List, Set, Tuple
 
 from components.digests import text_digest
 from components.trainer.record import TRAINING_RECORD, describe_devices
+from pipeline.modules import CODE_DIGEST_KEY
 from pipeline.records.graph import Artifact, Execution, Graph
 
 
@@ -38,11 +39,23 @@ def content_inputs(properties: Dict[str, object]) -> Tuple[Dict[str, str], Dict[
     return content, {key: value for key, value in properties.items() if key not in covered}
 
 
-def code_digest(module_path: str) -> str:
-    """The user-code digest TFX puts in a module wheel's version (training@.../tfx_user_code_Trainer-0.0+<sha>-...)."""
-    name, _, wheel = module_path.partition("@")
-    version = os.path.basename(wheel).split("-")[1] if wheel.count("-") >= 2 else ""
-    return f"{name} (module digest {version.partition('+')[2][:16] or 'unknown'})"
+CODE_FUNCTIONS = ("run_fn", "preprocessing_fn")  # Trainer's and Transform's, as a dotted path (pipeline.py)
+
+
+def code_digest(key: str, properties: Dict[str, object]) -> str | None:
+    """'training (module digest <16 hex>)' for the execution property `key` that says where an execution's code was:
+    a module file's wheel (module_path: training@.../tfx_user_code_Trainer-0.0+<sha>-..., the digest TFX puts in the
+    wheel's version), or a function of Glassbox's own modules (run_fn, preprocessing_fn: pipeline.modules.training.
+    run_fn, the digest in the custom_config beside it); None for another property."""
+    value = str(properties[key])
+    if key == "module_path":
+        name, _, wheel = value.partition("@")
+        version = os.path.basename(wheel).split("-")[1] if wheel.count("-") >= 2 else ""
+        return f"{name} (module digest {version.partition('+')[2][:16] or 'unknown'})"
+    if key in CODE_FUNCTIONS and "." in value:
+        digest = json.loads(str(properties.get("custom_config") or "{}")).get(CODE_DIGEST_KEY)
+        return f"{value.split('.')[-2]} (module digest {(digest or 'unknown')[:16]})"
+    return None
 
 
 def training_record(graph: Graph, trainer: Execution) -> Dict[str, object]:
@@ -92,8 +105,8 @@ def describe_execution(graph: Graph, execution: Execution) -> List[str]:
             lines.append(f"{key}: {content[key]}")
         elif key not in others:
             continue  # a content input's source, named on that input's line
-        elif key == "module_path":
-            lines.append(f"code: {code_digest(str(value))}")
+        elif code_digest(key, execution.properties):
+            lines.append(f"code: {code_digest(key, execution.properties)}")
         elif key == "input_base":
             lines.append(f"raw data: {value}")
         else:

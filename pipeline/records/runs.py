@@ -55,8 +55,8 @@ def run_facts(lineage: Lineage, run_id: str, auc_by_slice) -> Dict[str, object]:
         content, others = content_inputs(execution.properties)
         facts.update({f"inputs.{node.node_id}.{name}": line for name, line in content.items()})
         for key, value in others.items():
-            if key == "module_path":
-                facts[f"code.{node.node_id}"] = code_digest(str(value))
+            if code_digest(key, execution.properties):
+                facts[f"code.{node.node_id}"] = code_digest(key, execution.properties)
             elif key == "input_base":
                 facts["data.input_base"] = value
             elif key in ("input_fingerprint", "span"):

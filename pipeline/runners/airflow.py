@@ -68,7 +68,9 @@ def create_dag(config: PipelineConfig, monitor: bool = False) -> models.DAG:
         "default_args": {"retries": airflow.retries, "retry_delay": timedelta(minutes=airflow.retry_delay_minutes)},
     }
     pipeline = scheduled_monitor_pipeline(config) if monitor else create_pipeline(config)
-    with scratch_tempdir():  # the module wheels are built here, at every parse of the DAG file
+    # The SQLite store's folder (run_local makes it too): TFX made the pipeline root only while packaging modules.
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    with scratch_tempdir():  # module wheels of the user's own are built here, at every parse of the DAG file
         dag = AirflowDagRunner(AirflowPipelineConfig(airflow_dag_config=dag_config)).run(pipeline)
     for node in pipeline.components:
         task = dag.get_task(node.id)

@@ -13,6 +13,8 @@ from typing import BinaryIO, Iterator, TextIO
 
 # What file descriptor 2 wrote while `native_stderr_captured` held it and no run's log file did.
 _captured: BinaryIO | None = None
+# The log file `output_to` last opened in this process.
+_last_log: Path | None = None
 
 
 @contextlib.contextmanager
@@ -65,7 +67,9 @@ def output_to(log_file: Path) -> Iterator[None]:
     """Points file descriptors 1 and 2 at `log_file`, so that TensorFlow's C++ logs, Beam worker
     processes, pip (TFX installs user-code wheels) and Python warnings land there instead of
     burying the progress lines; Python's own `print` keeps writing to the terminal."""
+    global _last_log
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    _last_log = log_file
     sys.stdout.flush()
     sys.stderr.flush()
     saved = {fd: os.dup(fd) for fd in (1, 2)}
@@ -88,3 +92,15 @@ def output_to(log_file: Path) -> Iterator[None]:
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)
+
+
+def stderr_to_log_until_exit() -> None:
+    """Points file descriptor 2 at the last run's log file (or at nothing, where this process opened none) for the
+    rest of the process: its command has printed its last line, and what the interpreter writes as it shuts down is
+    no news to the user. TensorFlow objects collected after their modules were torn down print, for example,
+    "Exception ignored in: <function AtomicFunction.__del__ ...> TypeError: 'NoneType' object is not subscriptable"
+    once per function, a screenful after a run served from the cache."""
+    sys.stderr.flush()
+    target = os.open(_last_log if _last_log is not None else os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.dup2(target, 2)
+    os.close(target)

@@ -3,13 +3,18 @@
 import glob
 import json
 import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import yaml
 
 from components.files import split_records
 from pipeline import metadata
+from pipeline.config import REPO_ROOT
 from pipeline.records import mlmd
 from pipeline.records.summary import summarize_run
 from pipeline.runners.local import run_local
@@ -142,3 +147,30 @@ def test_unchanged_rerun_is_served_from_cache(pipeline_run, tmp_path):
         reused, made = (mlmd.output_artifacts(store, nodes[node_id].execution.id) for nodes in (after, before))
         assert {key: [(a.id, a.uri) for a in artifacts] for key, artifacts in reused.items()} == {
             key: [(a.id, a.uri) for a in artifacts] for key, artifacts in made.items()}, node_id
+
+
+# What TensorFlow, absl, CUDA stubs, Beam and Python's shutdown print, and no line of ours does.
+NOISE = re.compile(r"^[IWEF]\d{4} |WARNING|INFO|Traceback|Exception ignored|cuda|TensorRT|cpu_feature_guard|oneDNN|"
+                   r"deprecat|absl", re.IGNORECASE | re.MULTILINE)
+PROGRESS = re.compile(r"Running \S+ on .+ \(output: .+\)|  ▸ \S+ \.\.\.|  ✓ \S+ finished in [\d.]+ s")
+
+
+def test_glassbox_run_prints_progress_and_the_summary_only(pipeline_run, tmp_path):
+    """The real command as a user runs it, on a copy of the session's store: its imports, TensorFlow's start-up, the
+    steps served from the cache and the interpreter's shutdown (which printed TensorFlow's AtomicFunction.__del__
+    tracebacks after a cached run) all stay off the terminal; the run's log file has them."""
+    config = copy_of_store(pipeline_run[0], tmp_path)
+    config_file = tmp_path / "glassbox.yaml"
+    config_file.write_text(yaml.safe_dump({"output_dir": str(config.output_dir),
+                                           "metadata": {"sqlite_path": str(config.metadata_path)}}))
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--config", str(config_file)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    assert not NOISE.search(done.stdout), done.stdout
+    progress, _, summary = done.stdout.partition("\n\n")
+    assert all(PROGRESS.fullmatch(line) for line in progress.splitlines()), progress
+    assert re.match(r"Run \S+ finished in [\d.]+ s\n", summary), summary
+    log = summary.split("Log:")[-1].strip()
+    assert "Component Trainer is running." in open(log).read()

@@ -14,9 +14,10 @@ from pipeline.runners.airflow import create_dag, predicates_hold
 
 
 def test_dag_is_the_pipeline_with_the_configured_schedule_and_retries(tmp_path):
-    config = load_config(output_dir=tmp_path, airflow={"schedule": "@daily", "start_date": "2025-03-01",
-                                                       "retries": 2, "retry_delay_minutes": 1.5})
+    config = load_config(output_dir=tmp_path / "outputs", airflow={"schedule": "@daily", "start_date": "2025-03-01",
+                                                                   "retries": 2, "retry_delay_minutes": 1.5})
     dag = create_dag(config)
+    assert config.metadata_path.parent.is_dir()  # where the tasks' SQLite store is made
     assert dag.dag_id == config.pipeline_name and dag.schedule_interval == "@daily" and not dag.catchup
     assert dag.start_date.isoformat() == "2025-03-01T00:00:00+00:00"
     ids = {node.id for node in create_pipeline(config).components}

@@ -1,17 +1,27 @@
 """Beam runner profiles: flags checked by Beam's own parser before any pipeline work."""
 
+import tempfile
+
 import pytest
 
 from pipeline import cli
 from pipeline.config import ConfigError, load_config
-from pipeline.runners.beam import IN_MEMORY, PROFILES, SMALL_INPUT_BYTES, BeamArgsError, beam_pipeline_args
+from pipeline.runners.beam import (
+    IN_MEMORY,
+    NOTHING_TO_STAGE,
+    PROFILES,
+    SMALL_INPUT_BYTES,
+    BeamArgsError,
+    beam_pipeline_args,
+)
 
 DATAFLOW = ["--project=my-project", "--region=europe-west4", "--temp_location=gs://my-bucket/tmp"]
 
 
 def test_direct_is_the_default_with_a_worker_process_per_core_for_data_at_scale():
     args = beam_pipeline_args("direct", [], input_bytes=SMALL_INPUT_BYTES)
-    assert args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+    assert args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=0",
+                    NOTHING_TO_STAGE]
     assert beam_pipeline_args("direct", []) == args  # size unknown (data in a bucket): as at scale
 
 
@@ -19,11 +29,39 @@ def test_small_local_data_runs_in_one_in_memory_process_unless_the_flags_say_oth
     (tmp_path / "rows.csv").write_bytes(b"x" * 1000)
     config = load_config(data_dir=tmp_path)
     assert config.input_bytes == 1000
-    assert config.beam_pipeline_args == ["--runner=DirectRunner", *IN_MEMORY]
+    assert config.beam_pipeline_args == ["--runner=DirectRunner", *IN_MEMORY, NOTHING_TO_STAGE]
     config = load_config(data_dir=tmp_path, extra_beam_args=["--direct_running_mode=multi_processing"])
     assert config.beam_pipeline_args[-1] == "--direct_running_mode=multi_processing"
     assert load_config(data_dir=tmp_path, beam_profile="flink", beam_args=["--flink_master=f:8081"]
                        ).beam_pipeline_args == ["--runner=FlinkRunner", "--flink_master=f:8081"]
+
+
+def test_tfx_packages_itself_for_the_cluster_profiles_only(tmp_path, monkeypatch):
+    """TFX's own rule (make_beam_dependency_flags, run by every Beam executor): the direct profile's flags say that
+    its workers need nothing staged, so no 49 MB sdist is built; a cluster profile's flags still get TFX's package."""
+    from tfx.utils.dependency_utils import make_beam_dependency_flags
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where TFX builds the sdist
+    for input_bytes in (None, 1000):
+        direct = beam_pipeline_args("direct", [], input_bytes=input_bytes)
+        assert make_beam_dependency_flags(list(direct)) == direct
+    assert list(tmp_path.iterdir()) == []
+    dataflow = beam_pipeline_args("dataflow", DATAFLOW)
+    staged = make_beam_dependency_flags(list(dataflow))
+    assert staged[:-1] == dataflow and staged[-1].startswith("--extra_package=") and "tfx_ephemeral" in staged[-1]
+    # A user's own package on the direct profile is still staged as given (later flags win).
+    own = beam_pipeline_args("direct", ["--requirements_file=requirements.txt"])
+    assert make_beam_dependency_flags(list(own)) == own
+
+
+def test_direct_runner_runs_with_the_no_staging_flag_in_worker_processes():
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
+
+    args = beam_pipeline_args("direct", ["--direct_num_workers=2"])
+    with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
+        assert_that(pipeline | beam.Create([1, 2, 3]) | beam.Map(lambda x: x * x), equal_to([1, 4, 9]))
 
 
 def test_extra_flags_come_after_the_profile_and_win():

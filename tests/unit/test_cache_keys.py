@@ -10,6 +10,7 @@ differ are the ones an edit reruns directly.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tfx.dsl.compiler import compiler
 from tfx.orchestration.portable import tfx_runner
 
 from pipeline.config import REPO_ROOT, MonitorBaseline, load_config
+from pipeline.modules import CODE_DIGEST_KEY, MODULES_DIR, code_digest
 from pipeline.monitor import create_monitor_pipeline
 from pipeline.pipeline import create_pipeline
 
@@ -126,3 +128,23 @@ def test_a_rotated_pseudonymization_key_reruns_privacy(inputs, tmp_path, monkeyp
     after = _training(config)
     assert {node for node in before if before[node] != after[node]} == {"Privacy"}
     assert b"first-key" not in before["Privacy"] and b"second-key" not in after["Privacy"]
+
+
+def test_glassbox_s_own_modules_are_imported_and_their_code_is_in_the_cache_key(tmp_path):
+    """Without module files of the user's own, Transform and Trainer import pipeline.modules (no wheel built or
+    pip-installed) and carry the folder's digest, the files TFX would hash into a wheel: an edit there reruns both."""
+    config = load_config(output_dir=tmp_path / "outputs")
+    steps = {c.id: c.exec_properties for c in create_pipeline(config).components}
+    for step, function, module in (("Transform", "preprocessing_fn", "preprocessing"),
+                                   ("Trainer", "run_fn", "training")):
+        assert steps[step]["module_file"] is None
+        assert steps[step][function] == f"pipeline.modules.{module}.{function}"
+        assert json.loads(steps[step]["custom_config"])[CODE_DIGEST_KEY] == code_digest(MODULES_DIR)
+    folder = tmp_path / "modules"
+    shutil.copytree(MODULES_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    assert code_digest(folder) == code_digest(MODULES_DIR)
+    (folder / "training.py").rename(folder / "trained.py")  # a file's name is hashed too
+    assert code_digest(folder) != code_digest(MODULES_DIR)
+    (folder / "trained.py").rename(folder / "training.py")
+    _edit(folder / "training.py", '"""', '"""Edited. ')
+    assert code_digest(folder) != code_digest(MODULES_DIR)

@@ -1,0 +1,26 @@
+"""Tracing the Keras model without AutoGraph rewriting tf_keras.
+
+AutoGraph rewrites every Python function that a tf.function calls, unless its module is on AutoGraph's do-not-convert
+list (tensorflow/python/autograph/core/config.py). That list names `keras`, whose code needs no rewriting, but not
+`tf_keras`, the same code under the name TensorFlow 2.16 gives it: so the first `fit` of a tf_keras model rewrites some
+1,200 of its functions (train step, layers, optimizer, metrics), most of the Trainer's time (bench/README.md). Keras
+steps need no rewriting (that is why `keras` is on the list), and our signatures hold no Python control flow over
+tensor values, so both trace the same graph without it: the same model, to the bit.
+"""
+
+import tensorflow as tf
+import tf_keras as keras
+
+STEPS = ("train_step", "test_step", "predict_step")
+
+
+def without_autograph(model: keras.Model) -> keras.Model:
+    """`model` with its Keras steps traced as plain Python (what AutoGraph's list does for `keras`)."""
+    for step in STEPS:
+        setattr(model, step, tf.autograph.experimental.do_not_convert(getattr(model, step)))
+    return model
+
+
+def signature(*specs: tf.TensorSpec):
+    """A method of an exported tf.Module as a signature of these input specs, traced without AutoGraph."""
+    return tf.function(input_signature=list(specs), autograph=False)
