@@ -155,7 +155,7 @@ def test_in_logit_space_shapley_values_are_exactly_the_points(explained, fitted)
 
 def test_integrated_gradients_are_skipped_for_a_model_without_gradients(explained):
     config, skipped = applicable_methods(ExplainerConfig(), explained)
-    assert config.methods == ["shapley", "permutation_importance"]
+    assert config.methods == ["shapley", "lime", "permutation_importance"]
     assert "integrated_gradients" in skipped["skipped_methods"]
     # the reasons are checked against exact Shapley values only where the features are few enough to enumerate
     assert checks_scorecard_reasons(explained, config)
