@@ -54,12 +54,15 @@ def transform_custom_config(config: PipelineConfig) -> dict:
     }
 
 
-def trainer_custom_config(config: PipelineConfig, for_kubeflow: bool = False) -> dict:
-    """What the Trainer module reads: the label, the columns that are no features, and the training settings. For
-    Kubeflow, an accelerator of the Trainer's machine with training.devices auto asks for its kind of device (and
-    `devices_asked_by` names it), so that an image whose TensorFlow cannot use it fails rather than training on
-    the CPU."""
-    training = config.training.model_dump()
+def trainer_custom_config(config: PipelineConfig, for_kubeflow: bool = False, kind: str | None = None) -> dict:
+    """What the Trainer module reads: the label, the columns that are no features, and the training settings of the
+    model kind it trains (`kind`, default training.model): a scorecard's or rule list's settings only for that kind,
+    so that editing them reruns that Trainer and no other. For Kubeflow, an accelerator of the Trainer's machine with
+    training.devices auto asks for its kind of device (and `devices_asked_by` names it), so that an image whose
+    TensorFlow cannot use it fails rather than training on the CPU."""
+    kind = kind or config.training.model
+    training = config.training.model_dump(exclude={"challengers", *({"scorecard", "rules"} - {kind})})
+    training["model"] = kind
     if for_kubeflow:
         accelerator = config.kubeflow.trainer_accelerator
         wanted, asked_by = devices.kubeflow_devices(training["devices"], accelerator)
@@ -194,10 +197,9 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         """Trainer, Explainer, Evaluator and (with a policy) ModelAudit of one model; `kind` overrides
         training.model, `suffix` the node ids (a challenger's), `interpretable` the audit's interpretable_* inputs."""
         training = config.training
-        custom_config = trainer_custom_config(config, for_kubeflow=bool(kubeflow))
         trainer = tfx.components.Trainer(
             **user_code(config.trainer_module, config.module_file_trainer, "run_fn",
-                        {**custom_config, "model": kind} if kind else custom_config, bool(kubeflow)),
+                        trainer_custom_config(config, for_kubeflow=bool(kubeflow), kind=kind), bool(kubeflow)),
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import types
 
 import numpy as np
@@ -262,3 +263,16 @@ def run_fn(fn_args: tfx.components.FnArgs):
     tf.saved_model.save(export, serving_model_dir, signatures=export.signatures())
     if scratch:
         shutil.rmtree(scratch, ignore_errors=True)
+        _wait_for_chief(fn_args.serving_model_dir)
+
+
+def _wait_for_chief(serving_model_dir: str, timeout_s: float = 300) -> None:
+    """A worker other than the chief returns once the chief's model is in the artifact, which TFX's Trainer checks
+    for as soon as run_fn returns: the collective save ends on every worker together, the chief's files a moment
+    later."""
+    deadline = time.monotonic() + timeout_s
+    while not tf.io.gfile.exists(os.path.join(serving_model_dir, "saved_model.pb")):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the chief wrote no model to {serving_model_dir} within {timeout_s:.0f} s of this "
+                               "worker's save")
+        time.sleep(0.5)

@@ -31,6 +31,7 @@ from pipeline.metadata import open_store as open_metadata
 from pipeline.records.monitoring import latest_monitor_report
 from pipeline.serving.served import find_served
 from pipeline.serving.store import open_store
+from tests.helpers import copy_of_store
 from tests.integration.test_serve_e2e import AUTH, Service, applicants
 
 pytestmark = pytest.mark.e2e
@@ -263,7 +264,7 @@ def test_outcomes_raise_the_fairness_alert_when_labels_flip_for_one_group(live):
     assert [a["check"] for a in new].count("equal_opportunity_difference.sex") == 1
 
 
-def test_the_batch_monitor_on_the_same_window_of_the_record_has_the_live_figures(live):
+def test_the_batch_monitor_on_the_same_window_of_the_record_has_the_live_figures(live, tmp_path):
     """`glassbox monitor --decisions --since T`: the monitoring pipeline on the window's decisions (imported from the
     record, scored by BulkInferrer, explained by the Explainer against the training background, their outcomes as
     labels), recorded in MLMD, with the live monitor's figures to 1e-6."""
@@ -271,12 +272,17 @@ def test_the_batch_monitor_on_the_same_window_of_the_record_has_the_live_figures
     with open_store(live.record) as store:
         window = store.recent(state["model_id"], WINDOW)
     assert state["window"]["count"] == len(window) == WINDOW and state["outcomes"]["labelled"] == WINDOW
-    ran = glassbox("monitor", "--decisions", "--since", window[0].time, "--config", str(live.config_file))
+    # The monitoring run goes to a copy of the session's store, which other tests read as the pipeline run left it.
+    copied = copy_of_store(live.run_config, tmp_path)
+    batch_file = tmp_path / "batch.yaml"
+    batch_file.write_text(yaml.safe_dump({**yaml.safe_load(live.config_file.read_text()), "metadata": {
+        "sqlite_path": str(copied.metadata_path)}, "serving": {"decisions": str(live.record)}}))
+    ran = glassbox("monitor", "--decisions", "--since", window[0].time, "--config", str(batch_file))
     print(ran.stdout)
     assert ran.returncode in (0, 4), ran.stdout + ran.stderr  # 4: the flipped labels' block alert, if any
     assert f"on {WINDOW} decision(s) of model {state['model_id']}" in ran.stdout and f"{WINDOW} with outcomes" in \
         ran.stdout
-    config = load_config(live.config_file)  # the run recorded in MLMD as a monitoring run, its report the latest
+    config = load_config(batch_file)  # the run recorded in MLMD as a monitoring run, its report the latest
     uri = latest_monitor_report(open_metadata(config), config)
     assert f"Report: {uri}/report.html" in ran.stdout
     with open(os.path.join(uri, "monitor.json")) as f:

@@ -148,3 +148,18 @@ def test_glassbox_s_own_modules_are_imported_and_their_code_is_in_the_cache_key(
     (folder / "trained.py").rename(folder / "training.py")
     _edit(folder / "training.py", '"""', '"""Edited. ')
     assert code_digest(folder) != code_digest(MODULES_DIR)
+
+
+def test_a_trainer_carries_the_settings_of_its_own_model_kind_only():
+    """Editing the scorecard's settings reruns the scorecard's Trainer, not the network's (and the other way)."""
+    from pipeline.pipeline import trainer_custom_config
+
+    config = load_config()
+    scorecard = config.training.scorecard.model_copy(update={"base_score": 500})
+    edited = config.model_copy(update={"training": config.training.model_copy(update={"scorecard": scorecard})})
+    network = trainer_custom_config(config)
+    assert network["model"] == "network" and not {"scorecard", "rules", "challengers"} & set(network)
+    assert trainer_custom_config(edited) == network
+    assert trainer_custom_config(edited, kind="scorecard") != trainer_custom_config(config, kind="scorecard")
+    assert trainer_custom_config(config, kind="scorecard")["scorecard"]["base_score"] == 600
+    assert "rules" not in trainer_custom_config(config, kind="scorecard")
