@@ -3,7 +3,6 @@ monitor.json and report.html with the alert counts in MLMD."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -23,7 +22,7 @@ from components.model_audit.inputs import labelled_predictions
 from components.model_audit.policy import policy_from_json
 from components.model_audit.report.html import write_report_html
 from components.monitor import checks
-from components.monitor.live import Baseline, span_statistics
+from components.monitor.live import Baseline, method_attributions, span_statistics
 from components.monitor.policy import monitor_policy_from_json
 from components.monitor.report import monitor_report, render_monitor_html
 
@@ -50,10 +49,7 @@ def inference_scores(inference_uri: str) -> np.ndarray:
 def _attributions(explanations) -> tuple[str, dict, pd.DataFrame]:
     """(primary method, its mean |attribution| per feature, its attribution rows) of an Explanations artifact."""
     method = explanations.get_string_custom_property("primary_method")
-    with open(os.path.join(explanations.uri, "global.json")) as f:
-        mean_abs = json.load(f)[method]["overall"]["mean_abs"]
-    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
-    return method, mean_abs, table[table["method"] == method].reset_index(drop=True)
+    return (method, *method_attributions(explanations.uri, method))
 
 
 def span_columns(examples, names: List[str], batch_size: int = 10_000) -> Iterator[Dict[str, list]]:

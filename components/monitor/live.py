@@ -90,15 +90,21 @@ class Baseline:
                    policy=policy)
 
 
-def explanations_baseline(explanations_uri: str, method: str) -> tuple[dict[str, float], np.ndarray]:
-    """(mean |attribution| per feature, eval scores) of `method` in an Explainer output directory: the training side
-    of attribution and prediction drift, read as the Monitor's executor reads it."""
+def method_attributions(explanations_uri: str, method: str):
+    """(mean |attribution| per feature, the attribution rows) of `method` in an Explainer output directory."""
     import pandas as pd
 
     with open(os.path.join(explanations_uri, "global.json")) as f:
         mean_abs = json.load(f)[method]["overall"]["mean_abs"]
     table = pd.read_parquet(os.path.join(explanations_uri, "attributions"))
-    return dict(mean_abs), table[table["method"] == method]["prediction"].to_numpy(dtype=np.float64)
+    return dict(mean_abs), table[table["method"] == method].reset_index(drop=True)
+
+
+def explanations_baseline(explanations_uri: str, method: str) -> tuple[dict[str, float], np.ndarray]:
+    """(mean |attribution| per feature, eval scores) of `method` in an Explainer output directory: the training side
+    of attribution and prediction drift, read as the Monitor's executor reads it (`method_attributions`)."""
+    mean_abs, rows = method_attributions(explanations_uri, method)
+    return mean_abs, rows["prediction"].to_numpy(dtype=np.float64)
 
 
 class Window:

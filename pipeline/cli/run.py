@@ -55,9 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _decision_span(config, model_id: int | None, start, end):
     """(the model, the span of its decisions in [start, end)) written under the output directory."""
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
+    from components.schema_import.component import load_schema
     from pipeline import metadata
     from pipeline.cli.decisions import open_decisions
     from pipeline.records.lineage import Lineage
@@ -68,8 +66,7 @@ def _decision_span(config, model_id: int | None, start, end):
     model_id = lineage.pushed_model() if model_id is None else model_id
     schema_dir = Path(resolve_baseline(lineage, model_id).schema_uri)
     [schema_file] = [p for p in schema_dir.iterdir() if p.is_file()]
-    values = label_values(text_format.Parse(schema_file.read_text(), schema_pb2.Schema()), config.label,
-                          config.positive_label)
+    values = label_values(load_schema(schema_file), config.label, config.positive_label)
     with open_decisions(config) as store:
         return model_id, export_span(store, model_id, start, end, config.output_dir / "monitoring" / "decisions",
                                      config.label, values)
