@@ -11,13 +11,17 @@ outcome a new one.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tensorflow_metadata.proto.v0 import schema_pb2
+
+from pipeline.serving.store import PAGE
 
 SPAN_FILE = "decisions.tfrecord.gz"
 _AGO = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -78,31 +82,41 @@ class DecisionSpan:
 def export_span(store, model_id: int, since: datetime | None, until: datetime | None, root: Path, label: str,
                 values: tuple) -> DecisionSpan:
     """Writes model `model_id`'s decisions in [since, until) under `root`, an outcome as feature `label` with
-    `values` (`label_values`: for 0, for 1)."""
-    from components.privacy.examples import row_to_example  # TensorFlow's import, once there is work
+    `values` (`label_values`: for 0, for 1). The record is read and written a page at a time, so a window of any
+    length takes the memory of one page."""
+    import tensorflow as tf
+
+    from components.privacy.examples import row_to_example
 
     negative, positive = values
-    records = [r for r in store.records(since, until) if r.model_id == model_id]
-    kept = [r for r in records if r.payload is not None]
-    window = "".join(filter(None, [since and f" since {since.isoformat()}", until and f" before {until.isoformat()}"]))
-    if not kept:
-        raise EmptyWindowError(f"The decision record holds no decision of model {model_id}{window}"
-                               + (f" ({len(records)} purged)" if records else "") + ": nothing to monitor.")
-    outcomes = store.outcomes([r.id for r in kept])
-    examples = [row_to_example({**r.payload["inputs"],
-                                **({label: positive if outcomes[r.id] else negative} if r.id in outcomes else {})})
-                for r in kept]
+    model = Path(root) / f"model-{model_id}"
+    model.mkdir(parents=True, exist_ok=True)
+    partial = model / f".{uuid.uuid4().hex}.partial"
     # named by what was decided and learnt since: each record's chain hash (its payload's digest in it) and outcome
-    digest = hashlib.sha256("\n".join(f"{r.hash} {outcomes.get(r.id, '')}" for r in kept).encode()).hexdigest()[:16]
-    directory = Path(root) / f"model-{model_id}" / f"{kept[0].seq}-{kept[-1].seq}-{digest}"
-    if not (directory / SPAN_FILE).exists():
-        import tensorflow as tf
-
-        directory.mkdir(parents=True, exist_ok=True)
-        partial = directory / f".{SPAN_FILE}.partial"
+    digest, first, last, decisions, labelled, purged = hashlib.sha256(), None, None, 0, 0, 0
+    records = (r for r in store.records(since, until) if r.model_id == model_id)
+    try:
         with tf.io.TFRecordWriter(str(partial), options=tf.io.TFRecordOptions(compression_type="GZIP")) as out:
-            for example in examples:
-                out.write(example)
-        os.replace(partial, directory / SPAN_FILE)
-    return DecisionSpan(directory=directory, decisions=len(kept), labelled=len(outcomes),
-                        purged=len(records) - len(kept), first=kept[0].time, last=kept[-1].time)
+            while page := list(itertools.islice(records, PAGE)):
+                kept = [r for r in page if r.payload is not None]
+                purged += len(page) - len(kept)
+                outcomes = store.outcomes([r.id for r in kept])
+                for r in kept:
+                    known = {label: positive if outcomes[r.id] else negative} if r.id in outcomes else {}
+                    out.write(row_to_example({**r.payload["inputs"], **known}))
+                    digest.update(f"{r.hash} {outcomes.get(r.id, '')}\n".encode())
+                first, last = first or (kept[0] if kept else None), kept[-1] if kept else last
+                decisions, labelled = decisions + len(kept), labelled + len(outcomes)
+        if not decisions:
+            window = "".join(filter(None, [since and f" since {since.isoformat()}",
+                                           until and f" before {until.isoformat()}"]))
+            raise EmptyWindowError(f"The decision record holds no decision of model {model_id}{window}"
+                                   + (f" ({purged} purged)" if purged else "") + ": nothing to monitor.")
+        directory = model / f"{first.seq}-{last.seq}-{digest.hexdigest()[:16]}"
+        if not (directory / SPAN_FILE).exists():
+            directory.mkdir(exist_ok=True)
+            os.replace(partial, directory / SPAN_FILE)
+    finally:
+        partial.unlink(missing_ok=True)
+    return DecisionSpan(directory=directory, decisions=decisions, labelled=labelled, purged=purged, first=first.time,
+                        last=last.time)
