@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 from pipeline.cli.errors import BlockAlertError
 from pipeline.cli.output import logged, print_event, print_monitor_summary, print_run_summary
@@ -55,18 +54,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _decision_span(config, model_id: int | None, start, end):
     """(the model, the span of its decisions in [start, end)) written under the output directory."""
-    from components.schema_import.component import load_schema
     from pipeline import metadata
     from pipeline.cli.decisions import open_decisions
     from pipeline.records.lineage import Lineage
     from pipeline.records.monitoring import resolve_baseline
-    from pipeline.serving.decision_span import export_span, label_values
+    from pipeline.serving.decision_span import baseline_label_values, export_span
 
     lineage = Lineage(metadata.open_store(config), config.pipeline_name)
     model_id = lineage.pushed_model() if model_id is None else model_id
-    schema_dir = Path(resolve_baseline(lineage, model_id).schema_uri)
-    [schema_file] = [p for p in schema_dir.iterdir() if p.is_file()]
-    values = label_values(load_schema(schema_file), config.label, config.positive_label)
+    values = baseline_label_values(resolve_baseline(lineage, model_id).schema_uri, config.label,
+                                   config.positive_label)
     with open_decisions(config) as store:
         return model_id, export_span(store, model_id, start, end, config.output_dir / "monitoring" / "decisions",
                                      config.label, values)

@@ -69,6 +69,14 @@ def label_values(schema: schema_pb2.Schema, label: str, positive: str) -> tuple:
     return low, high
 
 
+def baseline_label_values(schema_dir: Path, label: str, positive: str) -> tuple:
+    """`label_values` of the schema.pbtxt a SchemaGen (or ImportSchemaGen) wrote in `schema_dir`."""
+    from components.schema_import.component import load_schema
+    from components.schema_import.executor import SCHEMA_FILE
+
+    return label_values(load_schema(Path(schema_dir) / SCHEMA_FILE), label, positive)
+
+
 @dataclass(frozen=True)
 class DecisionSpan:
     directory: Path

@@ -13,7 +13,14 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from components.privacy.examples import example_to_row
 from components.schema_import.component import load_schema
 from pipeline.config import REPO_ROOT
-from pipeline.serving.decision_span import SPAN_FILE, EmptyWindowError, export_span, label_values, moment
+from pipeline.serving.decision_span import (
+    SPAN_FILE,
+    EmptyWindowError,
+    baseline_label_values,
+    export_span,
+    label_values,
+    moment,
+)
 from pipeline.serving.store import open_store
 from tests.unit.serving.test_store import KEY, decision
 
@@ -45,6 +52,8 @@ def test_an_outcome_is_written_as_the_label_the_model_learnt():
         label_values(text, "risk", "good")
     with pytest.raises(ValueError, match="^The schema has no label feature 'outcome'"):
         label_values(SCHEMA, "outcome", "1")
+    # What `glassbox monitor --decisions` reads: the baseline's schema artifact directory.
+    assert baseline_label_values(REPO_ROOT / "schemas" / "german_credit", "risk", "1") == (0, 1)
 
 
 def _rows(directory) -> list[dict]:
