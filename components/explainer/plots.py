@@ -88,13 +88,12 @@ def deletion_curves(curves: Dict[str, Dict[str, List[float]]], path: str) -> Non
     """Score as features are removed (left) or inserted (right) by attribution order vs random order."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for method, c in curves.items():
-        steps = np.arange(len(c["deletion_curve"]))
-        axes[0].plot(steps, c["deletion_curve"], marker="o", markersize=3, label=f"{method}")
-        axes[1].plot(steps, c["insertion_curve"], marker="o", markersize=3, label=f"{method}")
+        axes[0].plot(c["removed"], c["deletion_curve"], marker="o", markersize=3, label=f"{method}")
+        axes[1].plot(c["removed"], c["insertion_curve"], marker="o", markersize=3, label=f"{method}")
     first = next(iter(curves.values()))
-    steps = np.arange(len(first["deletion_curve"]))
-    axes[0].plot(steps, first["random_deletion_curve"], color="grey", linestyle="--", label="random order")
-    axes[1].plot(steps, first["random_insertion_curve"], color="grey", linestyle="--", label="random order")
+    axes[0].plot(first["removed"], first["random_deletion_curve"], color="grey", linestyle="--", label="random order")
+    axes[1].plot(first["removed"], first["random_insertion_curve"], color="grey", linestyle="--",
+                 label="random order")
     for axis, title in zip(axes, ("Deletion (lower is more faithful)", "Insertion (higher is more faithful)")):
         axis.set_xlabel("features removed / inserted")
         axis.set_ylabel("mean predicted probability")

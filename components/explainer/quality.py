@@ -38,14 +38,16 @@ def summarize_completeness(errors: np.ndarray, threshold: float = 0.05) -> Compl
 
 @dataclass(frozen=True)
 class Faithfulness:
-    """Mean score after k = 0..M features are removed (deletion) or inserted (insertion), and the curves' areas.
+    """Mean score after k features are removed (deletion) or inserted (insertion), for k in `removed` (0..M, every
+    k unless the curves were taken in steps), and the curves' areas.
 
     The x-axis is the share k/M of features, so areas lie within the score's range. For the score the
     attributions explain, a faithful order makes deletion fall faster, and insertion rise faster, than a
     random order: deletion_auc below random_deletion_auc, insertion_auc above random_insertion_auc.
     """
 
-    deletion_curve: np.ndarray  # [M + 1]
+    removed: np.ndarray  # [P]: k at each point of the curves, 0 first and M last
+    deletion_curve: np.ndarray  # [P]
     insertion_curve: np.ndarray
     random_deletion_curve: np.ndarray
     random_insertion_curve: np.ndarray
@@ -59,6 +61,7 @@ class Faithfulness:
         return {
             "deletion_auc": self.deletion_auc, "random_deletion_auc": self.random_deletion_auc,
             "insertion_auc": self.insertion_auc, "random_insertion_auc": self.random_insertion_auc,
+            "removed": self.removed.tolist(),
             "deletion_curve": self.deletion_curve.tolist(),
             "random_deletion_curve": self.random_deletion_curve.tolist(),
             "insertion_curve": self.insertion_curve.tolist(),
@@ -78,12 +81,15 @@ def deletion_insertion(
     random_orders: int = 5,
     seed: int = 0,
     batch_rows: int = 1 << 17,
+    steps: int | None = None,
 ) -> Faithfulness:
     """Deletion and insertion curves, features ordered by attribution (most positive first), against
     `random_orders` random orders.
 
     A removed feature takes its block from `reference_dense`: one baseline row [D], or background rows
-    [B, D] whose predictions are averaged (the same interventional removal as Shapley's).
+    [B, D] whose predictions are averaged (the same interventional removal as Shapley's). With `steps` below M
+    the curves are taken at `steps` + 1 evenly spaced counts of removed features, 0 and M included (about M/steps
+    features per step, as pixel flipping removes regions of large images), which costs steps/M of every count.
     """
     x = np.asarray(x_dense, dtype=np.float32)
     n, players = np.shape(attributions)
@@ -97,27 +103,40 @@ def deletion_insertion(
     random = np.argsort(np.random.default_rng(seed).random((n, random_orders, players)), axis=2)
     orders = np.concatenate([by_attribution, random], axis=1)  # [N, 1 + R, M]
     positions = np.argsort(orders, axis=2)[:, :, np.newaxis, :]  # when each feature is removed / inserted
-    k = np.arange(players + 1)[:, np.newaxis]
-    kept_after_deletion = positions >= k  # [N, 1 + R, M + 1, M]
+    removed = removal_counts(players, steps)
+    k = removed[:, np.newaxis]
+    kept_after_deletion = positions >= k  # [N, 1 + R, P, M]
     inserted = positions < k
     coalitions = np.stack([kept_after_deletion, inserted], axis=2).reshape(n, -1, players)
-    curves = game.values(x, coalitions).reshape(n, 1 + random_orders, 2, players + 1).mean(axis=0)
+    curves = game.values(x, coalitions).reshape(n, 1 + random_orders, 2, len(removed)).mean(axis=0)
     random_curves = curves[1:].mean(axis=0)
+    share = removed / players
     return Faithfulness(
+        removed=removed,
         deletion_curve=curves[0, 0],
         insertion_curve=curves[0, 1],
         random_deletion_curve=random_curves[0],
         random_insertion_curve=random_curves[1],
-        deletion_auc=_area(curves[0, 0]),
-        insertion_auc=_area(curves[0, 1]),
-        random_deletion_auc=_area(random_curves[0]),
-        random_insertion_auc=_area(random_curves[1]),
+        deletion_auc=_area(curves[0, 0], share),
+        insertion_auc=_area(curves[0, 1], share),
+        random_deletion_auc=_area(random_curves[0], share),
+        random_insertion_auc=_area(random_curves[1], share),
     )
 
 
-def _area(curve: np.ndarray) -> float:
-    """Trapezoid area over k/M in [0, 1]."""
-    return float((curve[:-1] + curve[1:]).sum() / (2 * (len(curve) - 1)))
+def removal_counts(players: int, steps: int | None) -> np.ndarray:
+    """The counts of removed features where the curves are taken: every count 0..M, or `steps` + 1 of them evenly
+    spaced (rounded to whole features) when `steps` is below M."""
+    if steps is None or steps >= players:
+        return np.arange(players + 1)
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, not {steps}")
+    return np.unique(np.rint(np.linspace(0, players, steps + 1)).astype(int))
+
+
+def _area(curve: np.ndarray, share: np.ndarray) -> float:
+    """Trapezoid area over the share k/M of features removed, in [0, 1]."""
+    return float(((curve[:-1] + curve[1:]) * np.diff(share)).sum() / 2)
 
 
 def max_sensitivity(

@@ -51,6 +51,10 @@ class ImageExplainerConfig(BaseModel):
     # Quality (pixel flipping, randomisation) and layer activations run on these many examples.
     quality_examples: int = Field(100, gt=1)
     random_orders: int = Field(5, gt=0)
+    # Pixel flipping's curves are taken after every pixel up to this many pixels, and in this many even steps on
+    # larger images (28 x 28: about 8 pixels a step), as Samek et al. flip regions: its cost is images x orders x
+    # steps model calls, 7.8 times fewer on 28 x 28 than pixel by pixel, with the same curve at the points taken.
+    flip_steps: int = Field(100, gt=0)
     randomization_examples: int = Field(50, gt=1)
     activation_examples_per_class: int = Field(10, gt=0)
     overlay_examples_per_class: int = Field(2, gt=0)

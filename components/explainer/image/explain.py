@@ -99,7 +99,8 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     quality: Dict = {"examples": q, "completeness_threshold": COMPLETENESS_THRESHOLD, "methods": {}}
     for method in config.methods:
         flipping = pixel_flipping(model.probabilities, images[:q], targets[:q], maps[method][:q], model.classes,
-                                  random_orders=config.random_orders, seed=config.seed, batch_rows=config.batch_rows)
+                                  random_orders=config.random_orders, seed=config.seed, batch_rows=config.batch_rows,
+                                  steps=config.flip_steps)
         # Maps with nothing to rank (Grad-CAM where ReLU zeroes every position) make the pixel order arbitrary.
         constant = int((np.ptp(pixel_maps[method].reshape(len(images), -1), axis=1) == 0).sum())
         entry = {"faithfulness": flipping.summary(), "seconds_per_image": seconds[method], "constant_maps": constant,

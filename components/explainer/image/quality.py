@@ -29,9 +29,11 @@ def pixel_flipping(
     random_orders: int = 5,
     seed: int = 0,
     batch_rows: int = 16384,
+    steps: int | None = None,
 ) -> Faithfulness:
     """Deletion and insertion curves of the target score as pixels (all channels together) turn black, or are
-    restored onto a black image, most positively attributed first, against random orders (Samek et al., 2017).
+    restored onto a black image, most positively attributed first, against random orders (Samek et al., 2017);
+    taken after every pixel, or in `steps` even steps (deletion_insertion).
 
     The tabular curves apply as they are: each pixel is a block of C columns of the flat row, black is the
     reference row, and the target's one-hot columns belong to no block, so they are never removed.
@@ -44,7 +46,7 @@ def pixel_flipping(
         flat_target_score(scores_fn, images.shape[1:]), rows,
         pixel_map(attributions).reshape(len(images), pixels), np.zeros(rows.shape[1], dtype=np.float32),
         [(p * channels, (p + 1) * channels) for p in range(pixels)],
-        random_orders=random_orders, seed=seed, batch_rows=batch_rows,
+        random_orders=random_orders, seed=seed, batch_rows=batch_rows, steps=steps,
     )
 
 

@@ -10,6 +10,7 @@ from components.explainer.quality import (
     global_importance,
     importance_rank_agreement,
     max_sensitivity,
+    removal_counts,
     summarize_completeness,
 )
 from tests.unit.explainer.tabular import BLOCKS, CATEGORIES, NUMERIC_COLUMNS, WIDTH, dense_rows, linear_logit
@@ -43,6 +44,30 @@ def test_ordering_by_attribution_beats_random_orders_on_a_linear_model():
     for curve in (result.insertion_curve, result.random_insertion_curve):
         np.testing.assert_allclose(curve[[0, -1]], [end, start], atol=1e-6)
     assert (np.diff(result.deletion_curve) < 0).all() and (np.diff(result.insertion_curve) > 0).all()
+
+
+def test_curves_taken_in_steps_are_the_full_curves_at_those_counts():
+    """Steps change where the curves are read, not what they are: the same orders, the same score at each count
+    taken, the first and last counts kept, and an area that is the trapezoid over the counts taken."""
+    assert removal_counts(6, None).tolist() == removal_counts(6, 6).tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert removal_counts(6, 4).tolist() == [0, 2, 3, 4, 6]  # 1.5 and 4.5 round to even
+    assert removal_counts(784, 100)[[0, -1]].tolist() == [0, 784] and len(removal_counts(784, 100)) == 101
+    with pytest.raises(ValueError, match="at least 1"):
+        removal_counts(6, 0)
+    linear = linear_logit(POSITIVE_WEIGHTS, -1.0)
+    predict = tf.function(lambda dense: tf.sigmoid(linear(dense)))
+    x = dense_rows(25, seed=7)
+    baseline = np.zeros(WIDTH, dtype=np.float32)
+    attributions = sum_blocks(POSITIVE_WEIGHTS * (x - baseline), BLOCKS)
+    full = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=3, seed=4)
+    assert len(BLOCKS) == 4
+    stepped = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=3, seed=4, steps=3)
+    assert stepped.removed.tolist() == [0, 1, 3, 4]
+    for name in ("deletion_curve", "insertion_curve", "random_deletion_curve", "random_insertion_curve"):
+        np.testing.assert_allclose(getattr(stepped, name), getattr(full, name)[stepped.removed], rtol=1e-12)
+    curve = full.deletion_curve[[0, 1, 3, 4]]
+    assert stepped.deletion_auc == pytest.approx((curve[:-1] + curve[1:]) @ np.array([1, 2, 1]) / 8)
+    assert stepped.summary()["removed"] == [0, 1, 3, 4]
 
 
 def test_signed_order_beats_random_when_attributions_have_both_signs():
