@@ -95,11 +95,14 @@ def train_like(architecture: Dict, rows: np.ndarray, labels: np.ndarray, seed: i
     """A network of `architecture` (hidden units, activation) with a logit output, trained on (rows, labels)."""
     import tf_keras as keras
 
+    from components.tracing import without_autograph
+
     keras.utils.set_random_seed(seed)
-    network = keras.Sequential([keras.Input((rows.shape[1],))]
-                               + [keras.layers.Dense(units, activation=architecture.get("activation", "relu"))
-                                  for units in architecture["hidden_units"]]
-                               + [keras.layers.Dense(1)])
+    network = without_autograph(keras.Sequential(
+        [keras.Input((rows.shape[1],))]
+        + [keras.layers.Dense(units, activation=architecture.get("activation", "relu"))
+           for units in architecture["hidden_units"]]
+        + [keras.layers.Dense(1)]))
     network.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     network.fit(rows, labels.astype(np.float32), epochs=epochs, batch_size=128, verbose=0)
     return tf.function(lambda dense: network(dense, training=False))

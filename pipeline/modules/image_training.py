@@ -20,7 +20,8 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import devices, distribution, histograms, tracing
+from components import tracing
+from pipeline.modules import devices, distribution, histograms
 
 IMAGE_MODEL_ASSET = "glassbox_image_model.json"
 

@@ -33,7 +33,8 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from pipeline.modules import dense_features, devices, distribution, histograms, rules, scorecard, tracing
+from components import tracing
+from pipeline.modules import dense_features, devices, distribution, histograms, rules, scorecard
 
 ACTIVATION = "relu"  # of every hidden layer
 

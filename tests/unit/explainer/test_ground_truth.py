@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from components.explainer.ground_truth import draw_rows, linear_logit_model, linear_shapley, planted_effects
+from components.explainer.ground_truth import (
+    draw_rows,
+    linear_logit_model,
+    linear_shapley,
+    planted_effects,
+    train_like,
+)
 from components.explainer.methods import attribute_integrated_gradients, exact_shapley
 from pipeline.modules.training import build_model
 
@@ -69,3 +75,18 @@ def test_drawn_rows_take_every_feature_from_some_source_row_independently():
     features = [{"kind": "numeric"}, {"kind": "categorical"}, {"kind": "numeric"}]
     effects = planted_effects(features, blocks, 2, rng)
     assert len(effects) == 2 and all(len(w) == blocks[j][1] - blocks[j][0] for j, w in effects.items())
+
+
+def test_the_planted_signal_network_traced_without_autograph_is_the_same_to_the_bit():
+    """train_like skips AutoGraph's rewrite of tf_keras (components/tracing.py) for speed, not for a different model:
+    the same seed and data give the same weights as a plain Keras fit, whose train step AutoGraph converts."""
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(300, 5)).astype(np.float32)
+    labels = rng.random(300) < 0.5
+    scores = train_like({"hidden_units": [8], "activation": "relu"}, rows, labels, seed=7, epochs=2)(rows).numpy()
+
+    keras.utils.set_random_seed(7)
+    plain = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    plain.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    plain.fit(rows, labels.astype(np.float32), epochs=2, batch_size=128, verbose=0)
+    np.testing.assert_array_equal(scores, plain(rows, training=False).numpy())
