@@ -10,6 +10,8 @@ is on the list), and our signatures hold no Python control flow over tensor valu
 without it: the same model, to the bit.
 """
 
+from typing import Callable
+
 import tensorflow as tf
 import tf_keras as keras
 
@@ -26,3 +28,16 @@ def without_autograph(model: keras.Model) -> keras.Model:
 def signature(*specs: tf.TensorSpec):
     """A method of an exported tf.Module as a signature of these input specs, traced without AutoGraph."""
     return tf.function(input_signature=list(specs), autograph=False)
+
+
+def transform_features(module: tf.Module, tf_transform_output) -> Callable[[dict], dict]:
+    """Transform's features function for `module`'s signatures, exported without Keras. TFT's layer is a tf_keras
+    Model: tracked as one, it is serialized with its call functions traced again, with AutoGraph, at save time (5.4 of
+    a 6.0 s save on the German-credit Transform graph). `module` tracks what the layer keeps for that purpose
+    instead, its loaded Transform graph with the graph's tables and vocabulary assets (0.7 s; the same outputs, and
+    the same after the Transform folder is gone), and the layer is only called."""
+    layer = tf_transform_output.transform_features_layer()
+    # TransformFeaturesLayer holds its SavedModelLoader's attributes here so that a model assigning the layer tracks
+    # them (tensorflow_transform/output_wrapper.py, TFT 1.16 and 1.21).
+    module.transform_graph = layer._saved_model_loader_tracked_dict  # noqa: SLF001
+    return lambda features: layer(features)

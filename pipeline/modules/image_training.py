@@ -94,14 +94,14 @@ class ExplainableImageModel(ImageNetwork):
 
     def __init__(self, model, tf_transform_output, label, feature, shape, asset_path):
         super().__init__(model)
-        self.tft_layer = tf_transform_output.transform_features_layer()
+        self._transform = tracing.transform_features(self, tf_transform_output)
         self.image_model = tf.saved_model.Asset(asset_path)
         self._feature, self._shape = feature, list(shape)
         self._raw_spec = {k: v for k, v in tf_transform_output.raw_feature_spec().items() if k == feature}
 
     @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def transform_features(self, serialized):
-        transformed = self.tft_layer(tf.io.parse_example(serialized, self._raw_spec))
+        transformed = self._transform(tf.io.parse_example(serialized, self._raw_spec))
         return {"image": tf.reshape(transformed[self._feature], [-1, *self._shape])}
 
     @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))

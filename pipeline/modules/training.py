@@ -104,7 +104,7 @@ class ExplainableModel(tf.Module):
         self.model_variables = model.variables
         if not isinstance(model, keras.Model):  # an interpretable model: a plain tf.Module, tracked as it is
             self.interpretable = model
-        self.tft_layer = tf_transform_output.transform_features_layer()
+        self._transform = tracing.transform_features(self, tf_transform_output)
         self.feature_map = tf.saved_model.Asset(feature_map_path)
         # An interpretable model's own description (the scorecard's table, the rules), next to the feature map.
         self.table = tf.saved_model.Asset(table_path) if table_path else None
@@ -126,7 +126,7 @@ class ExplainableModel(tf.Module):
         self._label_spec = {**self._raw_spec, label: raw_spec[label]}
 
     def _transformed(self, serialized, spec=None):
-        return self.tft_layer(tf.io.parse_example(serialized, spec or self._raw_spec))
+        return self._transform(tf.io.parse_example(serialized, spec or self._raw_spec))
 
     @tracing.signature(tf.TensorSpec([None], tf.string, name="examples"))
     def transform_features(self, serialized):
