@@ -9,32 +9,28 @@ the bundle succeeds: a retried bundle's abandoned file is named nowhere and neve
 
 Pass 2 (`release_staged`) turns a staged file holding no suppressed class into an output file by a rename; one that
 holds such a class is copied a batch at a time without the rows of those classes, found by their class numbers and the
-TFRecord length headers. Either way memory holds one batch. Every path goes through Beam's file systems, so the work
-folder may be wherever the runner's workers can write (gs:// on Dataflow).
+TFRecord length headers. Memory holds a batch per file being copied. Every path goes through Beam's file systems, so
+the work folder may be wherever the runner's workers can write (gs:// on Dataflow).
 """
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import posixpath
-import struct
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Set
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-# The framing WriteToTFRecord writes (length, masked CRC32C of it, data, masked CRC32C of the data), so that a staged
-# file is byte for byte an output file; private to Beam, but unchanged since TFRecords came to Beam.
-from apache_beam.io.tfrecordio import _TFRecordUtil
+from components.privacy.tfrecords import framed, open_records, record_ends
 
 STAGED_DIR = "staged"
 FILTERED_DIR = "filtered"
 RECORDS_SUFFIX = ".gz"
 INDEX_SUFFIX = ".index.jsonl"
-_LENGTH = struct.Struct("<Q")  # a record's first 8 bytes
-_FRAMING_BYTES = 16  # length 8, its CRC 4, the data's CRC 4
 
 
 class StagedFile:
@@ -51,14 +47,11 @@ class StagedFile:
 
     def write(self, examples: List[bytes], classes: List[tuple]) -> None:
         """One batch: its serialized examples and the equivalence class of each."""
-        framed = io.BytesIO()
-        for example in examples:
-            _TFRecordUtil.write_record(framed, example)
+        data = framed(examples)
         numbers: Dict[tuple, int] = {}
         codes = [numbers.setdefault(group, len(numbers)) for group in classes]
-        self._records.write(framed.getvalue())
-        self._index.write(json.dumps({"bytes": framed.tell(), "classes": list(numbers), "codes": codes}).encode()
-                          + b"\n")
+        self._records.write(data)
+        self._index.write(json.dumps({"bytes": len(data), "classes": list(numbers), "codes": codes}).encode() + b"\n")
         self._rows += len(examples)
         self._classes.update(numbers)
 
@@ -73,20 +66,16 @@ def _without_classes(staged: str, target: str, suppressed: Set[tuple]) -> int:
     """Copies a staged file to `target` without the rows of the suppressed classes; returns the rows kept."""
     kept_rows = 0
     with FileSystems.open(staged + INDEX_SUFFIX, compression_type=CompressionTypes.UNCOMPRESSED) as index, \
-            FileSystems.open(staged + RECORDS_SUFFIX, compression_type=CompressionTypes.GZIP) as records, \
+            open_records(staged + RECORDS_SUFFIX) as records, \
             FileSystems.create(target, compression_type=CompressionTypes.GZIP) as out:
         for line in index:
             batch = json.loads(line)
             data = records.read(batch["bytes"])
             dropped = [tuple(group) in suppressed for group in batch["classes"]]
-            kept, start = [], 0
-            for code in batch["codes"]:
-                end = start + _FRAMING_BYTES + _LENGTH.unpack_from(data, start)[0]
-                if not dropped[code]:
-                    kept.append(data[start:end])
-                start = end
-            if start != batch["bytes"] or len(data) != start:
+            ends = list(record_ends(data)) if len(data) == batch["bytes"] else []
+            if len(ends) != len(batch["codes"]) or ends and ends[-1] != len(data):
                 raise ValueError(f"staged file {staged}: its records do not match its index")
+            kept = [data[start:end] for start, end, code in zip([0] + ends, ends, batch["codes"]) if not dropped[code]]
             out.write(b"".join(kept))
             kept_rows += len(kept)
     return kept_rows
@@ -102,10 +91,11 @@ def release_staged(manifest: List[dict], outputs: Dict[str, str], suppressed: Se
                    rows_out: int) -> None:
     """Pass 2: each split's staged files (manifest lines from `StagedFile.close`) become its output files, named as
     WriteToTFRecord names them (`<prefix>-00000-of-00002.gz`), without the rows of the `suppressed` classes; a split
-    that staged nothing gets one empty file, as Beam writes it. Filtered copies are written in the work folder, and
-    nothing is moved into the outputs unless the rows kept are the `rows_out` the report states."""
+    that staged nothing gets one empty file, as Beam writes it. Filtered copies are written in the work folder, a
+    thread per staged file up to one per core (gzip, most of the work, runs outside the GIL), and nothing is moved
+    into the outputs unless the rows kept are the `rows_out` the report states."""
     staged_dir, filtered_dir = (FileSystems.join(work_dir, name) for name in (STAGED_DIR, FILTERED_DIR))
-    sources, targets, kept_rows = [], [], 0
+    sources, targets, to_filter, kept_rows = [], [], [], 0
     for split, prefix in outputs.items():
         files = []
         for line in sorted((line for line in manifest if line["split"] == split), key=lambda line: line["file"]):
@@ -115,10 +105,12 @@ def release_staged(manifest: List[dict], outputs: Dict[str, str], suppressed: Se
                 kept_rows += line["rows"]
             else:
                 files.append(FileSystems.join(filtered_dir, line["file"] + RECORDS_SUFFIX))
-                kept_rows += _without_classes(staged, files[-1], suppressed)
+                to_filter.append((staged, files[-1]))
         files = files or [_empty_records(FileSystems.join(filtered_dir, f"{uuid.uuid4().hex}{RECORDS_SUFFIX}"))]
         sources += files
         targets += [f"{prefix}-{number:05d}-of-{len(files):05d}{RECORDS_SUFFIX}" for number in range(len(files))]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(to_filter), os.cpu_count() or 1))) as threads:
+        kept_rows += sum(threads.map(lambda job: _without_classes(*job, suppressed), to_filter))
     if kept_rows != rows_out:
         raise RuntimeError(f"Privacy: {kept_rows} rows staged for release, but the report states {rows_out}; "
                            f"nothing was released")
