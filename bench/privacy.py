@@ -11,12 +11,12 @@ no side pays for the other's heap or imports. Timing starts after the imports an
 output is written; generating and converting the input are reported apart.
 
 The sides, run one after the other at each size so their ratios come from the same minutes:
-- Glassbox: `deidentify_splits`, the component's own two passes (measure, check, release), on
-  DirectRunner with two worker processes, reading gzipped tf.Example shards typed as CsvExampleGen
-  types them.
+- Glassbox: `deidentify_splits`, the component's own two passes (measure and stage, check, release
+  the staged batches), pass 1 on DirectRunner with two worker processes, reading gzipped tf.Example
+  shards typed as CsvExampleGen types them.
 - pandas: the component's own frame functions (frames.py, report.py) on the whole CSV read at once,
   writing a gzipped CSV and the same column report: what Glassbox spends beyond it goes to Beam, the
-  tf.Example codecs and the second pass.
+  tf.Example codecs and the release of the staged batches.
 - pandas, release only: the same without the column counts and checks, for scale.
 """
 
@@ -30,6 +30,7 @@ import os
 import platform
 import pstats
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -208,7 +209,7 @@ def read_frame(csv_path: Path):
 
 def run_pandas(csv_path: Path, out_dir: Path, policy, key, with_report: bool) -> None:
     """The component's frame functions on the whole data at once: what is left of Glassbox's time is Beam's,
-    the tf.Example codecs' and the second pass's."""
+    the tf.Example codecs' and the release of the staged batches."""
     from components.privacy.frames import (
         class_stats,
         column_counts,
@@ -471,7 +472,8 @@ def timed_per_row(label: str, step, items: list, rows: int) -> list:
 
 
 def profile(rows: int, seed: int, cache: Path, top: int = 15) -> None:
-    """What the two passes do per row, step by step on the pipeline's batches and then under cProfile, outside Beam."""
+    """What the two passes do per row, step by step on the pipeline's batches and then under cProfile, outside Beam:
+    pass 1's functions and staging, then pass 2's release of the staged files (with the classes the data suppresses)."""
     import pandas as pd
 
     from components.privacy.beam_pipeline import BATCH_SIZE
@@ -480,26 +482,32 @@ def profile(rows: int, seed: int, cache: Path, top: int = 15) -> None:
         class_stats,
         column_counts,
         deidentify_frame,
+        equivalence_classes,
         examples_to_frame,
         frame_to_examples,
-        without_classes,
     )
     from components.privacy.report import anonymity_report
+    from components.privacy.staging import STAGED_DIR, StagedFile, release_staged
 
     csv_path, _ = ensure_csv(rows, seed, cache)
     records = [row_to_example(row) for row in typed_rows(csv_path, integer_columns(csv_path))]
     batches = [records[start : start + BATCH_SIZE] for start in range(0, len(records), BATCH_SIZE)]
     os.environ[KEY_ENV] = BENCH_KEY
     policy, key = load_bench_policy(csv_path)
+    work = Path(tempfile.mkdtemp())
 
-    def measure(batch: list) -> tuple:
+    def measure(batch: list, staged: StagedFile) -> tuple:
         raw = examples_to_frame(batch)
         released = deidentify_frame(raw, policy, key)
-        return column_counts(raw, released, policy), class_stats(released, policy)
+        classes = equivalence_classes(released, policy)
+        staged.write(frame_to_examples(released), classes)
+        return column_counts(raw, released, policy), class_stats(released, policy, classes)
 
-    def release(batch: list) -> list:
-        released = deidentify_frame(examples_to_frame(batch), policy, key)
-        return frame_to_examples(without_classes(released, policy, suppressed))
+    def stage_all() -> list:
+        staged = StagedFile(str(work / STAGED_DIR), "train")
+        for batch in batches:
+            measure(batch, staged)
+        return [staged.close()]
 
     print(f"{len(records):,} rows in batches of {BATCH_SIZE:,}")
 
@@ -509,17 +517,26 @@ def profile(rows: int, seed: int, cache: Path, top: int = 15) -> None:
     raw = step("examples_to_frame (decode)", examples_to_frame)
     released = step("deidentify_frame", lambda frame: deidentify_frame(frame, policy, key), raw)
     step("column_counts", lambda pair: column_counts(*pair, policy), list(zip(raw, released)))
-    step("class_stats", lambda frame: class_stats(frame, policy), released)
+    classes = step("equivalence_classes", lambda frame: equivalence_classes(frame, policy), released)
+    step("class_stats", lambda pair: class_stats(pair[0], policy, pair[1]), list(zip(released, classes)))
+    examples = step("frame_to_examples (encode)", frame_to_examples, released)
+    staged = StagedFile(str(work / "staged-alone"), "train")
+    step("StagedFile.write (frame, gzip, index)", lambda pair: staged.write(*pair), list(zip(examples, classes)))
+    staged.close()
     _, suppressed = anonymity_report(class_stats(pd.concat(released), policy), policy)
-    kept = step("without_classes", lambda frame: without_classes(frame, policy, suppressed), released)
-    step("frame_to_examples (encode)", frame_to_examples, kept)
-    step("pass 1, measure: all of it", measure)
-    step("pass 2, release: all of it", release)
+    rows_out = len(records) - sum(sum(group in suppressed for group in batch) for batch in classes)
+
+    def release(manifest: list) -> None:
+        release_staged(manifest, {"train": str(work / "released" / "data_tfrecord")}, suppressed, str(work), rows_out)
+
+    manifest = step("pass 1, measure and stage: all of it", lambda _: stage_all(), [None])[0]
+    step("pass 2, release the staged file", release, [manifest])
     profiler = cProfile.Profile()
-    profiler.runcall(lambda: [(measure(batch), release(batch)) for batch in batches])
+    profiler.runcall(lambda: release(stage_all()))
     stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
     for order in ("tottime", "cumulative"):
         stats.sort_stats(order).print_stats(top)
+    shutil.rmtree(work)
 
 
 # ---------------------------------------------------------------- command line

@@ -1,12 +1,20 @@
-"""The Privacy component's Beam work: two passes over the splits, and the decision between them.
+"""The Privacy component's work: two passes over the splits, and the decision between them.
 
-Pass 1 (`build_measure_pipeline`) reads every split and keeps no row: it combines per-column counts
-and, per equivalence class, its size and labels. Between the passes the aggregates are checked
-against the policy (report.py), which fails closed before anything is written, or names the classes
-to suppress. Pass 2 (`build_release_pipeline`) reads the splits again, de-identifies, drops those
-classes (a set handed to the DoFn: a side input computed from the same rows would make the runner
-hold every row until it is complete) and writes. Both passes stream batches of examples through
-tfx_bsl's C++ coders and pandas (frames.py); memory depends on the batch, not on the data.
+Pass 1 (`build_measure_pipeline`, the one Beam pipeline) reads every split once and keeps no row: it combines
+per-column counts and, per equivalence class, its size and labels, and stages the released batches, encoded as they
+will be written, in the work folder (staging.py). Between the passes the aggregates are checked against the policy
+(report.py), which fails closed, or names the classes to suppress. Only then does pass 2 (`staging.release_staged`)
+move the staged files into the outputs, leaving out the rows of those classes by the class index staged beside them:
+no example is decoded or de-identified twice. The work folder lies in the report artifact, is cleared before pass 1
+and removed after pass 2 or any failure, so a run that fails its checks leaves nothing where an artifact or a
+downstream step could read it. Pass 1 reads each input file a batch at a time (tfrecords.py) and streams the batches
+through tfx_bsl's C++ coders and pandas (frames.py); memory in either pass depends on the batch, not on the data.
+
+Pass 2 is file IO and gzip only, so it runs in the executor's process instead of a second Beam pipeline, which on
+DirectRunner cost more to start (worker processes, imports) than the release itself. On a distributed runner the work
+folder is under the artifact's URI, where the workers write and the executor reads (gs:// on Dataflow); a release
+without suppression is then a server-side rename per staged file, and one with suppression streams the staged data
+through the executor's machine once (decompress, drop rows, compress).
 
 A value that a generalization cannot place (`abc` in a column whose bands measure k, because ExampleGen
 typed the column as text; a date that is not ISO where the policy keeps the year) fails the run between the
@@ -21,41 +29,62 @@ instead of raising, so the run fails with one sentence whichever Beam runner, an
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
-from typing import Callable, Dict, Set
+from typing import Callable, Dict, List, Tuple
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
 
 from components.privacy.frames import (
     ClassStats,
     class_stats,
     column_counts,
     deidentify_frame,
+    equivalence_classes,
     examples_to_frame,
     frame_to_examples,
     unplaceable_values,
-    without_classes,
 )
 from components.privacy.policy import PrivacyPolicy, load_key, pseudonymizes
 from components.privacy.report import check_aggregates
+from components.privacy.staging import STAGED_DIR, StagedFile, release_staged, remove_folder
+from components.privacy.tfrecords import read_batches
 
 CLASSES_FILE = "classes.jsonl"
 COLUMNS_FILE = "columns.jsonl"
 UNPLACEABLE_FILE = "unplaceable.jsonl"
+MANIFEST_FILE = "staged.jsonl"
+STAGED = "staged"  # the tag of pass 1's manifest lines
 # Examples per batch: enough that the per-batch costs of Arrow and pandas vanish (both passes take 10-15% less
 # time per row than with 1,000), few enough to stay small: about 2 MiB of records and 3.5 MiB per frame here.
 BATCH_SIZE = 4000
 
 
-def _read_batches(pipeline: beam.Pipeline, inputs: Dict[str, str]) -> Dict[str, beam.PCollection]:
-    return {
-        split: pipeline
-        | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
-        | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
-        for split, pattern in sorted(inputs.items())
-    }
+def _input_files(inputs: Dict[str, str]) -> List[Tuple[str, str]]:
+    """(split, path) of every file the splits' patterns match; a pattern that matches none fails, as ReadFromTFRecord
+    fails on it."""
+    files = []
+    for split, pattern in sorted(inputs.items()):
+        found = sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+        if not found:
+            raise ValueError(f"Privacy: no file matches {pattern}, the input of split '{split}'")
+        files += [(split, path) for path in found]
+    return files
+
+
+def _read_batches(pipeline: beam.Pipeline, inputs: Dict[str, str]) -> beam.PCollection:
+    """(split, BATCH_SIZE serialized examples) from every input file, the files spread over the workers. A file is
+    read whole by one worker, as Beam reads a gzipped one; `tfrecords.read_batches` reads and batches in one step,
+    where ReadFromTFRecord and BatchElements spent more time than decoding the examples."""
+    return (
+        pipeline
+        | "InputFiles" >> beam.Create(_input_files(inputs))
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "ReadBatches" >> beam.FlatMapTuple(
+            lambda split, path: ((split, records) for records in read_batches(path, BATCH_SIZE)))
+    )
 
 
 class _Deidentify(beam.DoFn):
@@ -69,8 +98,17 @@ class _Deidentify(beam.DoFn):
 
 
 class _Measure(_Deidentify):
-    """(split, a batch) -> (column counts, class stats, unplaceable values by (split, column)); a batch holding
-    values a generalization cannot place yields only those, and the check between the passes fails the run."""
+    """(split, a batch) -> (column counts, class stats, unplaceable values by (split, column)), with the released
+    batch appended to the bundle's staged file of its split; at the end of the bundle, the manifest line of each staged
+    file (tagged STAGED). A batch holding values a generalization cannot place yields only those, and the check
+    between the passes fails the run."""
+
+    def __init__(self, policy: PrivacyPolicy, staged_dir: str):
+        super().__init__(policy)
+        self._staged_dir = staged_dir
+
+    def start_bundle(self):
+        self._staged: Dict[str, StagedFile] = {}
 
     def process(self, element):
         split, records = element
@@ -80,17 +118,15 @@ class _Measure(_Deidentify):
             yield Counter(), {}, {(split, column): found for column, found in unplaceable.items()}
             return
         released = deidentify_frame(raw, self._policy, self._key)
-        yield column_counts(raw, released, self._policy), class_stats(released, self._policy), {}
+        classes = equivalence_classes(released, self._policy)
+        if split not in self._staged:
+            self._staged[split] = StagedFile(self._staged_dir, split)
+        self._staged[split].write(frame_to_examples(released), classes)
+        yield column_counts(raw, released, self._policy), class_stats(released, self._policy, classes), {}
 
-
-class _Release(_Deidentify):
-    def __init__(self, policy: PrivacyPolicy, suppressed: Set[tuple]):
-        super().__init__(policy)
-        self._suppressed = suppressed
-
-    def process(self, records):
-        released = deidentify_frame(examples_to_frame(records), self._policy, self._key)
-        yield from frame_to_examples(without_classes(released, self._policy, self._suppressed))
+    def finish_bundle(self):
+        for staged in self._staged.values():
+            yield beam.pvalue.TaggedOutput(STAGED, GlobalWindows.windowed_value(staged.close()))
 
 
 class _SumCounters(beam.CombineFn):
@@ -138,12 +174,17 @@ def _rows_and_least_shape(found):
 
 def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], policy: PrivacyPolicy,
                            work_dir: str) -> None:
-    """Pass 1. `inputs`: split name -> file pattern (gzipped TFRecords); writes the aggregates of all splits."""
-    measured = (
-        [batches | f"Tag[{split}]" >> beam.Map(lambda records, split=split: (split, records))
-         for split, batches in _read_batches(pipeline, inputs).items()]
-        | "AllSplits" >> beam.Flatten()
-        | "Measure" >> beam.ParDo(_Measure(policy))
+    """Pass 1. `inputs`: split name -> file pattern (gzipped TFRecords); writes the aggregates of all splits, and the
+    released batches with the manifest that names them (staging.py)."""
+    measured, staged = (
+        _read_batches(pipeline, inputs)
+        | "Measure" >> beam.ParDo(_Measure(policy, FileSystems.join(work_dir, STAGED_DIR))).with_outputs(
+            STAGED, main="measured")
+    )
+    _ = (
+        staged
+        | "StagedToJson" >> beam.Map(json.dumps)
+        | "WriteManifest" >> beam.io.WriteToText(FileSystems.join(work_dir, MANIFEST_FILE), shard_name_template="")
     )
     _ = (
         measured
@@ -152,7 +193,7 @@ def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], p
         | "ColumnsToJson" >> beam.FlatMap(
             lambda counts: [json.dumps({"column": c, "measure": m, "value": v}) for (c, m), v in sorted(counts.items())]
         )
-        | "WriteColumns" >> beam.io.WriteToText(os.path.join(work_dir, COLUMNS_FILE), shard_name_template="")
+        | "WriteColumns" >> beam.io.WriteToText(FileSystems.join(work_dir, COLUMNS_FILE), shard_name_template="")
     )
     _ = (
         measured
@@ -162,7 +203,7 @@ def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], p
             lambda group, stats: json.dumps({"class": list(group), "rows": stats[0],
                                              "labels": sorted(map(str, stats[1]))})
         )
-        | "WriteClasses" >> beam.io.WriteToText(os.path.join(work_dir, CLASSES_FILE), shard_name_template="")
+        | "WriteClasses" >> beam.io.WriteToText(FileSystems.join(work_dir, CLASSES_FILE), shard_name_template="")
     )
     _ = (
         measured
@@ -171,25 +212,15 @@ def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], p
         | "UnplaceableToJson" >> beam.MapTuple(
             lambda key, found: json.dumps({"split": key[0], "column": key[1], "rows": found[0], "shape": found[1]})
         )
-        | "WriteUnplaceable" >> beam.io.WriteToText(os.path.join(work_dir, UNPLACEABLE_FILE), shard_name_template="")
+        | "WriteUnplaceable" >> beam.io.WriteToText(FileSystems.join(work_dir, UNPLACEABLE_FILE),
+                                                     shard_name_template="")
     )
 
 
-def build_release_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], outputs: Dict[str, str],
-                           policy: PrivacyPolicy, suppressed: Set[tuple]) -> None:
-    """Pass 2. `outputs`: split name -> file prefix to write (gzipped TFRecords); `suppressed`: classes to drop."""
-    for split, batches in _read_batches(pipeline, inputs).items():
-        _ = (
-            batches
-            | f"Release[{split}]" >> beam.ParDo(_Release(policy, suppressed))
-            | f"Write[{split}]" >> beam.io.WriteToTFRecord(outputs[split], file_name_suffix=".gz")
-        )
-
-
 def _read_lines(path: str) -> list:
-    if not os.path.exists(path):
+    if not FileSystems.exists(path):
         return []
-    with open(path) as f:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -197,24 +228,31 @@ def read_aggregates(work_dir: str) -> tuple[Counter, ClassStats, Dict]:
     """Pass 1's output: column counts keyed (column, measure), class stats keyed by the class tuple, and the
     values generalizations cannot place, (rows, shape) keyed (split, column)."""
     counts = Counter({(line["column"], line["measure"]): line["value"]
-                      for line in _read_lines(os.path.join(work_dir, COLUMNS_FILE))})
+                      for line in _read_lines(FileSystems.join(work_dir, COLUMNS_FILE))})
     classes = {tuple(line["class"]): (line["rows"], set(line["labels"]))
-               for line in _read_lines(os.path.join(work_dir, CLASSES_FILE))}
+               for line in _read_lines(FileSystems.join(work_dir, CLASSES_FILE))}
     unplaceable = {(line["split"], line["column"]): (line["rows"], line["shape"])
-                   for line in _read_lines(os.path.join(work_dir, UNPLACEABLE_FILE))}
+                   for line in _read_lines(FileSystems.join(work_dir, UNPLACEABLE_FILE))}
     return counts, classes, unplaceable
 
 
 def deidentify_splits(make_pipeline: Callable[[], beam.Pipeline], *, inputs: Dict[str, str],
                       outputs: Dict[str, str], policy: PrivacyPolicy, work_dir: str) -> Dict:
     """Measures, checks, then releases: returns the privacy report, or raises PrivacyViolationError with nothing
-    written (the aggregates in `work_dir` are removed before the checks). Splits are reported in `inputs`' order."""
-    os.makedirs(work_dir, exist_ok=True)
-    with make_pipeline() as pipeline:
-        build_measure_pipeline(pipeline, inputs=inputs, policy=policy, work_dir=work_dir)
-    counts, classes, unplaceable = read_aggregates(work_dir)
-    shutil.rmtree(work_dir)
-    report, suppressed = check_aggregates(counts, classes, policy, list(inputs), unplaceable)
-    with make_pipeline() as pipeline:
-        build_release_pipeline(pipeline, inputs=inputs, outputs=outputs, policy=policy, suppressed=suppressed)
+    written (`work_dir`, holding the aggregates and the staged batches, is removed whatever happens). `outputs`: split
+    name -> file prefix of its gzipped TFRecords. Splits are reported in `inputs`' order."""
+    remove_folder(work_dir)  # what a killed run left is never released
+    try:
+        with make_pipeline() as pipeline:
+            build_measure_pipeline(pipeline, inputs=inputs, policy=policy, work_dir=work_dir)
+        counts, classes, unplaceable = read_aggregates(work_dir)
+        report, suppressed = check_aggregates(counts, classes, policy, list(inputs), unplaceable)
+        manifest = _read_lines(FileSystems.join(work_dir, MANIFEST_FILE))
+        staged_rows = sum(line["rows"] for line in manifest)
+        if staged_rows != report["rows_in"]:
+            raise RuntimeError(f"Privacy: {report['rows_in']} rows measured, but {staged_rows} staged; "
+                               f"nothing was released")
+        release_staged(manifest, outputs, suppressed, work_dir, report["rows_out"])
+    finally:
+        remove_folder(work_dir)
     return report

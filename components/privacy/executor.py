@@ -1,5 +1,6 @@
 """Privacy executor: validates the policy and key against the input, then runs `deidentify_splits`
-(measure, check, release: two Beam pipelines) and records the report and its figures in MLMD."""
+(measure in one Beam pipeline, staging the released batches; check; release the staged batches) and records the
+report and its figures in MLMD."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Executor(BaseBeamExecutor):
         examples_utils.set_payload_format(released, examples_utils.get_payload_format(raw))
         outputs = {s: os.path.join(released.uri, f"Split-{s}", "data_tfrecord") for s in splits}
         logging.info("Privacy: applying %s to splits %s", policy.source, splits)
-        # Fails closed (PrivacyViolationError) before any example is written.
+        # Fails closed (PrivacyViolationError) before any example reaches the outputs (pass 1 stages them in _work).
         report = deidentify_splits(self._make_beam_pipeline, inputs=inputs, outputs=outputs, policy=policy,
                                    work_dir=os.path.join(report_artifact.uri, "_work"))
 

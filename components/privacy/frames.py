@@ -176,12 +176,14 @@ def equivalence_classes(released: pd.DataFrame, policy: PrivacyPolicy) -> List[t
     return list(zip(*columns)) if columns else [()] * len(released)
 
 
-def class_stats(released: pd.DataFrame, policy: PrivacyPolicy) -> ClassStats:
-    """The rows and the set of sensitive labels of each equivalence class in the frame."""
+def class_stats(released: pd.DataFrame, policy: PrivacyPolicy, classes: List[tuple] | None = None) -> ClassStats:
+    """The rows and the set of sensitive labels of each equivalence class in the frame; `classes`: its rows'
+    `equivalence_classes`, where the caller has them already."""
     label = policy.output_name(policy.applied_l_diversity.label) if policy.applied_l_diversity else None
     labels = released[label].tolist() if label else [None] * len(released)
+    classes = equivalence_classes(released, policy) if classes is None else classes
     stats: ClassStats = {}
-    for (group, value), rows in Counter(zip(equivalence_classes(released, policy), labels)).items():
+    for (group, value), rows in Counter(zip(classes, labels)).items():
         count, values = stats.get(group, (0, set()))
         stats[group] = (count + rows, values | {value})
     return stats

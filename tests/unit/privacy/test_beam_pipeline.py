@@ -1,5 +1,6 @@
-"""The two-pass Beam pipeline, in-process on DirectRunner: it releases what the per-row functions release, reports
-what they measure, and writes nothing at all when the data fails the policy."""
+"""The two passes, pass 1 in-process on DirectRunner: they release what the per-row functions and the frame functions
+release, report what they measure, and write nothing at all when the data fails the policy: the batches pass 1 staged
+are removed, and a killed run's leftovers are never released."""
 
 import glob
 import json
@@ -11,10 +12,18 @@ import pytest
 import tensorflow as tf
 
 from components.privacy.actions import PrivacyViolationError, apply_policy_to_row, quasi_identifier_tuple
-from components.privacy.beam_pipeline import deidentify_splits
-from components.privacy.examples import example_to_row
+from components.privacy.beam_pipeline import MANIFEST_FILE, deidentify_splits
+from components.privacy.examples import example_to_row, row_to_example
+from components.privacy.frames import (
+    class_stats,
+    deidentify_frame,
+    examples_to_frame,
+    frame_to_examples,
+    without_classes,
+)
 from components.privacy.policy import load_policy
-from components.privacy.report import check_aggregates
+from components.privacy.report import anonymity_report, check_aggregates
+from components.privacy.staging import STAGED_DIR
 from tests.unit.privacy.helpers import (
     DEFAULT_POLICY,
     per_row_class_stats,
@@ -26,13 +35,29 @@ from tests.unit.privacy.helpers import (
 SPLITS = {"train": slice(0, 300), "eval": slice(300, 400)}
 
 
-def _run(rows, tmp_path, monkeypatch, key, policy_file=DEFAULT_POLICY):
+class _Observed(beam.Pipeline):
+    """A DirectRunner pipeline that notes the work folder's files when it has run: what pass 1 left for pass 2."""
+
+    def __init__(self, work_dir, seen):
+        super().__init__(runner="DirectRunner")
+        self._work_dir, self._seen = work_dir, seen
+
+    def run(self, *args, **kwargs):
+        result = super().run(*args, **kwargs)
+        result.wait_until_finish()
+        self._seen.extend(os.path.relpath(path, self._work_dir)
+                          for path in glob.glob(os.path.join(self._work_dir, "**"), recursive=True))
+        return result
+
+
+def _run(rows, tmp_path, monkeypatch, key, policy_file=DEFAULT_POLICY, seen=None):
     monkeypatch.setenv("GLASSBOX_PSEUDONYM_KEY", key.secret.decode())
     policy = load_policy(policy_file, list(rows[0]))
     inputs = write_splits({split: rows[part] for split, part in SPLITS.items()}, tmp_path / "raw")
     outputs = {split: str(tmp_path / "released" / f"Split-{split}" / "data_tfrecord") for split in SPLITS}
-    report = deidentify_splits(lambda: beam.Pipeline(runner="DirectRunner"), inputs=inputs, outputs=outputs,
-                               policy=policy, work_dir=str(tmp_path / "work"))
+    work_dir = str(tmp_path / "work")
+    report = deidentify_splits(lambda: _Observed(work_dir, [] if seen is None else seen), inputs=inputs,
+                               outputs=outputs, policy=policy, work_dir=work_dir)
     return policy, report
 
 
@@ -59,6 +84,55 @@ def test_two_passes_release_and_report_what_the_per_row_functions_give(raw_rows,
     for split, part in SPLITS.items():
         kept = [out for out in deidentified[part] if quasi_identifier_tuple(out, policy) not in suppressed]
         assert _canonical(_released(tmp_path, split)) == _canonical(kept)
+    assert not os.path.exists(tmp_path / "work")
+
+
+def test_the_release_is_what_the_frame_functions_release_and_laid_out_as_beam_writes_it(raw_rows, key, tmp_path,
+                                                                                       monkeypatch):
+    """Pass 2 filters the staged examples by the class staged beside each: the rows are those the single-pass frame
+    path gives (decode, de-identify, drop the suppressed classes, encode), split by split."""
+    rows = typed(raw_rows)
+    policy, report = _run(rows, tmp_path, monkeypatch, key)
+
+    frames = {split: deidentify_frame(examples_to_frame([row_to_example(row) for row in rows[part]]), policy, key)
+              for split, part in SPLITS.items()}
+    everything = class_stats(deidentify_frame(examples_to_frame([row_to_example(row) for row in rows[:400]]),
+                                              policy, key), policy)
+    _, suppressed = anonymity_report(everything, policy)
+    assert suppressed and report["anonymity"]["suppressed_classes"] == len(suppressed)
+    for split, frame in frames.items():
+        expected = [example_to_row(record) for record in frame_to_examples(without_classes(frame, policy, suppressed))]
+        assert _canonical(_released(tmp_path, split)) == _canonical(expected)
+        files = sorted(os.listdir(tmp_path / "released" / f"Split-{split}"))
+        assert files == [f"data_tfrecord-{n:05d}-of-{len(files):05d}.gz" for n in range(len(files))]
+
+
+def test_a_failed_check_removes_the_batches_pass_1_staged(raw_rows, key, tmp_path, monkeypatch):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(DEFAULT_POLICY.read_text().replace("on_k_violation: suppress", "on_k_violation: fail"))
+    seen = []
+    with pytest.raises(PrivacyViolationError, match=r"equivalence classes with \d+ rows fall short"):
+        _run(typed(raw_rows), tmp_path, monkeypatch, key, policy_file, seen)
+    assert MANIFEST_FILE in seen and any(path.startswith(STAGED_DIR + os.sep) for path in seen)
+    assert not os.path.exists(tmp_path / "released")
+    assert not os.path.exists(tmp_path / "work")
+
+
+def test_what_a_killed_run_left_in_the_work_folder_is_never_released(raw_rows, key, tmp_path, monkeypatch):
+    """A staged file and a manifest naming it, as a run killed between its passes leaves them."""
+    rows = typed(raw_rows)
+    stale = tmp_path / "work" / STAGED_DIR
+    stale.mkdir(parents=True)
+    with tf.io.TFRecordWriter(str(stale / "stale.gz"), "GZIP") as f:
+        f.write(row_to_example(rows[0]))
+    (tmp_path / "work" / MANIFEST_FILE).write_text(
+        json.dumps({"split": "train", "file": "stale", "rows": 1, "classes": []}) + "\n")
+    seen = []
+    policy, report = _run(rows, tmp_path, monkeypatch, key, seen=seen)
+
+    assert os.path.join(STAGED_DIR, "stale.gz") not in seen
+    assert sum(len(_released(tmp_path, split)) for split in SPLITS) == report["rows_out"] < 400
+    assert rows[0]["applicant_name"] not in json.dumps([_released(tmp_path, split) for split in SPLITS])
     assert not os.path.exists(tmp_path / "work")
 
 
