@@ -105,7 +105,8 @@ def train_like(architecture: Dict, rows: np.ndarray, labels: np.ndarray, seed: i
         + [keras.layers.Dense(1)]))
     network.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     network.fit(rows, labels.astype(np.float32), epochs=epochs, batch_size=128, verbose=0)
-    return tf.function(lambda dense: network(dense, training=False))
+    # Called inside the methods' own tf.functions: with AutoGraph it would rewrite tf_keras's call path there too.
+    return tf.function(lambda dense: network(dense, training=False), autograph=False)
 
 
 def planted_ground_truth(model: ExplainedModel, train_dense: np.ndarray, config: ExplainerConfig) -> Dict:
