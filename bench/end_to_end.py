@@ -5,12 +5,15 @@
     python bench/end_to_end.py --report                 # the tables again, from the results recorded so far
 
 The plain side (`create_plain_pipeline`) wires TFX's CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator,
-Transform, Trainer, Evaluator and Pusher as a TFX user would, with the Glassbox configuration's modules (as module
-files, which TFX packages into wheels), Beam arguments (less the flag that spares DirectRunner TFX's sdist), split,
-training steps and EvalConfig; its Transform leaves out the columns the privacy policy does not keep, so both
-models read the same nine features. The difference between the sides is Glassbox's own steps: Privacy, DataGate,
-Explainer and ModelAudit, ImportSchemaGen instead of SchemaGen, and the executor of CsvExampleGen: Glassbox's is
-batched (components/csv_example_gen), the plain side's is TFX's; both write the same examples in the same splits.
+Transform, Trainer, Evaluator and Pusher as a TFX user would, with the Glassbox configuration's Trainer module and
+Glassbox's features in the Transform module (as module files, which TFX packages into wheels), Beam arguments (less
+the flag that spares DirectRunner TFX's sdist), split, training steps and EvalConfig; its Transform leaves out the
+columns the privacy policy does not keep, so both models read the same nine features. The difference between the
+sides is Glassbox's own steps: Privacy, DataGate, Explainer and ModelAudit, ImportSchemaGen instead of SchemaGen,
+the executor of CsvExampleGen (Glassbox's is batched, components/csv_example_gen; the plain side's is TFX's; both
+write the same examples in the same splits) and the plan of Transform's analyzers (Glassbox's one for all string
+columns and one for all numeric ones; the plain side's bench/plain_modules/preprocessing.py one per column, as TFX's
+documentation writes them; the same vocabularies and transformed examples).
 
 Each run is a fresh process (LocalDagRunner, no cache) on bench/privacy.py's generated German-credit-shaped rows
 (scripts/make_raw_data.py, seeded, cached); its whole process tree, Beam workers included, is sampled for resident
@@ -44,6 +47,8 @@ STANDARD_STEPS = ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidat
                   "Evaluator", "Pusher")
 GLASSBOX_STEPS = ("Privacy", "ImportSchemaGen", "DataGate", "Explainer", "ModelAudit")
 PLAIN_PIPELINE_NAME = "plain-tfx-german-credit"
+# Glassbox's features with an analyzer per column, as a TFX user writes them (the module's docstring).
+PLAIN_TRANSFORM_MODULE = BENCH_DIR / "plain_modules" / "preprocessing.py"
 RESULTS_FILE = "pipeline-results.jsonl"
 
 
@@ -82,7 +87,7 @@ def create_plain_pipeline(config):
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
-        module_file=str(config.module_file_transform), disable_statistics=True,
+        module_file=str(PLAIN_TRANSFORM_MODULE), disable_statistics=True,
         custom_config=transform_custom_config(config))
     trainer = tfx.components.Trainer(
         module_file=str(config.module_file_trainer),

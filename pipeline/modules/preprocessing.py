@@ -59,6 +59,12 @@ def binary_label(tensor, positive: str):
 
 
 def preprocessing_fn(inputs, custom_config):
+    return features(inputs, custom_config, vocabulary_indices, z_scores)
+
+
+def features(inputs, custom_config, vocabularies, scale):
+    """The label as 0/1, every string column (missing values as MISSING) through `vocabularies` and every numeric
+    column through `scale`, each given all such columns at once, and the band slices."""
     label = custom_config[LABEL_KEY]
     skipped = set(custom_config.get(NON_FEATURES_KEY, []))
     outputs, strings, numeric = {}, {}, {}
@@ -71,8 +77,8 @@ def preprocessing_fn(inputs, custom_config):
             strings[name] = _dense_column(tensor, MISSING)
         else:
             numeric[name] = tf.cast(tensor, tf.float32)
-    outputs.update(vocabulary_indices(strings))
-    outputs.update(z_scores(numeric))
+    outputs.update(vocabularies(strings))
+    outputs.update(scale(numeric))
     for name, edges in custom_config.get(BAND_FEATURES_KEY, {}).items():
         if name in inputs:
             outputs[name + BAND_SUFFIX] = band(inputs[name], edges)
