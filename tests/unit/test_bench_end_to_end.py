@@ -1,5 +1,6 @@
 """bench/end_to_end.py's plain TFX side: TFX's eight standard components with Glassbox's own settings."""
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def test_the_plain_transform_module_makes_glassbox_s_features_with_an_analyzer_p
 
     from pipeline.modules import preprocessing
 
-    sys.path.insert(0, str(PLAIN_TRANSFORM_MODULE.parent))
-    import preprocessing as plain_preprocessing  # noqa: E402  (the module file, as TFX loads it)
+    # The module file by its path, as TFX loads it (a `preprocessing` already imported must not stand in for it).
+    spec = importlib.util.spec_from_file_location("plain_preprocessing", PLAIN_TRANSFORM_MODULE)
+    plain_preprocessing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plain_preprocessing)
 
     rows = [{"amount": [float(i * 7 % 11)], "term": [12, 24][i % 2:i % 2 + 1] if i % 3 else [],
              "purpose": [b"car", b"tv", b"car", b"repairs"][i % 4:i % 4 + 1], "age": [20 + 3 * i], "risk": [b"1"]}
