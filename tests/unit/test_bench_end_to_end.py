@@ -41,7 +41,7 @@ def test_the_plain_side_is_the_standard_components_with_the_same_settings(tmp_pa
     assert Path(plain["Transform"].exec_properties["module_file"]) == PLAIN_TRANSFORM_MODULE
 
 
-def test_the_plain_transform_module_makes_glassbox_s_features_with_an_analyzer_per_column(tmp_path: Path):
+def test_the_plain_transform_module_makes_glassbox_s_features_with_an_analyzer_per_column(tmp_path: Path, monkeypatch):
     import numpy as np
     import tensorflow as tf
     import tensorflow_transform as tft
@@ -51,9 +51,11 @@ def test_the_plain_transform_module_makes_glassbox_s_features_with_an_analyzer_p
 
     from pipeline.modules import preprocessing
 
-    # The module file by its path, as TFX loads it (a `preprocessing` already imported must not stand in for it).
+    # The module file by its path, as TFX loads it (a `preprocessing` already imported must not stand in for it),
+    # under a name of its own that tf.Transform's pickling of the function can find.
     spec = importlib.util.spec_from_file_location("plain_preprocessing", PLAIN_TRANSFORM_MODULE)
     plain_preprocessing = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, plain_preprocessing)
     spec.loader.exec_module(plain_preprocessing)
 
     rows = [{"amount": [float(i * 7 % 11)], "term": [12, 24][i % 2:i % 2 + 1] if i % 3 else [],
