@@ -36,10 +36,10 @@ def parquet_schema(feature_names: List[str], slice_names: List[str], with_exampl
 class _ExplainBatch(beam.DoFn):
     """Loads the SavedModel once per worker process (shared across threads) and explains batches."""
 
-    def __init__(self, model_dir: str, config_json: str):
+    def __init__(self, model_dir: str, config_json: str, shared_model: shared.Shared):
         self._model_dir = model_dir
         self._config_json = config_json
-        self._shared = shared.Shared()
+        self._shared = shared_model
 
     def setup(self):
         self._config = ExplainerConfig.model_validate_json(self._config_json)
@@ -115,10 +115,17 @@ def build_explain_pipeline(
     output_dir: str,
     work_dir: str,
     background_records: List[bytes] | None = None,
+    loaded_model: ExplainedModel | None = None,
 ) -> None:
     """Explains the examples at `examples_pattern` against background rows: the deterministic subset of
     `config.background_size` of those at `background_pattern`, or `background_records` as they are (the rows another
-    Explainer run kept, so that both explain against the same reference)."""
+    Explainer run kept, so that both explain against the same reference). `loaded_model`, the model at `model_dir`
+    already loaded in this process, is what workers in this process explain with (DirectRunner in memory), with
+    the graphs it has traced; a worker process elsewhere loads its own."""
+    shared_model = shared.Shared()
+    if loaded_model is not None:
+        # Beam's shared map keeps the last object acquired alive, and this graph acquires no other.
+        shared_model.acquire(lambda: _SharedModel(loaded_model))
     examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
     if config.max_examples:
         examples = _deterministic_subset(examples, config.max_examples, "Examples")
@@ -130,7 +137,7 @@ def build_explain_pipeline(
     rows = (
         examples
         | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
-        | "Explain" >> beam.ParDo(_ExplainBatch(model_dir, config.model_dump_json()),
+        | "Explain" >> beam.ParDo(_ExplainBatch(model_dir, config.model_dump_json(), shared_model),
                                   background=beam.pvalue.AsList(background))
     )
     _ = rows | "WriteParquet" >> beam.io.WriteToParquet(

@@ -93,7 +93,7 @@ class Executor(BaseBeamExecutor):
             build_explain_pipeline(
                 pipeline, examples_pattern=examples_pattern, background_pattern=background_pattern,
                 model_dir=model_dir, config=config, feature_names=model.feature_names, slice_names=slice_names,
-                output_dir=out, work_dir=work, background_records=background_records,
+                output_dir=out, work_dir=work, background_records=background_records, loaded_model=model,
             )
 
         # TensorBoard images of the explanations in the artifact's own logs, as the image track writes them.

@@ -62,7 +62,8 @@ def _coalition_value_graph(scores):
             tf.TensorSpec([None, None], tf.float32),  # background [B, D]
             tf.TensorSpec([None, None, None], tf.bool),  # coalitions [n or 1, c, M + 1]
             tf.TensorSpec([None], tf.int32),  # owner of each dense column [D]
-        ]
+        ],
+        autograph=False,
     )
     def values(x, background, coalitions, owners):
         column_masks = tf.gather(coalitions, owners, axis=2)[:, :, tf.newaxis, :]  # [n|1, c, 1, D]

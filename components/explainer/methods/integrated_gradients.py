@@ -121,7 +121,8 @@ def _path_integral_graph(scores):
             tf.TensorSpec([None, None], tf.float32),  # baselines [P, D]
             tf.TensorSpec([None], tf.float32),  # nodes [S]
             tf.TensorSpec([None], tf.float32),  # weights [S]
-        ]
+        ],
+        autograph=False,
     )
     def path_integral(x, baseline, nodes, weights):
         difference = x - baseline

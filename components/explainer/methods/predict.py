@@ -14,10 +14,12 @@ def row_scores(predict_fn: PredictFn) -> Callable[[tf.Tensor], tf.Tensor]:
     """`predict_fn` traced once for any row count, its output flattened to [rows] (a [rows, 1] head is fine).
 
     Cached per `predict_fn` object, so that explaining batch after batch of the same model (as the Beam
-    workers do) reuses the traced graphs instead of tracing them again for every call.
+    workers do) reuses the traced graphs instead of tracing them again for every call. This graph and the
+    methods' own are traced without AutoGraph: they hold no Python control flow over tensors, and AutoGraph would
+    rewrite every function they call, the model's included (components/tracing.py), for the same graph.
     """
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)], autograph=False)
     def scores(dense: tf.Tensor) -> tf.Tensor:
         return tf.reshape(predict_fn(dense), [-1])
 

@@ -3,6 +3,7 @@ the DirectRunner, then `summarize` on what it left."""
 
 import json
 import os
+from pathlib import Path
 
 import apache_beam as beam
 import numpy as np
@@ -160,6 +161,12 @@ def test_layer_activations_per_class_and_the_plots_as_tensorboard_images(summari
     tags = set(events.Tags()["tensors"]) | set(events.Tags()["images"])
     assert {"explanations/global_importance", "explanations/beeswarm", "explanations/waterfall_0",
             "explanations/activations_hidden_1"} <= tags
+    # As TensorBoard's image plugin reads an image: width, height and the PNG, here the plot's file as it is.
+    (event,) = events.Tensors("explanations/beeswarm")
+    assert events.SummaryMetadata("explanations/beeswarm").plugin_data.plugin_name == "images"
+    width, height, png = event.tensor_proto.string_val
+    assert png == Path(out, "plots", "beeswarm.png").read_bytes()
+    assert tf.image.decode_png(png).shape[:2] == (int(height), int(width))
 
 
 def test_lime_runs_in_the_beam_pass_and_reports_fidelity_stability_and_agreement(summarized):

@@ -18,7 +18,7 @@ def target_scores(scores_fn: ScoresFn) -> Callable[[tf.Tensor, tf.Tensor], tf.Te
     """(images, one-hot targets) -> [B] score of each image's target class, traced once for any batch."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32),
-                                  tf.TensorSpec([None, None], tf.float32)])
+                                  tf.TensorSpec([None, None], tf.float32)], autograph=False)
     def scores(images, targets):
         return tf.reduce_sum(scores_fn(images) * targets, axis=1)
 
@@ -30,7 +30,7 @@ def target_gradients(scores_fn: ScoresFn) -> Callable[[tf.Tensor, tf.Tensor], tf
     """(images, one-hot targets) -> d score of the target class / d image, [B, H, W, C]."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32),
-                                  tf.TensorSpec([None, None], tf.float32)])
+                                  tf.TensorSpec([None, None], tf.float32)], autograph=False)
     def gradients(images, targets):
         with tf.GradientTape() as tape:
             tape.watch(images)

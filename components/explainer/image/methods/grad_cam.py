@@ -19,7 +19,7 @@ LayerFn = Callable[[tf.Tensor], tf.Tensor]
 @functools.lru_cache(maxsize=32)
 def _grad_cam_graph(features_fn: LayerFn, head_fn: LayerFn):
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32),
-                                  tf.TensorSpec([None, None], tf.float32)])
+                                  tf.TensorSpec([None, None], tf.float32)], autograph=False)
     def grad_cam(images, targets):
         activations = features_fn(images)
         with tf.GradientTape() as tape:
