@@ -142,7 +142,7 @@ def bench_config(csv_paths: List[Path], out_dir: Path, explain: int, beam_args: 
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True)
     for path in csv_paths:
-        (data_dir / path.name).symlink_to(path)
+        (data_dir / path.name).symlink_to(path.resolve())
     return load_config(data_dir=data_dir, output_dir=out_dir / "outputs", enable_cache=False,
                        extra_beam_args=beam_args, explainer={"key_feature": "applicant_id", "max_examples": explain})
 
