@@ -31,29 +31,32 @@ from pipeline.runners.beam import IN_MEMORY, NOTHING_TO_STAGE  # noqa: E402
 
 
 def _last_execution(store, component: str):
-    """The store's last execution of the component whose class is named `component`."""
-    types = [t for t in store.get_execution_types() if t.name.rsplit(".", 1)[-1] == component]
-    executions = [e for t in types for e in store.get_executions_by_type(t.name)]
+    """The store's last execution of the component whose class is named `component`, and that class's path."""
+    names = {t.id: t.name for t in store.get_execution_types()}
+    executions = [e for name in names.values() if name.rsplit(".", 1)[-1] == component
+                  for e in store.get_executions_by_type(name)]
     if not executions:
         sys.exit(f"no {component} execution in the store (recorded: "
-                 + ", ".join(sorted({t.name.rsplit('.', 1)[-1] for t in store.get_execution_types()})) + ")")
-    return max(executions, key=lambda e: e.id), types[0].name
+                 + ", ".join(sorted({name.rsplit('.', 1)[-1] for name in names.values()})) + ")")
+    last = max(executions, key=lambda e: e.id)
+    return last, names[last.type_id]
 
 
 def run_step(run_dir: str, component: str, out: str, profile: str = "") -> float:
     """In this process: the executor's `Do` on the recorded inputs (the modules it imports first, as a run has them
     by then); its seconds. With `profile`, cProfile's statistics of `Do` to that file."""
-    from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
     from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
     from tfx.types import artifact_utils
 
+    from pipeline.config import load_config
+    from pipeline.metadata import MetadataStoreError, open_store
     from pipeline.records.mlmd import input_artifacts, output_artifacts, plain_properties
 
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = os.path.join(run_dir, "metadata.sqlite")
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    store = metadata_store.MetadataStore(config)
+    try:
+        store = open_store(load_config(output_dir=run_dir))
+    except MetadataStoreError as e:
+        sys.exit(str(e))
     execution, type_name = _last_execution(store, component)
     module, _, name = type_name.rpartition(".")
     executor_class = getattr(importlib.import_module(module), name).EXECUTOR_SPEC.executor_class
@@ -114,10 +117,10 @@ def main(argv=None) -> int:
                 sys.exit(f"{args.component} failed:\n{done.stderr[-3000:]}")
             seconds.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
             print(f"  run {repeat + 1}{' (profiled)' if profile else ''}: {seconds[-1]:.1f} s", flush=True)
-    timed = seconds[1:] if args.profile and len(seconds) > 1 else seconds
-    print(f"{args.component} executor Do: median {statistics.median(timed):.1f} s over {len(timed)} unprofiled "
-          f"run(s)" if timed is not seconds else f"{args.component} executor Do: median "
-          f"{statistics.median(seconds):.1f} s over {len(seconds)} run(s)")
+    unprofiled = args.profile and len(seconds) > 1  # cProfile slows the run it profiles
+    timed = seconds[1:] if unprofiled else seconds
+    print(f"{args.component} executor Do: median {statistics.median(timed):.1f} s over {len(timed)}"
+          f"{' unprofiled' if unprofiled else ''} run(s)")
     return 0
 
 
