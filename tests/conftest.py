@@ -1,15 +1,20 @@
 """Shared fixtures: one real pipeline run (Beam, MLMD, TFMA) reused by the e2e tests, and how the suite is spread
 over pytest-xdist's workers."""
 
+import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
+from pipeline.config import REPO_ROOT, load_config
 from tests.helpers import GERMAN_CREDIT_CSV, MariaDBServer, PostgresServer
 
 # The pipeline's pseudonymization key; a test that needs it absent removes it.
@@ -22,19 +27,74 @@ os.environ.setdefault("AIRFLOW_HOME", os.path.join(
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    """Tests that read one expensive run share an xdist group (`--dist loadgroup`: a group runs on one worker), so
-    the run is made once: the session's pipeline run, and each module-scoped fixture (a module's own run). Marked
-    before xdist's own hook of this name turns the groups into work units."""
+    """Tests that share an expensive module-scoped fixture (a module's own run) share an xdist group (`--dist
+    loadgroup`: a group runs on one worker), so that it is made once; marked before xdist's own hook of this name
+    turns the groups into work units. The session's pipeline run is made once in a process of its own (tests/
+    session_run.py), so its readers need no group. xdist hands out work units in this order: first the integration
+    tests that need no session run (the run is made beside them), then those that read it, then the unit tests,
+    which are short and even out the workers' ends."""
     for item in items:
         shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items() if defs[-1].scope == "module")
-        if "pipeline_run" in item.fixturenames:
-            group = "pipeline_run"
-        elif shared:
-            group = f"{item.module.__name__}.{'+'.join(shared)}"
-        else:
-            continue
-        item.add_marker(pytest.mark.xdist_group(group))
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}.{'+'.join(shared)}"))
+    items.sort(key=lambda item: 2 if "integration" not in item.path.parts else int("pipeline_run" in item.fixturenames))
     return (yield)
+
+
+def pytest_collection_finish(session):
+    """Starts the session's pipeline run as soon as the tests that read it are known."""
+    if not session.config.option.collectonly and any("pipeline_run" in item.fixturenames for item in session.items):
+        _start_session_run(session.config)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's pipeline run, if this process started it and it still runs: killed when the session was
+    interrupted or stopped at a failure, else waited for (a test on another xdist worker may be reading it)."""
+    process = session.config.stash.get(_SESSION_RUN, None)
+    if process is None or process.poll() is not None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldfail or session.shouldstop:
+        os.killpg(process.pid, signal.SIGKILL)  # the run and its Beam workers
+    process.wait()
+
+
+_SESSION_RUN = pytest.StashKey[subprocess.Popen]()
+
+
+def _session_run_folder(config) -> Path:
+    """Where the session's pipeline run goes: beside the xdist workers' temporary folders (their common parent),
+    or in the session's own without xdist."""
+    basetemp = config._tmp_path_factory.getbasetemp()
+    return (basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp) / "session-run"
+
+
+def _start_session_run(config) -> Path:
+    """Starts tests/session_run.py unless a worker did already (making its folder is the lock); returns the folder."""
+    folder = _session_run_folder(config)
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return folder
+    (folder / "tmp").mkdir()
+    with (folder / "log.txt").open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "tests.session_run", str(folder)], cwd=REPO_ROOT,
+                                   env={**os.environ, "TMPDIR": str(folder / "tmp")}, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    (folder / "pid").write_text(str(process.pid))
+    config.stash[_SESSION_RUN] = process
+    return folder
+
+
+def _running(folder: Path) -> bool:
+    """Whether the session's run process is alive (it may be another xdist worker's child: read from /proc)."""
+    try:
+        pid = int((folder / "pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return True  # its starter has not written the pid yet
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -57,32 +117,30 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def run_tempdir(tmp_path_factory):
+def run_tempdir(request):
     """The system temporary folder as the `pipeline_run` run saw it (Python's and its child processes')."""
-    return tmp_path_factory.mktemp("system-tmp")
+    return _session_run_folder(request.config) / "tmp"
 
 
 @pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory, run_tempdir):
-    """The default pipeline on the embedded data, run once; returns (config, seconds). Its store holds this one run:
-    a test that runs more copies the store first (`tests.helpers.copy_of_store`)."""
-    from pipeline.runners.local import run_local
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:  # under xdist, the workers' temporary folders share a parent
-        try:
-            with open(tmp_path_factory.getbasetemp().parent / "pipeline_run.made-by", "x") as made_by:
-                made_by.write(worker)
-        except FileExistsError:
-            pytest.fail("another worker made the session's pipeline run: xdist split its tests over workers "
-                        "(tests/conftest.py groups them; requirements.in says which pytest that needs)")
-    config = load_config(output_dir=tmp_path_factory.mktemp("e2e") / "outputs")
-    started = time.monotonic()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tempfile, "tempdir", str(run_tempdir))
-        patch.setenv("TMPDIR", str(run_tempdir))
-        run_local(config)
-    return config, time.monotonic() - started
+def pipeline_run(request):
+    """The default pipeline on the embedded data, run once per session in a process of its own (tests/
+    session_run.py), whichever workers' tests read it; returns (config, seconds). Its store holds this one run: a test
+    that runs more copies the store first (`tests.helpers.copy_of_store`), and no test changes the run's files, which
+    tests on the other worker read at the same time."""
+    folder = _start_session_run(request.config)
+    deadline = time.monotonic() + 3600
+    while not (folder / "result.json").exists():
+        if (folder / "failed.txt").exists():
+            pytest.fail(f"the session's pipeline run failed:\n{(folder / 'failed.txt').read_text()[-4000:]}")
+        if not _running(folder) and not (folder / "result.json").exists():
+            log = (folder / "log.txt").read_text()[-4000:]
+            pytest.fail(f"the session's pipeline run ended without a result:\n{log}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the session's pipeline run did not finish within an hour: {folder / 'log.txt'}")
+        time.sleep(1)
+    seconds = json.loads((folder / "result.json").read_text())["seconds"]
+    return load_config(output_dir=folder / "outputs"), seconds
 
 
 @pytest.fixture(scope="session")

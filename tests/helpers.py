@@ -1,11 +1,14 @@
 """Small helpers shared by the tests."""
 
+import contextlib
 import csv
+import hashlib
 import os
 import pwd
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -21,10 +24,16 @@ GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.cs
 
 def copy_of_store(config, directory):
     """`config` with its SQLite store copied into `directory`: runs there leave the original store as it was, while
-    the pipeline root (and so TFX's cache of the original run's outputs) stays the same."""
+    the pipeline root (and so TFX's cache of the original run's outputs) stays the same. The copy numbers its new
+    executions from an offset of its own (a million times a number drawn from its path): TFX names a step's output
+    folders in that root by execution id, and runs on two copies at once (tests on two xdist workers) must not
+    write to the same ones."""
     metadata = config.metadata.model_copy(update={"sqlite_path": directory / "metadata.sqlite"})
     copied = config.model_copy(update={"metadata": metadata})
     shutil.copy(config.metadata_path, copied.metadata_path)
+    offset = 1_000_000 * (1 + int(hashlib.sha256(str(copied.metadata_path).encode()).hexdigest(), 16) % 1_000_000)
+    with contextlib.closing(sqlite3.connect(copied.metadata_path)) as db, db:
+        db.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'Execution'", (offset,))
     return copied
 
 

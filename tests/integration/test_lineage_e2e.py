@@ -3,16 +3,18 @@
 import json
 import os
 import re
+import shutil
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pipeline import cli
+from pipeline import cli, metadata
 from pipeline.records import mlmd
 from pipeline.serving.store import open_store
-from tests.helpers import browse, first_run_executions
+from tests.helpers import browse, copy_of_store, first_run_executions
 from tests.unit.serving.test_store import decision
 
 pytestmark = pytest.mark.e2e
@@ -100,15 +102,26 @@ def _first_file(root: Path, pattern: str) -> Path:
     return sorted(p for p in root.rglob(pattern) if p.is_file() and p.stat().st_size > 0)[0]
 
 
-def test_verify_names_each_altered_file_and_passes_when_untouched(pipeline_run, capsys):
-    config, _ = pipeline_run
-    out = ["--output", str(config.output_dir)]
+def test_verify_names_each_altered_file_and_passes_when_untouched(pipeline_run, tmp_path, capsys):
+    # Altered in copies: tests on the other xdist worker read the session run's own files meanwhile. A copy of the
+    # store points the three artifacts at copies of their folders.
+    config = copy_of_store(pipeline_run[0], tmp_path)
+    _, executions = first_run_executions(config)
+    store = metadata.open_store(config, writable=True)
+    targets = []
+    altered = [("Trainer", "model", "variables.data-*"), ("StatisticsGen", "statistics", "FeatureStats.pb"),
+               ("ModelAudit", "audit_report", "audit.json")]
+    for node, key, pattern in altered:
+        artifact = mlmd.output_artifacts(store, executions[node].id)[key][0]
+        artifact.uri = str(shutil.copytree(artifact.uri, tmp_path / node))
+        store.put_artifacts([artifact])
+        targets.append(_first_file(tmp_path / node, pattern))
+    config_file = tmp_path / "glassbox.yaml"
+    config_file.write_text(yaml.safe_dump({"output_dir": str(config.output_dir),
+                                           "metadata": {"sqlite_path": str(config.metadata_path)}}))
+    out = ["--config", str(config_file)]
     code, report, err = _glassbox(capsys, "lineage", "verify", *out)
     assert code == 0 and "NOT" not in report, report + err
-    root = config.pipeline_root
-    targets = [_first_file(root / "Trainer" / "model", "variables.data-*"),
-               _first_file(root / "StatisticsGen" / "statistics", "FeatureStats.pb"),
-               _first_file(root / "ModelAudit" / "audit_report", "audit.json")]
     for target in targets:
         original = target.read_bytes()
         target.write_bytes(bytes([original[0] ^ 0x01]) + original[1:])
