@@ -111,7 +111,7 @@ def partial_dependence_plot(name: str, curve: Dict, path: str, max_ice: int = 60
     figure, axis = plt.subplots(figsize=(7, 4))
     for row in ice[:: max(1, len(ice) // max_ice)]:
         axis.plot(x, row, color="grey", alpha=0.25, linewidth=0.7, marker="." if categorical else None)
-    axis.plot(x, curve["pdp"], color=POSITIVE, linewidth=2.5, marker="o", markersize=4, label="partial dependence")
+    axis.plot(x, curve["pdp"], color=POSITIVE, linewidth=2.5, marker="o", markersize=4)
     if categorical:
         axis.set_xticks(x, curve["grid"], rotation=30, ha="right", fontsize=8)
     else:
@@ -119,8 +119,8 @@ def partial_dependence_plot(name: str, curve: Dict, path: str, max_ice: int = 60
         axis.plot(observed, np.full(len(observed), axis.get_ylim()[0]), "|", color="black", alpha=0.4)
     axis.set_xlabel(name)
     axis.set_ylabel("predicted probability")
-    axis.set_title(f"Partial dependence and ICE curves ({len(ice)} examples): {name}")
-    axis.legend(loc="best", fontsize=8)
+    # The title says which curve is which: a legend placed at "best" searched every ICE vertex, about 0.15 s a plot.
+    axis.set_title(f"Partial dependence (thick) and ICE curves (grey, {len(ice)} examples): {name}")
     _save(figure, path)
 
 
