@@ -30,9 +30,10 @@ def pytest_collection_modifyitems(items):
     """Tests that share an expensive module-scoped fixture (a module's own run) share an xdist group (`--dist
     loadgroup`: a group runs on one worker), so that it is made once; marked before xdist's own hook of this name
     turns the groups into work units. The session's pipeline run is made once in a process of its own (tests/
-    session_run.py), so its readers need no group. xdist hands out work units in this order: first the integration
-    tests that need no session run (the run is made beside them), then those that read it, then the unit tests,
-    which are short and even out the workers' ends."""
+    session_run.py), so its readers need no group. xdist hands out work units in this order (pyproject.toml's
+    --no-loadscope-reorder: by default it puts the groups with the most tests first): first the integration tests
+    that need no session run (the run is made beside them), then those that read it, then the unit tests, which are
+    short and even out the workers' ends."""
     for item in items:
         shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items() if defs[-1].scope == "module")
         if shared:
