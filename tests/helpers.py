@@ -3,6 +3,7 @@
 import contextlib
 import csv
 import hashlib
+import logging
 import os
 import pwd
 import secrets
@@ -35,6 +36,22 @@ def copy_of_store(config, directory):
     with contextlib.closing(sqlite3.connect(copied.metadata_path)) as db, db:
         db.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'Execution'", (offset,))
     return copied
+
+
+@contextlib.contextmanager
+def root_logger_kept():
+    """Importing Airflow configures the whole process's logging (airflow.settings.initialize): a root handler that
+    prints every INFO record, in Airflow's "[time] {file:line} INFO - ..." format, to whatever sys.stdout is then.
+    In a test process that mixes MLMD's "MetadataStore with DB connection initialized" into what a command run in
+    the same process prints, its --json output included. A test module that imports Airflow does so inside this,
+    which puts the root logger's handlers and level back as they were."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def read_rows(path: Path):

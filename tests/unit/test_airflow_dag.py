@@ -10,7 +10,10 @@ from tfx.types import standard_artifacts
 from components.artifacts import AuditReport
 from pipeline.config import load_config
 from pipeline.pipeline import create_pipeline
-from pipeline.runners.airflow import create_dag, predicates_hold
+from tests.helpers import root_logger_kept
+
+with root_logger_kept():
+    from pipeline.runners.airflow import create_dag, predicates_hold
 
 
 def test_dag_is_the_pipeline_with_the_configured_schedule_and_retries(tmp_path):

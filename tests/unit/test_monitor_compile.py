@@ -9,8 +9,11 @@ from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 from pipeline import cli
 from pipeline.config import load_config
 from pipeline.monitor import scheduled_monitor_pipeline
-from pipeline.runners.airflow import create_dag
 from pipeline.runners.kubeflow import compile_kubeflow
+from tests.helpers import root_logger_kept
+
+with root_logger_kept():
+    from pipeline.runners.airflow import create_dag
 
 BASELINE = {"model_uri": "gs://b/root/Trainer/model/7", "statistics_uri": "gs://b/root/StatisticsGen/statistics/4",
             "schema_uri": "gs://b/root/ImportSchemaGen/schema/2", "explanations_uri": "gs://b/root/Explainer/explanations/8"}
