@@ -75,6 +75,10 @@ def beam_pipeline_args(profile: str, extra: List[str], input_bytes: int | None =
     if profile == "direct" and input_bytes is not None and input_bytes < SMALL_INPUT_BYTES:
         defaults = (*IN_MEMORY, NOTHING_TO_STAGE)
     args = [f"--runner={runner}", *defaults, *extra]
+    if not extra and not required:
+        # Only the profile's own flags, which tests/unit/test_beam_profiles.py parses with Beam's parser: nothing of
+        # the user's to check, and importing Beam to build the parser cost every `glassbox` command 3-5 s.
+        return args
     parser = _beam_parser()
     parsed, unknown = parser.parse_known_args(args)
     if unknown:

@@ -12,6 +12,7 @@ from pipeline.runners.beam import (
     PROFILES,
     SMALL_INPUT_BYTES,
     BeamArgsError,
+    _beam_parser,
     beam_pipeline_args,
 )
 
@@ -23,6 +24,14 @@ def test_direct_is_the_default_with_a_worker_process_per_core_for_data_at_scale(
     assert args == ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=0",
                     NOTHING_TO_STAGE]
     assert beam_pipeline_args("direct", []) == args  # size unknown (data in a bucket): as at scale
+
+
+def test_a_profile_s_own_flags_are_what_beam_s_parser_accepts_for_its_runner():
+    """beam_pipeline_args returns a profile's flags unparsed when the user adds none: they must parse."""
+    for profile, (runner, _, defaults) in PROFILES.items():
+        for flags in (defaults, (*IN_MEMORY, NOTHING_TO_STAGE)):
+            parsed, unknown = _beam_parser().parse_known_args([f"--runner={runner}", *flags])
+            assert unknown == [] and parsed.runner == runner, profile
 
 
 def test_small_local_data_runs_in_one_in_memory_process_unless_the_flags_say_otherwise(tmp_path):
