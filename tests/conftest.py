@@ -38,13 +38,17 @@ def pytest_collection_modifyitems(items):
         shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items() if defs[-1].scope == "module")
         if shared:
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}.{'+'.join(shared)}"))
-    items.sort(key=lambda item: 2 if "integration" not in item.path.parts else int("pipeline_run" in item.fixturenames))
+    items.sort(key=lambda item: 2 if "integration" not in item.path.parts else int(_reads_session_run(item)))
     return (yield)
+
+
+def _reads_session_run(item) -> bool:
+    return bool({"pipeline_run", "upstream_run"} & set(item.fixturenames))
 
 
 def pytest_collection_finish(session):
     """Starts the session's pipeline run as soon as the tests that read it are known."""
-    if not session.config.option.collectonly and any("pipeline_run" in item.fixturenames for item in session.items):
+    if not session.config.option.collectonly and any(map(_reads_session_run, session.items)):
         _start_session_run(session.config)
 
 
@@ -129,19 +133,35 @@ def pipeline_run(request):
     session_run.py), whichever workers' tests read it; returns (config, seconds). Its store holds this one run: a test
     that runs more copies the store first (`tests.helpers.copy_of_store`), and no test changes the run's files, which
     tests on the other worker read at the same time."""
-    folder = _start_session_run(request.config)
-    deadline = time.monotonic() + 3600
-    while not (folder / "result.json").exists():
-        if (folder / "failed.txt").exists():
-            pytest.fail(f"the session's pipeline run failed:\n{(folder / 'failed.txt').read_text()[-4000:]}")
-        if not _running(folder) and not (folder / "result.json").exists():
-            log = (folder / "log.txt").read_text()[-4000:]
-            pytest.fail(f"the session's pipeline run ended without a result:\n{log}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"the session's pipeline run did not finish within an hour: {folder / 'log.txt'}")
-        time.sleep(1)
+    folder = _session_run_file(request.config, "result.json").parent
     seconds = json.loads((folder / "result.json").read_text())["seconds"]
     return load_config(output_dir=folder / "outputs"), seconds
+
+
+@pytest.fixture(scope="session")
+def upstream_run(request):
+    """The session's pipeline run as it was when Transform finished, before any model was trained (tests/
+    session_run.py): its config, with a store of its own that a test copies (`tests.helpers.copy_of_store`) to train
+    another model on the same data from TFX's cache. Ready about halfway through the run."""
+    store = _session_run_file(request.config, "upstream.sqlite")
+    config = load_config(output_dir=store.parent / "outputs")
+    return config.model_copy(update={"metadata": config.metadata.model_copy(update={"sqlite_path": store})})
+
+
+def _session_run_file(config, name: str) -> Path:
+    """FOLDER/`name` of the session's run, once the run has written it (it starts the run if no worker did)."""
+    folder = _start_session_run(config)
+    deadline = time.monotonic() + 3600
+    while not (folder / name).exists():
+        if (folder / "failed.txt").exists():
+            pytest.fail(f"the session's pipeline run failed:\n{(folder / 'failed.txt').read_text()[-4000:]}")
+        if not _running(folder) and not (folder / name).exists():
+            log = (folder / "log.txt").read_text()[-4000:]
+            pytest.fail(f"the session's pipeline run ended without writing {name}:\n{log}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the session's pipeline run did not write {name} within an hour: {folder / 'log.txt'}")
+        time.sleep(1)
+    return folder / name
 
 
 @pytest.fixture(scope="session")

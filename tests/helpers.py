@@ -18,24 +18,56 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import REPO_ROOT
+from pipeline.config import REPO_ROOT, load_config
 
 GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
 
 
-def copy_of_store(config, directory):
-    """`config` with its SQLite store copied into `directory`: runs there leave the original store as it was, while
-    the pipeline root (and so TFX's cache of the original run's outputs) stays the same. The copy numbers its new
-    executions from an offset of its own (a million times a number drawn from its path): TFX names a step's output
-    folders in that root by execution id, and runs on two copies at once (tests on two xdist workers) must not
-    write to the same ones."""
-    metadata = config.metadata.model_copy(update={"sqlite_path": directory / "metadata.sqlite"})
-    copied = config.model_copy(update={"metadata": metadata})
+def copy_of_store(config, directory, into=None):
+    """`into` (by default `config`) with `config`'s SQLite store copied into `directory`: runs there leave the
+    original store as it was, and TFX's cache serves them every step whose inputs and settings are those of a step in
+    it (the cache key leaves out the pipeline root, so `into` may have an output folder of its own). The copy numbers
+    its new executions from an offset of its own (a million times a number drawn from its path): TFX names a step's
+    output folders in the pipeline root by execution id, and runs on two copies at once (tests on two xdist workers)
+    must not write to the same ones."""
+    into = into or config
+    metadata = into.metadata.model_copy(update={"sqlite_path": directory / "metadata.sqlite"})
+    copied = into.model_copy(update={"metadata": metadata})
     shutil.copy(config.metadata_path, copied.metadata_path)
     offset = 1_000_000 * (1 + int(hashlib.sha256(str(copied.metadata_path).encode()).hexdigest(), 16) % 1_000_000)
     with contextlib.closing(sqlite3.connect(copied.metadata_path)) as db, db:
         db.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'Execution'", (offset,))
     return copied
+
+
+@dataclass
+class Run:
+    config: object
+    run_id: str
+    states: dict  # node id -> its execution's state
+    outputs: dict  # (node id, output key) -> the first artifact
+    seconds: float
+
+
+def run_from_upstream(upstream_run, directory: Path, **overrides) -> Run:
+    """A run of the pipeline of `load_config(**overrides)` into `directory`, on a copy of the store of the
+    `upstream_run` fixture: the embedded data's steps up to Transform come from TFX's cache, and the store holds no
+    earlier model to be a baseline, as in a first run."""
+    from pipeline import metadata
+    from pipeline.records import mlmd
+    from pipeline.runners.local import run_local
+
+    config = copy_of_store(upstream_run, directory, into=load_config(output_dir=directory / "outputs", **overrides))
+    started = time.monotonic()
+    run_id = run_local(config)
+    seconds = time.monotonic() - started
+    store = metadata.open_store(config)
+    nodes = mlmd.run_executions(store, config.pipeline_name, run_id)
+    outputs = {(n.node_id, key): artifacts[0] for n in nodes
+               for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
+    states = {n.node_id: n.state for n in nodes}
+    assert states["Transform"] == "CACHED", f"the upstream steps ran again, not from the cache: {states}"
+    return Run(config, run_id, states, outputs, seconds)
 
 
 @contextlib.contextmanager

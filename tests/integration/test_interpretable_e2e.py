@@ -1,47 +1,32 @@
 """`training.model: scorecard` and `rules` on the embedded data, end to end. The same pipeline blesses, audits and
 pushes a points scorecard whose table is in the audit report, whose reasons agree with its exact Shapley values on
 every decline, and which the decision service serves with points-lost reasons. A depth-3 rule list goes through the
-same steps, with its rules in the report, and is stopped: its AUC is below the blessing threshold."""
+same steps, with its rules in the report, and is stopped: its AUC is below the blessing threshold. Both start from
+the session run's steps up to Transform, from TFX's cache (`upstream_run`)."""
 
 import json
 import os
-import time
 from html import escape
 
 import pandas as pd
 import pytest
 
-from pipeline import metadata
-from pipeline.config import load_config
-from pipeline.records import mlmd
 from pipeline.records.summary import summarize_run
-from pipeline.runners.local import run_local
 from pipeline.serving.engine import Engine
-from tests.helpers import GERMAN_CREDIT_CSV
+from tests.helpers import GERMAN_CREDIT_CSV, run_from_upstream
 
 pytestmark = pytest.mark.e2e
 INTEGERS = ("job", "credit_amount", "duration", "age")
 
 
-def _run(tmp_path_factory, kind):
-    config = load_config(output_dir=tmp_path_factory.mktemp(kind) / "outputs", training={"model": kind})
-    started = time.monotonic()
-    run_local(config)
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    outputs = {(n.node_id, key): artifacts[0] for n in mlmd.run_executions(store, config.pipeline_name, run_id)
-               for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
-    return config, run_id, outputs, time.monotonic() - started
+@pytest.fixture(scope="module")
+def scorecard_run(upstream_run, tmp_path_factory):
+    return run_from_upstream(upstream_run, tmp_path_factory.mktemp("scorecard"), training={"model": "scorecard"})
 
 
 @pytest.fixture(scope="module")
-def scorecard_run(tmp_path_factory):
-    return _run(tmp_path_factory, "scorecard")
-
-
-@pytest.fixture(scope="module")
-def rules_run(tmp_path_factory):
-    return _run(tmp_path_factory, "rules")
+def rules_run(upstream_run, tmp_path_factory):
+    return run_from_upstream(upstream_run, tmp_path_factory.mktemp("rules"), training={"model": "rules"})
 
 
 def _property(artifact, name):
@@ -50,9 +35,8 @@ def _property(artifact, name):
 
 
 def test_the_scorecard_is_blessed_audited_and_pushed(scorecard_run):
-    config, run_id, outputs, seconds = scorecard_run
-    summary = summarize_run(config, run_id)
-    print(f"scorecard run: {seconds:.0f} s, eval AUC {summary.auc_by_slice['Overall']:.3f}")
+    summary, outputs = summarize_run(scorecard_run.config, scorecard_run.run_id), scorecard_run.outputs
+    print(f"scorecard run: {scorecard_run.seconds:.0f} s, eval AUC {summary.auc_by_slice['Overall']:.3f}")
     assert summary.blessed is True and summary.auc_by_slice["Overall"] >= 0.70
     assert summary.audit["verdict"] == "pass"
     assert summary.pushed_uri and os.path.isfile(os.path.join(summary.pushed_uri, "assets", "glassbox_scorecard.json"))
@@ -67,7 +51,7 @@ def test_the_scorecard_is_blessed_audited_and_pushed(scorecard_run):
 
 
 def test_the_report_shows_the_table(scorecard_run):
-    _, _, outputs, _ = scorecard_run
+    outputs = scorecard_run.outputs
     html = open(os.path.join(outputs[("ModelAudit", "audit_report")].uri, "report.html"), encoding="utf-8").read()
     table = json.loads(open(os.path.join(outputs[("Trainer", "model")].uri, "Format-Serving", "assets",
                                          "glassbox_scorecard.json")).read())
@@ -79,8 +63,7 @@ def test_the_report_shows_the_table(scorecard_run):
 
 
 def test_every_decline_has_reasons_in_the_order_of_its_shapley_values(scorecard_run):
-    _, _, outputs, _ = scorecard_run
-    explanations = outputs[("Explainer", "explanations")]
+    explanations = scorecard_run.outputs[("Explainer", "explanations")]
     declines = _property(explanations, "scorecard_declines")
     assert declines > 0 and _property(explanations, "scorecard_reasons_agreeing_with_shapley") == declines
     assert "integrated_gradients" in _property(explanations, "skipped_methods")
@@ -92,8 +75,7 @@ def test_every_decline_has_reasons_in_the_order_of_its_shapley_values(scorecard_
 
 
 def test_the_service_declines_with_points_lost(scorecard_run):
-    config, _, _, _ = scorecard_run
-    engine = Engine.from_store(config)
+    engine = Engine.from_store(scorecard_run.config)
     raw = pd.read_csv(GERMAN_CREDIT_CSV, dtype=str, keep_default_na=False).replace({"": None}).head(60)
     items = [{k: (None if pd.isna(v) else int(v) if k in INTEGERS else str(v)) for k, v in row.items()}
              for row in raw.drop(columns="risk").to_dict("records")]
@@ -106,9 +88,8 @@ def test_the_service_declines_with_points_lost(scorecard_run):
 
 
 def test_a_rule_list_goes_through_the_same_pipeline_and_is_stopped_below_the_bar(rules_run):
-    config, run_id, outputs, seconds = rules_run
-    summary = summarize_run(config, run_id)
-    print(f"rules run: {seconds:.0f} s, eval AUC {summary.auc_by_slice['Overall']:.3f}")
+    summary, outputs = summarize_run(rules_run.config, rules_run.run_id), rules_run.outputs
+    print(f"rules run: {rules_run.seconds:.0f} s, eval AUC {summary.auc_by_slice['Overall']:.3f}")
     assert summary.auc_by_slice["Overall"] < 0.70 and summary.blessed is False and not summary.pushed_uri
     assert _property(outputs[("Trainer", "model")], "model_kind") == "rules"
     explanations = outputs[("Explainer", "explanations")]

@@ -6,42 +6,32 @@ tests/unit/model_audit/test_preference.py."""
 
 import json
 import os
-import time
 
 import pytest
 
 from pipeline import metadata
-from pipeline.config import REPO_ROOT, load_config
-from pipeline.records import mlmd
+from pipeline.config import REPO_ROOT
 from pipeline.records.lineage import Lineage
-from pipeline.runners.local import run_local
 from pipeline.serving.engine import Engine
+from tests.helpers import run_from_upstream
 
 pytestmark = pytest.mark.e2e
 POLICY = REPO_ROOT / "schemas" / "german_credit" / "audit_policy.yaml"
 
 
 @pytest.fixture(scope="module")
-def preferring_run(tmp_path_factory):
+def preferring_run(upstream_run, tmp_path_factory):
+    """From the session run's steps up to Transform (`upstream_run`)."""
     directory = tmp_path_factory.mktemp("prefer")
     policy = directory / "audit_policy.yaml"
     policy.write_text(POLICY.read_text(encoding="utf-8") + "\nprefer_interpretable: {within_auc: 0.01}\n",
                       encoding="utf-8")
-    config = load_config(output_dir=directory / "outputs", audit_policy=policy,
-                         training={"challengers": ["scorecard"]})
-    started = time.monotonic()
-    run_local(config)
-    store = metadata.open_store(config)
-    run_id = mlmd.run_ids(store, config.pipeline_name)[0]
-    nodes = mlmd.run_executions(store, config.pipeline_name, run_id)
-    outputs = {(n.node_id, key): artifacts[0] for n in nodes
-               for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
-    return config, {n.node_id: n.state for n in nodes}, outputs, time.monotonic() - started
+    return run_from_upstream(upstream_run, directory, audit_policy=policy, training={"challengers": ["scorecard"]})
 
 
 def test_both_models_are_audited_and_the_scorecard_ships(preferring_run):
-    config, states, outputs, seconds = preferring_run
-    print(f"network + scorecard run: {seconds:.0f} s")
+    states, outputs = preferring_run.states, preferring_run.outputs
+    print(f"network + scorecard run: {preferring_run.seconds:.0f} s")
     for node in ("Trainer", "Explainer", "Evaluator", "ModelAudit"):
         assert states[node] == states[f"{node}_scorecard"] == "COMPLETE", node
     assert states["Pusher_scorecard"] == "COMPLETE" and "Pusher" not in states
@@ -67,7 +57,7 @@ def test_both_models_are_audited_and_the_scorecard_ships(preferring_run):
 
 
 def test_lineage_and_the_service_name_the_pushed_scorecard(preferring_run):
-    config, _, outputs, _ = preferring_run
+    config, outputs = preferring_run.config, preferring_run.outputs
     scorecard = outputs[("Trainer_scorecard", "model")]
     assert Lineage(metadata.open_store(config), config.pipeline_name).pushed_model() == scorecard.id
     engine = Engine.from_store(config)
