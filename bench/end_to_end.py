@@ -149,7 +149,7 @@ def bench_config(csv_paths: List[Path], out_dir: Path, explain: int, beam_args: 
 
 def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, beam_args: List[str],
                last_step: str | None) -> None:
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import RunOptions
 
     from pipeline.pipeline import create_pipeline
@@ -160,7 +160,7 @@ def child_main(side: str, csv_paths: List[Path], out_dir: Path, explain: int, be
     run_options = RunOptions(to_nodes=[last_step]) if last_step else None
     config.output_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder, as run_local makes it
     with scratch_tempdir():
-        tfx.orchestration.LocalDagRunner().run(built, run_options=run_options)
+        LocalDagRunner().run(built, run_options=run_options)
 
 
 def variant(beam_args: List[str], csv_files: int, last_step: str | None) -> str:

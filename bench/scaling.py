@@ -34,7 +34,7 @@ WORKERS = (1, 2)
 
 def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> None:
     """One configuration: the pipeline up to the Explainer on the CSV, with `workers` DirectRunner workers."""
-    from tfx import v1 as tfx
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.pipeline import RunOptions
 
     from pipeline.config import load_config
@@ -49,7 +49,7 @@ def child_main(csv_path: Path, out_dir: Path, workers: int, explain: int) -> Non
                          explainer={"key_feature": "applicant_id", "max_examples": explain})
     config.output_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder, as run_local makes it
     with scratch_tempdir():
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
+        LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=[LAST_STEP]))
 
 
 def step_windows(output_dir: Path, pipeline_name: str) -> Dict[str, tuple]:

@@ -9,7 +9,10 @@ model to every monitoring run that watched it.
 
 from __future__ import annotations
 
-from tfx import v1 as tfx
+from tfx.components import BulkInferrer, ImportExampleGen, StatisticsGen
+from tfx.dsl.components.common.importer import Importer
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
 
 from components.artifacts import Explanations
@@ -31,29 +34,30 @@ IMPORTED_TYPES = {"model_uri": standard_artifacts.Model, "statistics_uri": stand
 
 
 def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: MonitorBaseline,
-                            for_kubeflow: bool = False, decisions: bool = False) -> tfx.dsl.Pipeline:
+                            for_kubeflow: bool = False, decisions: bool = False) -> Pipeline:
     """The monitoring DAG of the span in `data_dir` against `baseline` (one split, all of it, named 'span');
     `for_kubeflow` puts its artifacts under `config.kubeflow.pipeline_root`. `decisions`: the span is a window of the
     decision record (pipeline/serving/decision_span.py), de-identified when it was decided, every decision explained
     as the service explained it; else the span's files as the training data came, through ExampleGen and Privacy."""
-    imported = {field: tfx.dsl.Importer(source_uri=getattr(baseline, field), artifact_type=artifact_type,
-                                        reimport=False).with_id(f"{field[:-len('_uri')]}_importer")
+    imported = {field: Importer(source_uri=getattr(baseline, field), artifact_type=artifact_type,
+                                reimport=False).with_id(f"{field[:-len('_uri')]}_importer")
                 for field, artifact_type in IMPORTED_TYPES.items()}
     model, schema = imported["model_uri"].outputs["result"], imported["schema_uri"].outputs["result"]
-    one_split = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-        splits=[tfx.proto.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)]))
+    one_split = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(
+        splits=[example_gen_pb2.SplitConfig.Split(name=SPAN_SPLIT, hash_buckets=1)]))
     if decisions:
-        example_gen, privacy = tfx.components.ImportExampleGen(
-            input_base=data_dir, input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="decisions",
-                                                                                             pattern=SPAN_FILE)]),
+        example_gen, privacy = ImportExampleGen(
+            input_base=data_dir,
+            input_config=example_gen_pb2.Input(splits=[example_gen_pb2.Input.Split(name="decisions",
+                                                                                    pattern=SPAN_FILE)]),
             output_config=one_split), None
     else:
         example_gen, privacy = ingest(config, data_dir, one_split, environment=SPAN_ENVIRONMENT)
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
-    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    statistics_gen = StatisticsGen(examples=examples)
     example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema,
                                          environment=SPAN_ENVIRONMENT)
-    bulk_inferrer = tfx.components.BulkInferrer(examples=examples, model=model)
+    bulk_inferrer = BulkInferrer(examples=examples, model=model)
     explained = config.explainer
     explainer = Explainer(
         model=model, examples=examples, schema=schema,
@@ -75,7 +79,7 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
         policy_file=str(config.monitor.policy), audit_policy_file=str(config.audit_policy or ""),
         decision_threshold=explained.decision_threshold,
     )
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=config.monitor_pipeline_name,
         pipeline_root=config.kubeflow.pipeline_root if for_kubeflow else str(config.pipeline_root),
         components=[*imported.values(), example_gen, *([privacy] if privacy else []), statistics_gen,
@@ -86,7 +90,7 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
     )
 
 
-def scheduled_monitor_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+def scheduled_monitor_pipeline(config: PipelineConfig, for_kubeflow: bool = False) -> Pipeline:
     """The monitoring pipeline that an orchestrator runs on a schedule: span and baseline from `config.monitor`."""
     monitor = config.monitor
     missing = [name for name in ("data_dir", "baseline") if getattr(monitor, name) is None]

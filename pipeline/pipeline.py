@@ -7,9 +7,30 @@ from pathlib import Path
 
 # The config protos from their module: TFMA 0.52 no longer re-exports them at the top (0.47 did; both have this).
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config
-from tfx import v1 as tfx
+
+# TFX's classes from their modules, not from `tfx.v1`: importing that also imports its Google Cloud extensions
+# (google.cloud.aiplatform), about a quarter of the time `from tfx import v1` takes, in every process that builds
+# or runs the pipeline.
+from tfx.components import (
+    Evaluator,
+    ExampleValidator,
+    ImportExampleGen,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.dsl.placeholder import placeholder as ph
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
+from tfx.types import standard_artifacts
+from tfx.types.channel import Channel
 
 from components.artifacts import AuditReport
 from components.csv_example_gen.component import CsvExampleGen
@@ -29,14 +50,14 @@ from pipeline.modules import CODE_DIGEST_KEY, code_digest, devices, preprocessin
 FAIRNESS_METRICS = (
     "TPR", "FPR", "FNR", "TNR", "Precision", "PredictedPositiveRate", "FalseDiscoveryRate", "FalseOmissionRate",
 )
-EXAMPLE_GENS = {"csv": CsvExampleGen, "tfrecord": tfx.components.ImportExampleGen}
+EXAMPLE_GENS = {"csv": CsvExampleGen, "tfrecord": ImportExampleGen}
 
 
-def split_config(config: PipelineConfig) -> tfx.proto.Output:
-    return tfx.proto.Output(
-        split_config=tfx.proto.SplitConfig(
+def split_config(config: PipelineConfig) -> example_gen_pb2.Output:
+    return example_gen_pb2.Output(
+        split_config=example_gen_pb2.SplitConfig(
             splits=[
-                tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+                example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets)
                 for name, buckets in config.split_buckets.items()
             ]
         )
@@ -91,12 +112,12 @@ def user_code(own_module: Path | None, module: Path, function: str, custom_confi
     return {function: f"pipeline.modules.{module.stem}.{function}", "custom_config": {**custom_config, **digest}}
 
 
-def latest_blessed_model_resolver() -> tfx.dsl.Resolver:
+def latest_blessed_model_resolver() -> Resolver:
     """The Evaluator's baseline: the latest model the Evaluator blessed."""
-    return tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    return Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
 
 
@@ -138,7 +159,8 @@ def eval_config(config: PipelineConfig) -> tfma_config.EvalConfig:
     )
 
 
-def ingest(config: PipelineConfig, input_base: str, output_config: tfx.proto.Output, environment: str = "TRAINING"):
+def ingest(config: PipelineConfig, input_base: str, output_config: example_gen_pb2.Output,
+           environment: str = "TRAINING"):
     """ExampleGen and, when the config has a privacy policy, the Privacy step after it (else None), for data from
     `environment` (TRAINING, or SERVING: a monitored span, which may come without labels)."""
     example_gen = EXAMPLE_GENS[config.data_format](input_base=input_base, output_config=output_config)
@@ -148,7 +170,7 @@ def ingest(config: PipelineConfig, input_base: str, output_config: tfx.proto.Out
                                 environment=environment)
 
 
-def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> Pipeline:
     """The Glassbox DAG. `for_kubeflow` builds it for containers on Kubeflow / Vertex AI Pipelines:
     storage from `config.kubeflow`, user code imported from the installed project rather than
     packaged from module files, and resolvers that a KFP backend runs as metadata queries."""
@@ -156,15 +178,15 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     data_dir = (kubeflow and kubeflow.data_dir) or str(config.data_dir)
     example_gen, privacy = ingest(config, data_dir, split_config(config))
     examples = privacy.outputs["deidentified_examples"] if privacy else example_gen.outputs["examples"]
-    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    statistics_gen = StatisticsGen(examples=examples)
     if config.schema_file is not None:
         # Under ImportSchemaGen's node id, which lineage readers (records/) look for in older runs too.
         schema_gen = SchemaImport(schema_file=config.schema_file).with_id("ImportSchemaGen")
     else:
-        schema_gen = tfx.components.SchemaGen(
+        schema_gen = SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
         )
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"])
@@ -172,7 +194,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     if kubeflow and (config.transform_module or config.trainer_module):
         raise ValueError("transform_module and trainer_module apply to local and Airflow runs; on Kubeflow the "
                          "image imports pipeline.modules, so add your module there")
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=examples,
         schema=schema_gen.outputs["schema"],
         **user_code(config.transform_module, config.module_file_transform, "preprocessing_fn",
@@ -186,25 +208,25 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
     model_resolver = latest_blessed_model_resolver()
     audit_resolver = None
     if config.audit_policy is not None:
-        audit_resolver = tfx.dsl.Resolver(
+        audit_resolver = Resolver(
             # KFP compiles only TFX's own strategies into its metadata queries; there, no artifact yet
             # resolves to none, where TFX's local LatestArtifactStrategy fails the first run.
-            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestAuditStrategy,
-            baseline_audit=tfx.dsl.Channel(type=AuditReport),
+            strategy_class=LatestArtifactStrategy if kubeflow else LatestAuditStrategy,
+            baseline_audit=Channel(type=AuditReport),
         ).with_id("latest_audit_resolver")
 
     def model_nodes(kind: str | None, suffix: str = "", **interpretable) -> list:
         """Trainer, Explainer, Evaluator and (with a policy) ModelAudit of one model; `kind` overrides
         training.model, `suffix` the node ids (a challenger's), `interpretable` the audit's interpretable_* inputs."""
         training = config.training
-        trainer = tfx.components.Trainer(
+        trainer = Trainer(
             **user_code(config.trainer_module, config.module_file_trainer, "run_fn",
                         trainer_custom_config(config, for_kubeflow=bool(kubeflow), kind=kind), bool(kubeflow)),
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
-            train_args=tfx.proto.TrainArgs(num_steps=training.train_steps),
-            eval_args=tfx.proto.EvalArgs(num_steps=training.eval_steps),
+            train_args=trainer_pb2.TrainArgs(num_steps=training.train_steps),
+            eval_args=trainer_pb2.EvalArgs(num_steps=training.eval_steps),
             # TFX's GenericExecutor, then the training record's devices and strategy as the model's MLMD properties.
             custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
         ).with_id(f"Trainer{suffix}")
@@ -214,7 +236,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
             schema=schema_gen.outputs["schema"],
             config=config.image.explainer if config.image else config.explainer,
         ).with_id(f"Explainer{suffix}")
-        evaluator = tfx.components.Evaluator(
+        evaluator = Evaluator(
             examples=examples,
             model=trainer.outputs["model"],
             baseline_model=model_resolver.outputs["model"],
@@ -242,11 +264,11 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
         ).with_id(f"ModelAudit{suffix}")
         return [trainer, explainer, evaluator, model_audit]
 
-    def pusher(model, suffix: str = "") -> tfx.components.Pusher:
-        return tfx.components.Pusher(
+    def pusher(model, suffix: str = "") -> Pusher:
+        return Pusher(
             model=model,
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
                     base_directory=kubeflow.serving_dir if kubeflow else str(config.serving_dir)
                 )
             ),
@@ -273,14 +295,14 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> tf
             push_condition = ph.logical_and(push_condition, report.custom_property("ships") == "candidate")
         for kind, (trained, *_) in zip(config.training.challengers, challenger_nodes):
             # The audit names the interpretable model only once it was blessed and passed its own audit.
-            with tfx.dsl.Cond(report.custom_property("ships") == "interpretable"):
+            with Cond(report.custom_property("ships") == "interpretable"):
                 pushers.append(pusher(trained.outputs["model"], f"_{kind}"))
 
     # Only a blessed and audited model ships.
-    with tfx.dsl.Cond(push_condition):
+    with Cond(push_condition):
         pushers.insert(0, pusher(trainer.outputs["model"]))
 
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=kubeflow.pipeline_root if kubeflow else str(config.pipeline_root),
         components=[

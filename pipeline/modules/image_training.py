@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx_bsl.public import tfxio
 
 from components import tracing
@@ -115,7 +115,7 @@ class ExplainableImageModel(ImageNetwork):
             "predict_from_last_conv")}
 
 
-def run_fn(fn_args: tfx.components.FnArgs):
+def run_fn(fn_args: FnArgs):
     config = fn_args.custom_config
     label, image = config["label"], config["image"]
     shape = (image["height"], image["width"], image["channels"])

@@ -30,7 +30,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx_bsl.public import tfxio
 
 from components import tracing
@@ -204,7 +204,7 @@ def train_interpretable(kind, fn_args, config, tf_transform_output, layout, labe
     return export
 
 
-def run_fn(fn_args: tfx.components.FnArgs):
+def run_fn(fn_args: FnArgs):
     config = fn_args.custom_config
     requested_devices = config.get("devices", "auto")
     strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"), requested_devices,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from tfx.orchestration.pipeline import Pipeline
 
 from pipeline.config import REPO_ROOT, PipelineConfig
 from pipeline.monitor import scheduled_monitor_pipeline
@@ -23,7 +23,7 @@ TRAINER = "Trainer"
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 
-def rebase_into_image(pipeline: tfx.dsl.Pipeline, image_root: str) -> None:
+def rebase_into_image(pipeline: Pipeline, image_root: str) -> None:
     """Points every execution property that is a path inside this repository at its copy in the image.
 
     The components have checked those files (schema, policies) where they are now: the same files the

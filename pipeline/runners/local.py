@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Callable, Iterator
 
 from absl import logging as absl_logging
-from tfx import v1 as tfx
 from tfx.dsl.compiler import constants
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.pipeline import Pipeline
 from tfx.orchestration.portable import runtime_parameter_utils
 
 from pipeline import metadata
@@ -83,7 +84,7 @@ def run_monitor(config: PipelineConfig, data_dir: str, model_id: int | None = No
     return model_id
 
 
-class _NamedRunDagRunner(tfx.orchestration.LocalDagRunner):
+class _NamedRunDagRunner(LocalDagRunner):
     """LocalDagRunner with the run id given, instead of one it makes up inside `run`: a run that shares its store
     with others (a metadata server) must know which run is its own."""
 
@@ -97,7 +98,7 @@ class _NamedRunDagRunner(tfx.orchestration.LocalDagRunner):
         super().run_with_ir(pipeline, run_options)
 
 
-def _run(config: PipelineConfig, pipeline: tfx.dsl.Pipeline, on_event: OnEvent | None) -> str:
+def _run(config: PipelineConfig, pipeline: Pipeline, on_event: OnEvent | None) -> str:
     """Runs `pipeline` (named `config.pipeline_name`) holding the store, sealing outputs as components finish;
     returns the run's id."""
     run_id = datetime.now().isoformat()  # the form of LocalDagRunner's own run ids

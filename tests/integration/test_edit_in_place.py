@@ -6,7 +6,7 @@ naming the policy's new digest. (tests/unit/test_cache_keys.py covers every othe
 import shutil
 
 import pytest
-from tfx import v1 as tfx
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.pipeline import RunOptions
 
 from components.files import split_records
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 def _run_to_privacy(config) -> dict:
     """ExampleGen and Privacy, as `glassbox run` builds them (a partial run of the same DAG): their states."""
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config),
+    LocalDagRunner().run(create_pipeline(config),
                                            run_options=RunOptions(to_nodes=["Privacy"]))
     return {n.node_id: n.state for n in mlmd.run_executions(metadata.open_store(config), config.pipeline_name)
             if n.node_id in ("CsvExampleGen", "Privacy")}

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.protobuf import json_format
-from tfx import v1 as tfx
+from tfx.components.example_gen.csv_example_gen import component as tfx_component
 from tfx.components.example_gen.csv_example_gen import executor as tfx_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
@@ -205,4 +205,4 @@ def test_the_component_is_tfxs_with_the_batched_executor():
     component = CsvExampleGen(input_base="/data")
     assert component.id == "CsvExampleGen"
     assert component.executor_spec.executor_class is executor.Executor
-    assert CsvExampleGen.SPEC_CLASS is tfx.components.CsvExampleGen.SPEC_CLASS
+    assert CsvExampleGen.SPEC_CLASS is tfx_component.CsvExampleGen.SPEC_CLASS

@@ -5,12 +5,12 @@ seeded rows under the strategy and device check the pipeline's modules use, reco
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import FnArgs
 
 from pipeline.modules import devices, distribution
 
 
-def run_fn(fn_args: tfx.components.FnArgs):
+def run_fn(fn_args: FnArgs):
     config = fn_args.custom_config
     requested = config.get("devices", "auto")
     strategy = distribution.make_strategy(config["strategy"], config.get("tpu_address"), requested,
