@@ -63,11 +63,17 @@ def run_from_upstream(upstream_run, directory: Path, **overrides) -> Run:
     seconds = time.monotonic() - started
     store = metadata.open_store(config)
     nodes = mlmd.run_executions(store, config.pipeline_name, run_id)
-    outputs = {(n.node_id, key): artifacts[0] for n in nodes
-               for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
     states = {n.node_id: n.state for n in nodes}
     assert states["Transform"] == "CACHED", f"the upstream steps ran again, not from the cache: {states}"
-    return Run(config, run_id, states, outputs, seconds)
+    return Run(config, run_id, states, first_outputs(store, nodes), seconds)
+
+
+def first_outputs(store, nodes) -> dict:
+    """(node id, output key) -> the first artifact of that output, for the executions `nodes` (records.mlmd's)."""
+    from pipeline.records import mlmd
+
+    return {(n.node_id, key): artifacts[0] for n in nodes
+            for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
 
 
 @contextlib.contextmanager

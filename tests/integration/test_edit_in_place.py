@@ -24,8 +24,7 @@ pytestmark = pytest.mark.e2e
 
 def _run_to_privacy(config) -> dict:
     """ExampleGen and Privacy, as `glassbox run` builds them (a partial run of the same DAG): their states."""
-    LocalDagRunner().run(create_pipeline(config),
-                                           run_options=RunOptions(to_nodes=["Privacy"]))
+    LocalDagRunner().run(create_pipeline(config), run_options=RunOptions(to_nodes=["Privacy"]))
     return {n.node_id: n.state for n in mlmd.run_executions(metadata.open_store(config), config.pipeline_name)
             if n.node_id in ("CsvExampleGen", "Privacy")}
 

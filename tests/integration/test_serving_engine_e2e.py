@@ -18,7 +18,7 @@ from pipeline import metadata
 from pipeline.records import mlmd
 from pipeline.records.lineage import Lineage
 from pipeline.serving.engine import Engine, InvalidApplicantError, NoPushedModelError, ServingSetupError
-from tests.helpers import GERMAN_CREDIT_CSV, copy_of_store
+from tests.helpers import GERMAN_CREDIT_CSV, copy_of_store, first_outputs
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,7 @@ def _items(frame: pd.DataFrame) -> list:
 
 def _outputs(config):
     store = metadata.open_store(config)
-    return {(n.node_id, key): artifacts[0] for n in mlmd.run_executions(store, config.pipeline_name)
-            for key, artifacts in mlmd.output_artifacts(store, n.execution.id).items()}
+    return first_outputs(store, mlmd.run_executions(store, config.pipeline_name))
 
 
 @pytest.fixture(scope="module")
