@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline import cli, metadata
 from pipeline.config import REPO_ROOT, load_config
 from pipeline.records import mlmd
+from tests.helpers import SMALL_EXPLAINER
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +45,10 @@ def test_airflow_dag_runs_the_pipeline_like_a_local_run(pipeline_run, tmp_path, 
     # A worker process here, in memory in the local run (small data): both Beam modes must give the same outputs.
     # One worker, not two: it still takes every step's work across processes, and a second one only made this test
     # slower on two cores shared with the other test worker. Two workers: the CsvExampleGen and Explainer tests.
-    config_file.write_text(f"output_dir: {outputs}\nbeam_args: [--direct_running_mode=multi_processing, "
-                           "--direct_num_workers=1]\n")
+    # The Explainer at the tests' small budget: it takes the same inputs and writes the same outputs.
+    config_file.write_text(yaml.safe_dump({
+        "output_dir": str(outputs), "explainer": SMALL_EXPLAINER,
+        "beam_args": ["--direct_running_mode=multi_processing", "--direct_num_workers=1"]}))
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),

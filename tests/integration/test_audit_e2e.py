@@ -14,7 +14,7 @@ from pipeline import metadata
 from pipeline.config import load_config
 from pipeline.records import mlmd
 from pipeline.runners.local import run_local
-from tests.helpers import CHROMIUM_FLAGS, browse, chromium, read_rows, write_rows
+from tests.helpers import CHROMIUM_FLAGS, SMALL_EXPLAINER, browse, chromium, read_rows, write_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,9 @@ def test_a_model_biased_against_one_group_is_stopped_before_the_pusher(data_copy
             # privacy policy's l-diversity, and there would be nobody left to be unfair to.
             row["risk"] = str(1 - int(row["risk"]))
     write_rows(data_copy, rows, list(rows[0]))
-    config = load_config(data_dir=data_copy.parent, output_dir=tmp_path / "outputs")
+    # Every eval example explained: the fairness checks judge the groups on the explained examples' predictions.
+    explainer = {key: value for key, value in SMALL_EXPLAINER.items() if key != "max_examples"}
+    config = load_config(data_dir=data_copy.parent, output_dir=tmp_path / "outputs", explainer=explainer)
     run_local(config)
     store, executions, audit, report = _audit_of_run(config, 0)
     by_id = {check["id"]: check for check in report["checks"]}

@@ -14,17 +14,13 @@ from pipeline import metadata
 from pipeline.cli import main as glassbox
 from pipeline.config import load_config
 from pipeline.records import mlmd
+from tests.helpers import SMALL_EXPLAINER
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD_ENV = "GLASSBOX_TEST_MLMD_PASSWORD"
 # A small run: what is under test is the shared store, not the model. Few training steps, few explained examples.
-SMALL_RUN = {
-    "training": {"train_steps": 100},
-    "explainer": {"key_feature": "applicant_id", "max_examples": 40, "background_size": 10, "quality_examples": 40,
-                  "sensitivity_features": 1, "sensitivity_grid_points": 4, "permutation_repeats": 2,
-                  "shapley_max_permutations": 32},
-}
+SMALL_RUN = {"training": {"train_steps": 100}, "explainer": SMALL_EXPLAINER}
 RUN_TIMEOUT_S = 480
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.config import REPO_ROOT, load_config
 from pipeline.runners.kubeflow import compile_kubeflow
+from tests.helpers import SMALL_EXPLAINER
 from tests.kfp_local import condition_holds, run_pipeline_job
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def test_condition_is_read_as_kfp_would():
 
 
 def test_every_compiled_task_runs_from_its_own_command(tmp_path):
-    config = load_config(output_dir=tmp_path / "outputs")
+    config = load_config(output_dir=tmp_path / "outputs", explainer=SMALL_EXPLAINER)
     kubeflow = {"image_root": str(REPO_ROOT), "pipeline_root": str(tmp_path / "root"),
                 "serving_dir": str(tmp_path / "serving")}
     config = config.model_copy(update={"kubeflow": config.kubeflow.model_copy(update=kubeflow)})
