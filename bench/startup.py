@@ -44,11 +44,15 @@ def seconds(args: List[str], cwd: Path) -> float:
     return took
 
 
+def cell(times: List[float]) -> str:
+    """The median, then every repeat in brackets."""
+    return f"{statistics.median(times):.2f} s ({', '.join(f'{t:.1f}' for t in times)})"
+
+
 def row(name: str, runs: Dict[str, List[float]]) -> str:
     medians = [statistics.median(times) for times in runs.values()]
-    cells = [f"{m:.2f} s ({', '.join(f'{t:.1f}' for t in times)})" for m, times in zip(medians, runs.values())]
     ratio = f"{medians[-1] / medians[0]:.2f}x" if len(medians) > 1 else ""
-    return f"| {name} | {' | '.join(cells)} | {ratio} |"
+    return f"| {name} | {' | '.join(cell(times) for times in runs.values())} | {ratio} |"
 
 
 def main() -> None:
@@ -81,8 +85,7 @@ def main() -> None:
     print("\n| import | seconds | ratio |\n|---|---:|---:|")
     first = statistics.median(tfx_import["`from tfx import v1`"])
     for name, runs in tfx_import.items():
-        print(f"| {name} | {statistics.median(runs):.2f} s ({', '.join(f'{t:.1f}' for t in runs)}) | "
-              f"{statistics.median(runs) / first:.2f}x |")
+        print(f"| {name} | {cell(runs)} | {statistics.median(runs) / first:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,8 @@ def _wait_until_running(process, component: str, config, seen: list) -> None:
         time.sleep(0.1)
 
 
-def _second_run_is_refused(config_file, config, first) -> None:
-    second = subprocess.run(_glassbox("run", "--config", str(config_file)), capture_output=True, text=True,
-                            timeout=300)
+def _second_run_is_refused(command, config, first) -> None:
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert second.returncode == 3, second.stderr
     assert f"The metadata store {config.metadata_path} is busy" in second.stderr
     assert f"pid {first.pid}" in second.stderr
@@ -65,19 +64,19 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
     is in Transform, a run started on the same store is refused at once."""
     output, config_file = tmp_path / "outputs", tmp_path / "glassbox.yaml"
     config_file.write_text(yaml.safe_dump({"output_dir": str(output), "explainer": SMALL_EXPLAINER}))
-    config = load_config(config_file)
+    config, run_command = load_config(config_file), _glassbox("run", "--config", str(config_file))
     system_tmp = tmp_path / "tmp"
     system_tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(system_tmp)}
     killed_runs, finished, previous_point = [], set(), None
     for point in KILL_POINTS:
-        run = subprocess.Popen(_glassbox("run", "--config", str(config_file)), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True, env=env)
+        run = subprocess.Popen(run_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True, env=env)
         seen: list = []
         try:
             if point == "Trainer":  # a second run is refused while Transform, the longest step, holds the store
                 _wait_until_running(run, "Transform", config, seen)
-                _second_run_is_refused(config_file, config, run)
+                _second_run_is_refused(run_command, config, run)
             _wait_until_running(run, point, config, seen)
         finally:
             with contextlib.suppress(ProcessLookupError):  # a run that ended by itself: the assertion says why
@@ -104,8 +103,7 @@ def test_concurrent_run_is_refused_and_a_run_killed_anywhere_resumes_from_the_ca
         # The killed run could not remove its temporary files; the next run removes them.
         assert [p.name.startswith(f"glassbox-run-{run.pid}-") for p in system_tmp.iterdir()] == [True]
 
-    resumed = subprocess.run(_glassbox("run", "--config", str(config_file)), capture_output=True, text=True,
-                             timeout=900, env=env)
+    resumed = subprocess.run(run_command, capture_output=True, text=True, timeout=900, env=env)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert list(system_tmp.iterdir()) == []
     resume_run = mlmd.run_ids(metadata.open_store(config), config.pipeline_name)[-1]
