@@ -13,7 +13,15 @@ import pyarrow as pa
 from apache_beam.utils import shared
 
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import BACKGROUND_FILE, SLICE_PREFIX, Background, example_digest, explain_records
+from components.explainer.explain import (
+    BACKGROUND_FILE,
+    PREDICTIONS_DIR,
+    SLICE_PREFIX,
+    Background,
+    example_digest,
+    explain_records,
+    prediction_rows,
+)
 from components.explainer.model import ExplainedModel
 
 OVERALL = ("overall", "")
@@ -21,20 +29,27 @@ OVERALL = ("overall", "")
 GROUND_TRUTH_SAMPLE = "ground_truth_train"
 
 
-def parquet_schema(feature_names: List[str], slice_names: List[str], with_example_id: bool) -> pa.Schema:
+def _example_schema(slice_names: List[str], with_example_id: bool, fields: List[Tuple[str, pa.DataType]]
+                    ) -> pa.Schema:
+    """An output row's columns: the example's key (and id), then `fields`, then its slice values."""
     return pa.schema(
         [("key", pa.string())]
         + ([("example_id", pa.string())] if with_example_id else [])
-        + [("split", pa.string()), ("method", pa.string()), ("label", pa.float64()), ("prediction", pa.float64()),
-           ("baseline_prediction", pa.float64()), ("completeness_error", pa.float64()),
-           ("standard_error", pa.float64()), ("reasons", pa.list_(pa.string()))]
-        + [(name, pa.float64()) for name in feature_names]
+        + [("split", pa.string()), ("label", pa.float64()), ("prediction", pa.float64())] + fields
         + [(f"{SLICE_PREFIX}{name}", pa.string()) for name in slice_names]
     )
 
 
-class _ExplainBatch(beam.DoFn):
-    """Loads the SavedModel once per worker process (shared across threads) and explains batches."""
+def parquet_schema(feature_names: List[str], slice_names: List[str], with_example_id: bool) -> pa.Schema:
+    return _example_schema(
+        slice_names, with_example_id,
+        [("method", pa.string()), ("baseline_prediction", pa.float64()), ("completeness_error", pa.float64()),
+         ("standard_error", pa.float64()), ("reasons", pa.list_(pa.string()))]
+        + [(name, pa.float64()) for name in feature_names])
+
+
+class _ScoreBatch(beam.DoFn):
+    """Loads the SavedModel once per worker process (shared across threads) and scores batches."""
 
     def __init__(self, model_dir: str, config_json: str, shared_model: shared.Shared):
         self._model_dir = model_dir
@@ -44,6 +59,16 @@ class _ExplainBatch(beam.DoFn):
     def setup(self):
         self._config = ExplainerConfig.model_validate_json(self._config_json)
         self._model = self._shared.acquire(lambda: _SharedModel(ExplainedModel(self._model_dir)))
+
+    def process(self, batch: List[bytes]) -> Iterable[Dict]:
+        yield from prediction_rows(self._model.model, batch, self._config)
+
+
+class _ExplainBatch(_ScoreBatch):
+    """Explains batches against the background rows, given as a side input."""
+
+    def setup(self):
+        super().setup()
         self._background = None
 
     def process(self, batch: List[bytes], background: List[bytes]) -> Iterable[Dict]:
@@ -127,6 +152,14 @@ def build_explain_pipeline(
         # Beam's shared map keeps the last object acquired alive, and this graph acquires no other.
         shared_model.acquire(lambda: _SharedModel(loaded_model))
     examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
+    _ = (
+        examples
+        | "BatchScored" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
+        | "Score" >> beam.ParDo(_ScoreBatch(model_dir, config.model_dump_json(), shared_model))
+        | "WritePredictions" >> beam.io.WriteToParquet(
+            os.path.join(output_dir, PREDICTIONS_DIR, "predictions"),
+            _example_schema(slice_names, bool(config.key_feature), []), file_name_suffix=".parquet")
+    )
     if config.max_examples:
         examples = _deterministic_subset(examples, config.max_examples, "Examples")
     if background_records is not None:

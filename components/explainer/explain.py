@@ -27,6 +27,9 @@ SLICE_PREFIX = "slice."
 # file of the Explanations artifact: whoever explains the same model later (the decision service, what-if) reads
 # them back instead of drawing them again, so its attributions are the Explainer's own.
 BACKGROUND_FILE = "background.tfrecord"
+# Every example of the explained split with the model's score, explained or not (`max_examples` caps only the
+# explained ones): Parquet files of one row per example, which the audit judges performance and fairness on.
+PREDICTIONS_DIR = "predictions"
 
 
 @dataclass(frozen=True)
@@ -210,20 +213,42 @@ def reasons_agree_with_shapley(model: ExplainedModel, dense: np.ndarray, toleran
     return np.all(np.where(more_lost, lower, True) & np.where(equal_lost, equal, True), axis=(1, 2))
 
 
+def _example_fields(model: ExplainedModel, records: List[bytes], config: ExplainerConfig, names: List[str]
+                    ) -> tuple[Dict[str, List[str]], List[Dict]]:
+    """(the raw values of `names` and of the slice and key features, each example's own output fields: its key,
+    split, label, example id and slice values)."""
+    raw_names = names + [s for s in config.slice_features if s in model.feature_names]
+    if config.key_feature:
+        raw_names.append(config.key_feature)
+    values = raw_values(records, list(dict.fromkeys(raw_names)))
+    slices = {name: values[name] for name in config.slice_features if name in values}
+    slices.update({k: list(v) for k, v in model.slice_keys(records).items() if k in config.slice_features})
+    labels = model.labels(records)
+    fields = []
+    for i, record in enumerate(records):
+        entry = {"key": example_digest(record)[:16], "split": config.split, "label": float(labels[i])}
+        if config.key_feature:
+            entry["example_id"] = values[config.key_feature][i]
+        entry.update({f"{SLICE_PREFIX}{name}": str(v[i]) for name, v in slices.items()})
+        fields.append(entry)
+    return values, fields
+
+
+def prediction_rows(model: ExplainedModel, records: Sequence[bytes], config: ExplainerConfig) -> List[Dict]:
+    """One row per example, explained or not: its fields and the model's score (PREDICTIONS_DIR)."""
+    records = list(records)
+    _, fields = _example_fields(model, records, config, [])
+    scores = model.predict(model.dense(records))
+    return [{**entry, "prediction": float(score)} for entry, score in zip(fields, scores)]
+
+
 def explain_records(
     model: ExplainedModel, records: Sequence[bytes], background: Background, config: ExplainerConfig
 ) -> List[Dict]:
     """One output row per (example, per-example method): what the Parquet output holds."""
     records = list(records)
     dense = model.dense(records)
-    raw_names = [s for s in config.slice_features if s in model.feature_names]
-    if config.key_feature:
-        raw_names.append(config.key_feature)
-    values = raw_values(records, list(dict.fromkeys(model.feature_names + raw_names)))
-    slices = {name: values[name] for name in config.slice_features if name in values}
-    slices.update({k: list(v) for k, v in model.slice_keys(records).items() if k in config.slice_features})
-    keys = [example_digest(r)[:16] for r in records]
-    labels = model.labels(records)
+    values, fields = _example_fields(model, records, config, model.feature_names)
 
     rows = []
     for method in config.per_example_methods:
@@ -234,10 +259,8 @@ def explain_records(
                  if checks_scorecard_reasons(model, config) and method == config.primary_method else {})
         for i in range(len(records)):
             row = {
-                "key": keys[i],
-                "split": config.split,
+                **fields[i],
                 "method": method,
-                "label": float(labels[i]),
                 "prediction": float(result.prediction[i]),
                 "baseline_prediction": float(result.baseline_prediction[i]),
                 "completeness_error": float(result.completeness_error[i]),
@@ -246,9 +269,6 @@ def explain_records(
             }
             if i in agree:
                 row["reasons_agree_with_shapley"] = agree[i]
-            if config.key_feature:
-                row["example_id"] = values[config.key_feature][i]
             row.update({name: float(result.values[i, j]) for j, name in enumerate(model.feature_names)})
-            row.update({f"{SLICE_PREFIX}{name}": str(v[i]) for name, v in slices.items()})
             rows.append(row)
     return rows

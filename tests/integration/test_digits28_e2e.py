@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components.files import split_records
 from pipeline import metadata
 from pipeline.config import REPO_ROOT, load_config
 from pipeline.records import mlmd
@@ -57,6 +58,11 @@ def test_a_28_by_28_run_explains_every_image_with_every_method(digits28_run):
         n = len(arrays["label"])
         for method in config.image.explainer.methods:
             assert arrays[f"attribution.{method}"].shape == (n, 28, 28, 1), method
+    # 120 images explained, every eval image scored: the audit judges accuracy on all of them.
+    (examples,) = mlmd.output_artifacts(store, nodes["ImportExampleGen"].execution.id)["examples"]
+    with np.load(root / "predictions.npz") as arrays:
+        assert arrays["probabilities"].shape == (len(split_records(str(Path(examples.uri, "Split-eval")))), 10)
+        assert n == 120 < len(arrays["label"])
     quality = json.loads((root / "quality.json").read_text())
     assert quality["ground_truth"]["planted_marker"]["marker"]["share_of_pixels"] == pytest.approx(49 / 784)
     per_image = {m: round(e["seconds_per_image"], 4) for m, e in quality["methods"].items()}

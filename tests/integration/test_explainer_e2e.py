@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from components.explainer.beam_pipeline import build_explain_pipeline
 from components.explainer.config import ExplainerConfig
-from components.explainer.explain import Background, example_digest
+from components.explainer.explain import PREDICTIONS_DIR, Background, example_digest
 from components.explainer.methods import exact_shapley, sampled_shapley
 from components.explainer.model import ExplainedModel
 from components.files import split_records
@@ -81,12 +81,18 @@ def test_completeness_and_efficiency(explained):
 
 
 def test_predictions_match_the_serving_signature(explained):
-    _, _, model_dir, examples_uri, table = explained
+    _, explanations, model_dir, examples_uri, table = explained
     records = _records(examples_uri, "eval")
     served = tf.saved_model.load(model_dir).signatures["serving_default"](examples=tf.constant(records))
     by_key = dict(zip([example_digest(r)[:16] for r in records], served["probability"].numpy()[:, 0]))
     shapley = table[table.method == "shapley"]
     np.testing.assert_allclose(shapley["prediction"], shapley["key"].map(by_key), atol=1e-5)
+    # The scores the audit judges: one row per eval example, the same as the explained rows'.
+    scored = pd.read_parquet(os.path.join(explanations.uri, PREDICTIONS_DIR)).set_index("key")
+    assert len(scored) == len(records) and set(scored.index) == set(by_key)
+    np.testing.assert_allclose(scored["prediction"], scored.index.map(by_key), atol=1e-5)
+    pd.testing.assert_frame_equal(scored.loc[shapley["key"], ["label", "slice.sex", "slice.age_band"]],
+                                  shapley.set_index("key")[["label", "slice.sex", "slice.age_band"]])
 
 
 def test_global_quality_reasons_and_plots(explained):
@@ -184,8 +190,11 @@ def _explain_with_workers(workers, model_dir, examples_uri, config, out):
             feature_names=model.feature_names, slice_names=["sex", "age_band"], output_dir=str(out),
             work_dir=str(out / "_work"),
         )
-    table = pd.read_parquet(out / "attributions")
-    return table.sort_values(["method", "key", "prediction"]).reset_index(drop=True)
+    return _sorted(pd.read_parquet(out / "attributions"))
+
+
+def _sorted(table):
+    return table.sort_values(["method", "key", "prediction"] if "method" in table else ["key"]).reset_index(drop=True)
 
 
 def test_one_and_two_beam_workers_agree(explained, tmp_path):
@@ -197,3 +206,16 @@ def test_one_and_two_beam_workers_agree(explained, tmp_path):
     assert (one["key"] == two["key"]).all()
     numeric = one.select_dtypes("number").columns
     np.testing.assert_allclose(one[numeric].to_numpy(), two[numeric].to_numpy(), atol=1e-6)
+    scored = [_sorted(pd.read_parquet(tmp_path / name / PREDICTIONS_DIR)) for name in ("one", "two")]
+    pd.testing.assert_frame_equal(*scored)
+
+
+def test_a_cap_on_explained_examples_leaves_every_example_scored(explained, tmp_path):
+    _, _, model_dir, examples_uri, full = explained
+    config = ExplainerConfig(methods=["shapley"], max_examples=10, quality_examples=10, ground_truth_examples=0)
+    capped = _explain_with_workers(1, model_dir, examples_uri, config, tmp_path)
+    scored = _sorted(pd.read_parquet(tmp_path / PREDICTIONS_DIR))
+    assert len(capped) == 10 and len(scored) == len(_records(examples_uri, "eval")) > 10
+    expected = _sorted(full[full.method == "shapley"])
+    assert list(scored["key"]) == list(expected["key"])
+    np.testing.assert_allclose(scored["prediction"], expected["prediction"], atol=1e-6)

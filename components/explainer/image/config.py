@@ -8,6 +8,9 @@ from components.validation import describe_validation_error
 
 IMAGE_METHODS = ("integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion", "grad_cam",
                  "lime")
+# In the Explanations artifact: every example of the split with its label and the model's class probabilities,
+# explained or not (`max_examples` caps only the explained ones); the audit judges accuracy on it.
+PREDICTIONS_FILE = "predictions.npz"
 ImageMethod = Literal["integrated_gradients_black", "integrated_gradients_blurred", "smoothgrad", "occlusion",
                       "grad_cam", "lime"]
 

@@ -14,7 +14,7 @@ from components.explainer import plots as tabular_plots
 from components.explainer.explain import example_digest, example_seeds
 from components.explainer.image import plots
 from components.explainer.image.activations import channel_means_per_class, sample_per_class
-from components.explainer.image.config import ImageExplainerConfig
+from components.explainer.image.config import PREDICTIONS_FILE, ImageExplainerConfig
 from components.explainer.image.ground_truth import planted_marker_truth
 from components.explainer.image.methods.grad_cam import attribute_grad_cam
 from components.explainer.image.methods.integrated_gradients import attribute_image_integrated_gradients, blurred
@@ -70,9 +70,11 @@ def _pixel_names(height: int, width: int) -> List[str]:
 
 def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerConfig, out: str,
                    tensorboard_dir: str | None) -> Dict[str, object]:
-    """Writes attributions.npz, activations.npz, global.json, quality.json and plots/ under `out`; returns the
-    headline figures for the artifact's MLMD properties."""
+    """Writes predictions.npz (every example), attributions.npz, activations.npz, global.json, quality.json and
+    plots/ under `out`; returns the headline figures for the artifact's MLMD properties."""
     model = ExplainedImageModel(model_dir)
+    _npz(os.path.join(out, PREDICTIONS_FILE), {"label": labels_of(records, model.label).astype(np.int64),
+                                               "probabilities": model.predict(model.images(records))})
     if config.max_examples:
         records = records[: config.max_examples]
     images = model.images(records)
