@@ -14,17 +14,20 @@ from tfx.types import artifact_utils
 
 from components.data_gate.component import contract_violations
 from components.digests import directory_digest, text_digest
-from components.explainer.explain import example_digest
+from components.explainer.explain import PREDICTIONS_DIR, example_digest
 from components.explainer.model import ExplainedModel, raw_values
 from components.files import sample_records, split_records, split_statistics
 from components.model_audit.challengers import ChallengerComparison, ChallengerData, compare
 from components.model_audit.checks.result import Evidence
 from components.model_audit.image_evidence import image_evidence
 from components.model_audit.inputs import (
+    EVAL_ROWS,
     AuditedExplanations,
+    AuditInputError,
     AuditInputs,
     InterpretableModel,
     Predictions,
+    judged_rows,
     labelled_predictions,
 )
 from components.model_audit.policy import AuditPolicy
@@ -52,14 +55,13 @@ def _read_json(path: str) -> Any:
         return json.load(f)
 
 
-# The challengers are fitted on at most this many train rows and judged on at most this many eval rows: enough for
-# AUCs and a bootstrap far tighter than any margin a policy sets, and bounded at any data size (at 1,000,000 rows,
-# a bootstrap of 1,000 resamples over all 200,000 eval rows alone would need several GiB).
-CHALLENGER_ROWS = {"train": 100_000, "eval": 20_000}
+# The challengers are fitted on at most this many train rows and judged on as many eval rows as the audit's other
+# checks, for the same reason (inputs.EVAL_ROWS).
+CHALLENGER_ROWS = {"train": 100_000, "eval": EVAL_ROWS}
 
 
 def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> Dict[str, np.ndarray]:
-    """Raw feature values of the explained examples, in the order of the Explainer's rows."""
+    """Raw feature values of the judged eval examples, by key, in their order."""
     records = split_records(artifact_utils.get_split_uri([examples], split))
     values = raw_values(records, names)
     position = {example_digest(r)[:16]: i for i, r in enumerate(records)}
@@ -67,17 +69,20 @@ def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> D
     return {name: np.array(values[name], dtype=object)[order] for name in names}
 
 
-def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float
+def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float, seed: int
                       ) -> tuple[Predictions, AuditedExplanations, str, pd.Series]:
     """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files, and
-    the examples' keys in their order."""
+    the judged examples' keys in their order. The predictions are of the whole eval split (`_judged_rows`), not
+    only of the explained ones."""
     method = explanations.get_string_custom_property("primary_method")
-    table = pd.read_parquet(os.path.join(explanations.uri, "attributions"))
-    rows = table[(table["method"] == method) & table["label"].notna()].reset_index(drop=True)
+    rows, labelled = judged_rows(explanations.uri, seed)
+    if rows.empty:
+        raise AuditInputError(f"{os.path.join(explanations.uri, PREDICTIONS_DIR)} holds no labelled example: "
+                              "performance and fairness cannot be judged without labels")
     split = rows["split"].iloc[0]
     global_importance = _read_json(os.path.join(explanations.uri, "global.json"))
     feature_names = list(global_importance[method]["overall"]["mean_abs"])
-    predictions = labelled_predictions(rows, decision_threshold)
+    predictions = labelled_predictions(rows, decision_threshold, labelled)
     explained = AuditedExplanations(
         global_importance=global_importance,
         quality=_read_json(os.path.join(explanations.uri, "quality.json")),
@@ -89,7 +94,7 @@ def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_thresh
 
 def _interpretable(input_dict: Dict[str, List], policy: AuditPolicy, split: str, keys: pd.Series
                    ) -> InterpretableModel | None:
-    """The run's interpretable model scored on the candidate's explained eval examples, in their order, and whether
+    """The run's interpretable model scored on the candidate's judged eval examples, in their order, and whether
     it was blessed and passed its own audit (None without `prefer_interpretable` or without such a model)."""
     model_artifact = _single(input_dict, "interpretable_model")
     if policy.prefer_interpretable is None or model_artifact is None:
@@ -151,7 +156,8 @@ def gather(input_dict: Dict[str, List], exec_properties: Dict[str, Any], policy:
     else:
         classes = None
         predictions, explained, split, keys = _tabular_evidence(input_dict, explanations,
-                                                                exec_properties["decision_threshold"])
+                                                                exec_properties["decision_threshold"],
+                                                                policy.bootstrap.seed)
     statistics = _single(input_dict, "statistics")
     anomalies = _single(input_dict, "anomalies")
     privacy = _single(input_dict, "privacy_report")

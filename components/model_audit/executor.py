@@ -49,6 +49,9 @@ class Executor(BaseExecutor):
 
         inputs, lineage = gather(input_dict, exec_properties, policy)
         report = audit_report(run_checks(policy, inputs), policy, lineage=lineage)
+        if inputs.predictions is not None:
+            report["eval_examples"] = {"judged": len(inputs.predictions.labels),
+                                       "labelled": inputs.predictions.labelled_in_split}
         challengers = inputs.challengers
         blessing = artifact_utils.get_single_instance(input_dict["blessing"])
         candidate_passes = report["verdict"] == "pass" and blessing.get_int_custom_property("blessed") == 1

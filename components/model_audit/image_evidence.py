@@ -10,6 +10,7 @@ from typing import Dict
 
 import numpy as np
 
+from components.explainer.image.config import PREDICTIONS_FILE
 from components.model_audit.inputs import AuditedExplanations, ClassPredictions
 
 # The Explainer's figures shown in the report, by title.
@@ -20,9 +21,10 @@ REPORT_FIGURES = {
 
 
 def image_evidence(explanations) -> tuple[ClassPredictions, AuditedExplanations, str]:
-    """(the model's classes on the explained split, the explanations' global.json and quality.json, the split)."""
+    """(the model's classes on every example of the explained split, the explanations' global.json and quality.json,
+    the split)."""
     uri = explanations.uri
-    with np.load(os.path.join(uri, "attributions.npz")) as arrays:
+    with np.load(os.path.join(uri, PREDICTIONS_FILE)) as arrays:
         classes = ClassPredictions(labels=arrays["label"], probabilities=arrays["probabilities"])
     read = {name: json.loads(Path(uri, name).read_text()) for name in ("global.json", "quality.json")}
     explained = AuditedExplanations(global_importance=read["global.json"], quality=read["quality.json"],

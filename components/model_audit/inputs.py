@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -23,12 +24,14 @@ class Predictions:
     """The model on the eval split: one entry per example, the same order in every array.
 
     `groups` maps each slicing column (at least the policy's protected attributes) to its value per example.
+    `labelled_in_split` counts the split's labelled examples: more than N where the audit judged a sample of them.
     """
 
     labels: np.ndarray  # [N] 0/1
     scores: np.ndarray  # [N] predicted probability of label 1
     groups: Mapping[str, np.ndarray]
     decision_threshold: float = 0.5
+    labelled_in_split: int | None = None
 
     @property
     def decisions(self) -> np.ndarray:
@@ -98,8 +101,36 @@ class AuditInputs:
     interpretable: InterpretableModel | None = None
 
 
-def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predictions:
-    """The scores, labels and slicing columns of the Explainer's attribution rows of one method (all labelled)."""
+# Performance and fairness are judged on at most this many labelled examples: enough for AUCs, group rates and a
+# bootstrap far tighter than any margin a policy sets, and bounded at any data size (at 1,000,000 rows, a bootstrap
+# of 1,000 resamples over all 200,000 eval rows alone would need several GiB).
+EVAL_ROWS = 20_000
+
+
+def judged_rows(explanations_uri: str, seed: int) -> tuple[pd.DataFrame, int]:
+    """(the Explainer's scores of the labelled examples of its split that performance and fairness are judged on,
+    ordered by key, and how many labelled examples the split holds): every one up to EVAL_ROWS, beyond that a
+    seeded uniform sample of that many. These are all of the split's examples, not only the explained ones
+    (the Explainer's `max_examples`)."""
+    import pandas as pd
+
+    from components.explainer.explain import PREDICTIONS_DIR
+
+    folder = os.path.join(explanations_uri, PREDICTIONS_DIR)
+    if not os.path.isdir(folder):
+        raise AuditInputError(f"{folder} is missing: these explanations were made by an earlier Glassbox, whose "
+                              "Explainer scored only the examples it explained; run again with --no-cache")
+    table = pd.read_parquet(folder)
+    rows = table[table["label"].notna()].sort_values("key", kind="stable").reset_index(drop=True)
+    if len(rows) > EVAL_ROWS:
+        kept = np.sort(np.random.default_rng(seed).choice(len(rows), EVAL_ROWS, replace=False))
+        return rows.iloc[kept].reset_index(drop=True), len(rows)
+    return rows, len(rows)
+
+
+def labelled_predictions(rows: pd.DataFrame, decision_threshold: float, labelled_in_split: int | None = None
+                         ) -> Predictions:
+    """The scores, labels and slicing columns of the Explainer's rows (all labelled), one per example."""
     from components.explainer.explain import SLICE_PREFIX
 
     return Predictions(
@@ -108,6 +139,7 @@ def labelled_predictions(rows: pd.DataFrame, decision_threshold: float) -> Predi
         groups={name[len(SLICE_PREFIX):]: rows[name].to_numpy() for name in rows.columns
                 if name.startswith(SLICE_PREFIX)},
         decision_threshold=decision_threshold,
+        labelled_in_split=labelled_in_split,
     )
 
 

@@ -18,7 +18,7 @@ from components.data_gate.component import contract_violations
 from components.digests import directory_digest, seal_artifact
 from components.files import split_statistics, write_json
 from components.model_audit.checks.result import Evidence
-from components.model_audit.inputs import labelled_predictions
+from components.model_audit.inputs import judged_rows, labelled_predictions
 from components.model_audit.policy import policy_from_json
 from components.model_audit.report.html import write_report_html
 from components.monitor import checks
@@ -86,10 +86,10 @@ class Executor(BaseExecutor):
             raise ValueError(f"Monitor: the span is explained with {span_method}, the training with "
                              f"{training_method}; attributions of different methods cannot be compared.")
         span_scores = inference_scores(single["inference_result"].uri)
-        # The performance and fairness checks on the explained examples that have a label (outcomes may have come
-        # for some decisions only).
-        labelled = span_rows[span_rows["label"].notna()]
-        predictions = (labelled_predictions(labelled, exec_properties["decision_threshold"]) if len(labelled)
+        # The performance and fairness checks on the span's examples that have a label, explained or not (outcomes
+        # may have come for some decisions only).
+        labelled, count = judged_rows(single["explanations"].uri, audit_policy.bootstrap.seed if audit_policy else 0)
+        predictions = (labelled_predictions(labelled, exec_properties["decision_threshold"], count) if count
                        else None)
 
         # The span's values counted on the training histogram's buckets, as a live window counts its decisions.
@@ -108,7 +108,7 @@ class Executor(BaseExecutor):
         lineage = [Evidence(role=key, artifact_id=a.id, uri=a.uri, sha256=directory_digest(a.uri))
                    for key, a in sorted(single.items())]
         report = monitor_report(
-            results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": len(labelled)},
+            results, span={"examples": len(span_scores), "explained": len(span_rows), "labelled": count},
             policy={"source": exec_properties["policy_source"], "audit_source": audit_source or None}, lineage=lineage)
 
         out = artifact_utils.get_single_instance(output_dict["monitor_report"])

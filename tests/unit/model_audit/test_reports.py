@@ -159,3 +159,15 @@ def test_html_escapes_what_it_shows_and_is_written_whole(tmp_path, policy, resul
     assert "<img src=x" not in page and "&lt;img src=x" in page
     write_report_html(str(tmp_path / "report.html"), page)
     assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
+
+
+def test_the_page_says_how_many_eval_examples_were_judged(report, charts):
+    assert 'id="eval-examples"' not in render_html(report, charts)
+    for judged, labelled, sampled in ((300, 300, False), (20_000, 200_000, True)):
+        counted = {**report, "eval_examples": {"judged": judged, "labelled": labelled}}
+        validate_audit_report(counted)
+        line = re.search(r'<p id="eval-examples">(.*?)</p>', render_html(counted, charts), re.S).group(1)
+        assert f"judged on {judged}" in line and f"the\n{labelled} labelled" in line
+        assert ("seeded sample" in line) == sampled
+    with pytest.raises(jsonschema.ValidationError):
+        validate_audit_report({**report, "eval_examples": {"judged": 0, "labelled": 300}})
