@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Dict, List, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
@@ -325,10 +325,12 @@ class PipelineConfig(_Strict):
             raise ValueError("training.challengers needs an audit_policy: the audit decides which model ships")
         return self
 
-    @model_validator(mode="after")
-    def _beam_args_parse(self):
-        beam_pipeline_args(self.beam_profile, self.beam_args)
-        return self
+    @field_validator("beam_args")
+    @classmethod
+    def _beam_args_parse(cls, value: List[str], info: ValidationInfo) -> List[str]:
+        if "beam_profile" in info.data:  # else the profile's own error is the one reported
+            beam_pipeline_args(info.data["beam_profile"], value)
+        return value
 
     @property
     def input_bytes(self) -> int | None:
@@ -393,10 +395,8 @@ def input_bytes(data_dir: str | Path | None) -> int | None:
 def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:
     """Reads a YAML config (optional), applies non-None keyword overrides on top, then appends `extra_beam_args`."""
     values: dict = {}
-    source = "defaults"
     if path is not None:
         path = Path(path)
-        source = str(path)
         if not path.is_file():
             raise ConfigError(f"Config file {path} does not exist.")
         try:
@@ -431,4 +431,8 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
     try:
         return PipelineConfig(**values)
     except ValidationError as e:
+        # Where the values came from: the file, settings on top of it (a command's flags), or both.
+        given = bool(extra_beam_args) or any(v is not None for v in overrides.values())
+        origins = ([str(path)] if path is not None else []) + (["the command line"] if given else [])
+        source = " and ".join(origins) or "the defaults"
         raise ConfigError(describe_validation_error(e, source)) from e

@@ -118,7 +118,10 @@ def test_a_config_file_with_bad_beam_flags_names_the_file(tmp_path):
     path.write_text("beam_profile: dataflow\nbeam_args: [--project=p, --region=r]\n")
     with pytest.raises(ConfigError) as error:
         load_config(path)
-    assert str(path) in str(error.value) and "needs --temp_location" in str(error.value)
+    assert str(error.value).startswith(f"{path}: field 'beam_args': ") and "needs --temp_location" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, extra_beam_args=["--no_such_flag"])
+    assert str(error.value).startswith(f"{path} and the command line: field 'beam_args': ")
 
 
 def test_run_stops_before_any_work_on_a_missing_dataflow_flag(capsys, tmp_path):

@@ -42,7 +42,8 @@ def test_every_class_in_the_table_is_an_exception():
 
 @pytest.mark.parametrize("args, code, message", [
     (["run", "--config", "{tmp}/missing.yaml"], 2, "Config file {tmp}/missing.yaml does not exist."),  # ConfigError
-    (["run", "--beam-arg=--no_such_flag", "--output", "{tmp}/out"], 2, "Beam does not know the flag(s) --no_such_flag"),
+    (["run", "--beam-arg=--no_such_flag", "--output", "{tmp}/out"], 2,
+     "glassbox: the command line: field 'beam_args': Beam does not know the flag(s) --no_such_flag"),
     (["run", "--data", "{tmp}/nope", "--output", "{tmp}/out"], 2, "Data directory {tmp}/nope does not exist."),
     (["init", "--data", "{tmp}/missing.csv", "--label", "risk", "--out", "{tmp}/x.yaml"], 2,  # OnboardError
      "{tmp}/missing.csv: no such file"),
