@@ -77,6 +77,11 @@ class Executor(BaseExecutor):
         set_properties(out, {
             "verdict": report["verdict"], "blocking_failures": len(report["blocking_failures"]),
             "blocking_checks": ",".join(report["blocking_failures"]), "policy_digest": report["policy"]["digest"],
+            # Block checks too little evidence decided, which the policy lets pass (inconclusive_blocks: false).
+            "undecided_blocking_checks": ",".join(
+                c["id"] for c in report["checks"]
+                if c["severity"] == "block" and c["status"] == "inconclusive" and c["id"] not in report[
+                    "blocking_failures"]),
             "audited_model_id": model.id,
             "best_challenger": challengers and challengers.best,
             "challenger_auc_gain": challengers and challengers.gain,

@@ -86,6 +86,9 @@ def print_run_summary(summary, config, log_file: Path, wall: float) -> None:
     if summary.audit:
         a = summary.audit
         blocking = f" (blocking: {a['blocking_checks'].replace(',', ', ')})" if a.get("blocking_checks") else ""
+        if a.get("undecided_blocking_checks"):
+            blocking += (f" (undecided, too little evidence, which this policy lets pass: "
+                         f"{a['undecided_blocking_checks'].replace(',', ', ')})")
         print(f"Audit:      {str(a['verdict']).upper()}{blocking}; report {a['uri']}/report.html")
     print(f"Pushed to:  {summary.pushed_uri or '(not pushed)'}")
     print(f"Artifacts:  {config.pipeline_root}")

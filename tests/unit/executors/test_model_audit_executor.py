@@ -64,6 +64,8 @@ def test_audits_the_evidence_records_the_verdict_and_seals_the_report(inputs, pr
                                               model_audit.REPORT_FILE])
     assert report.get_string_custom_property("verdict") == audit["verdict"]
     assert report.get_string_custom_property("blocking_checks") == ",".join(audit["blocking_failures"])
+    assert report.get_string_custom_property("undecided_blocking_checks") == ",".join(
+        c["id"] for c in audit["checks"] if c["severity"] == "block" and c["status"] == "inconclusive")
     assert report.get_int_custom_property("blocking_failures") == len(audit["blocking_failures"])
     assert report.get_string_custom_property("policy_digest") == audit["policy"]["digest"] == policy_digest(POLICY)
     assert report.get_int_custom_property("audited_model_id") == MODEL_ID
@@ -98,3 +100,17 @@ def test_a_policy_without_a_check_family_gets_a_whole_report(inputs, tmp_path):
     report = _audit(inputs, tmp_path / "audit_report", WITHOUT_CHALLENGER)
     assert files_under(report.uri) == sorted([model_audit.AUDIT_FILE, model_audit.MODEL_CARD_FILE,
                                               model_audit.REPORT_FILE])
+
+
+@pytest.mark.parametrize("inconclusive_blocks", [False, True])
+def test_block_checks_too_small_a_sample_left_undecided_are_named(inputs, tmp_path, inconclusive_blocks):
+    policy = POLICY.model_copy(update={"min_group_examples": 100_000, "inconclusive_blocks": inconclusive_blocks})
+    report = _audit(inputs, tmp_path / "audit_report", policy)
+    audit = _read_audit(report)
+    undecided = [c["id"] for c in audit["checks"] if c["severity"] == "block" and c["status"] == "inconclusive"]
+    assert {"disparate_impact_ratio.sex", "disparate_impact_ratio.age_band"} <= set(undecided)
+    named = report.get_string_custom_property("undecided_blocking_checks")
+    if inconclusive_blocks:
+        assert named == "" and set(undecided) <= set(audit["blocking_failures"]) and audit["verdict"] == "fail"
+    else:
+        assert named == ",".join(undecided) and not set(undecided) & set(audit["blocking_failures"])
