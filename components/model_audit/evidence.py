@@ -72,7 +72,7 @@ def _eval_features(examples, split: str, keys: pd.Series, names: List[str]) -> D
 def _tabular_evidence(input_dict: Dict[str, List], explanations, decision_threshold: float, seed: int
                       ) -> tuple[Predictions, AuditedExplanations, str, pd.Series]:
     """A binary model's eval predictions and explanations, from the tabular Explainer's Parquet and JSON files, and
-    the judged examples' keys in their order. The predictions are of the whole eval split (`_judged_rows`), not
+    the judged examples' keys in their order. The predictions are of the whole eval split (`judged_rows`), not
     only of the explained ones."""
     method = explanations.get_string_custom_property("primary_method")
     rows, labelled = judged_rows(explanations.uri, seed)
