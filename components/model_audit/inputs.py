@@ -128,8 +128,7 @@ def judged_rows(explanations_uri: str, seed: int) -> tuple[pd.DataFrame, int]:
     return rows, len(rows)
 
 
-def labelled_predictions(rows: pd.DataFrame, decision_threshold: float, labelled_in_split: int | None = None
-                         ) -> Predictions:
+def labelled_predictions(rows: pd.DataFrame, decision_threshold: float, labelled_in_split: int) -> Predictions:
     """The scores, labels and slicing columns of the Explainer's rows (all labelled), one per example."""
     from components.explainer.explain import SLICE_PREFIX
 

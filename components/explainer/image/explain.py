@@ -73,15 +73,16 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     """Writes predictions.npz (every example), attributions.npz, activations.npz, global.json, quality.json and
     plots/ under `out`; returns the headline figures for the artifact's MLMD properties."""
     model = ExplainedImageModel(model_dir)
-    _npz(os.path.join(out, PREDICTIONS_FILE), {"label": labels_of(records, model.label).astype(np.int64),
-                                               "probabilities": model.predict(model.images(records))})
-    if config.max_examples:
-        records = records[: config.max_examples]
     images = model.images(records)
     labels = labels_of(records, model.label).astype(np.int64)
+    probabilities = model.predict(images)
+    _npz(os.path.join(out, PREDICTIONS_FILE), {"label": labels, "probabilities": probabilities})
+    # The first `max_examples` of them explained (all by default), from the images already scored.
+    explained = config.max_examples or len(records)
+    records, images, labels, probabilities = (records[:explained], images[:explained], labels[:explained],
+                                              probabilities[:explained])
     keys = (np.array(raw_values(records, [config.key_feature])[config.key_feature]) if config.key_feature
             else np.array([example_digest(r)[:16] for r in records]))
-    probabilities = model.predict(images)
     targets = probabilities.argmax(axis=1)
 
     maps, completeness, fidelity, seconds = {}, {}, {}, {}
