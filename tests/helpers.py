@@ -21,13 +21,15 @@ import pytest
 from pipeline.config import REPO_ROOT, load_config
 
 GERMAN_CREDIT_CSV = REPO_ROOT / "data" / "german_credit" / "german_credit_raw.csv"
-# The Explainer at a small budget, for German-credit runs whose subject is something else (a shared store, a kill, an
-# orchestrator, the audit's fairness gate): 40 examples explained against 10 background rows, one sensitivity
-# feature, a planted-signal network trained on fewer rows for fewer epochs. The explanations themselves are tested
-# on the session run, at the default budget.
-SMALL_EXPLAINER = {"key_feature": "applicant_id", "max_examples": 40, "background_size": 10, "quality_examples": 40,
-                   "sensitivity_features": 1, "sensitivity_grid_points": 4, "permutation_repeats": 2,
-                   "shapley_max_permutations": 32, "planted_examples": 1000, "planted_epochs": 5}
+# The Explainer at a small budget, for runs whose subject is something else (a shared store, a kill, an orchestrator,
+# the audit's fairness gate, interpretable models, onboarding): 40 examples explained against 10 background rows, one
+# sensitivity feature, a planted-signal network trained on fewer rows for fewer epochs. The explanations themselves
+# are tested on the session run, at the default budget. SMALL_BUDGET is that budget for any dataset, SMALL_EXPLAINER
+# the embedded data's whole explainer section with it.
+SMALL_BUDGET = {"max_examples": 40, "background_size": 10, "quality_examples": 40, "sensitivity_features": 1,
+                "sensitivity_grid_points": 4, "permutation_repeats": 2, "shapley_max_permutations": 32,
+                "planted_examples": 1000, "planted_epochs": 5}
+SMALL_EXPLAINER = {"key_feature": "applicant_id", **SMALL_BUDGET}
 
 
 def copy_of_store(config, directory, into=None):
