@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -16,13 +17,25 @@ def stratified_resamples(strata: np.ndarray, resamples: int, seed: int) -> np.nd
     Each resample therefore keeps every stratum's size, and `strata[index]` equals `strata` in every row, so
     a statistic can take its group masks from the original data. Stratifying by group keeps a small group
     from vanishing in a resample; stratifying by label keeps AUC defined.
+
+    The checks ask for the same strata again and again (every fairness metric and its group table, per protected
+    attribute): the last two indices made are kept, read-only, and given again.
     """
     strata = np.asarray(strata)
+    if strata.dtype == object:
+        strata = strata.astype(str)
+    return _resamples(strata.tobytes(), strata.dtype.str, strata.shape, resamples, seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _resamples(data: bytes, dtype: str, shape: tuple, resamples: int, seed: int) -> np.ndarray:
+    strata = np.frombuffer(data, dtype=dtype).reshape(shape)
     rng = np.random.default_rng(seed)
     index = np.empty((resamples, len(strata)), dtype=np.intp)
     for value in np.unique(strata):
         members = np.flatnonzero(strata == value)
         index[:, members] = members[rng.integers(0, len(members), size=(resamples, len(members)))]
+    index.flags.writeable = False
     return index
 
 

@@ -1,11 +1,14 @@
 """What performance and fairness are judged on: every labelled example of the Explainer's split, whatever it
-explained, ordered by key, and beyond EVAL_ROWS a seeded sample of that many."""
+explained, ordered by key, and beyond EVAL_ROWS a seeded sample of that many; and those examples' raw values."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
+from tfx.types import standard_artifacts
 
-from components.explainer.explain import PREDICTIONS_DIR
+from components.explainer.explain import PREDICTIONS_DIR, example_digest
+from components.model_audit.evidence import _eval_features
 from components.model_audit.inputs import EVAL_ROWS, AuditInputError, judged_rows, labelled_predictions
 
 
@@ -58,3 +61,27 @@ def test_an_unlabelled_split_leaves_nothing_to_judge(tmp_path):
 def test_explanations_from_before_the_predictions_were_written_are_named(tmp_path):
     with pytest.raises(AuditInputError, match=f"{tmp_path / PREDICTIONS_DIR} is missing: .* run again with --no-cache"):
         judged_rows(str(tmp_path), seed=0)
+
+
+def test_the_judged_examples_raw_values_come_in_the_judged_order(tmp_path):
+    """The audit parses only the judged examples of the split (at 1,000,000 rows, 20,000 of 200,000), each
+    found by its key, the first 16 hex digits of its digest, and returns them in the judged rows' order."""
+    def example(index):
+        return tf.train.Example(features=tf.train.Features(feature={
+            "amount": tf.train.Feature(int64_list=tf.train.Int64List(value=[index * 10])),
+            "purpose": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"p{index % 3}".encode()]))}
+        )).SerializeToString()
+
+    records = [example(i) for i in range(50)]
+    split = tmp_path / "Split-eval"
+    split.mkdir()
+    with tf.io.TFRecordWriter(str(split / "data_tfrecord-00000-of-00001.gz"), "GZIP") as writer:
+        for record in records:
+            writer.write(record)
+    examples = standard_artifacts.Examples()
+    examples.uri, examples.split_names = str(tmp_path), '["eval"]'
+    judged = [41, 3, 17, 0]
+    features = _eval_features(examples, "eval", pd.Series([example_digest(records[i])[:16] for i in judged]),
+                              ["amount", "purpose"])
+    assert list(features["amount"]) == [str(i * 10) for i in judged]
+    assert list(features["purpose"]) == [f"p{i % 3}" for i in judged]

@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from components.model_audit.checks import performance
+from components.model_audit.checks.bootstrap import stratified_resamples
 from components.model_audit.inputs import Predictions
 from tests.unit.model_audit.builders import audit_inputs, predictions
 
@@ -76,3 +77,14 @@ def test_regression_needs_a_baseline(policy):
     [dropped] = run("auc_regression", policy, baseline={"overall_auc": current + 0.08})
     assert held.status == "pass" and held.measured == pytest.approx(0.01)
     assert dropped.status == "fail" and dropped.measured == pytest.approx(0.08)
+
+
+def test_the_same_strata_give_the_same_resamples_read_only():
+    """The checks ask for one attribute's resamples once per fairness metric and group table: the index is made
+    once and given again, unchangeable, whether the groups come as text or as Python objects."""
+    groups = np.array(["a", "b", "a", "c", "b", "a"] * 50)
+    first = stratified_resamples(groups, 200, 7)
+    assert stratified_resamples(groups.astype(object), 200, 7) is first
+    assert not first.flags.writeable
+    assert (groups[first] == groups).all()  # every column draws within its own stratum
+    assert not np.array_equal(stratified_resamples(groups, 200, 8), first)
