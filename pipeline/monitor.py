@@ -21,7 +21,7 @@ from components.explainer.component import Explainer
 from components.monitor.component import Monitor
 from pipeline import metadata
 from pipeline.config import MonitorBaseline, PipelineConfig
-from pipeline.pipeline import ingest
+from pipeline.pipeline import ingest, with_code_digest
 from pipeline.serving.decision_span import SPAN_FILE
 
 SPAN_SPLIT = "span"
@@ -82,8 +82,9 @@ def create_monitor_pipeline(config: PipelineConfig, data_dir: str, baseline: Mon
     return Pipeline(
         pipeline_name=config.monitor_pipeline_name,
         pipeline_root=config.kubeflow.pipeline_root if for_kubeflow else str(config.pipeline_root),
-        components=[*imported.values(), example_gen, *([privacy] if privacy else []), statistics_gen,
-                    example_validator, bulk_inferrer, explainer, monitor],
+        components=with_code_digest([*imported.values(), example_gen, *([privacy] if privacy else []),
+                                     statistics_gen, example_validator, bulk_inferrer, explainer, monitor],
+                                    for_kubeflow),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
         beam_pipeline_args=config.beam_pipeline_args_for(data_dir),

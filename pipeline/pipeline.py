@@ -22,6 +22,7 @@ from tfx.components import (
     Transform,
 )
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
 from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
@@ -33,6 +34,7 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 from components.artifacts import AuditReport
+from components.code import CODE_DIGEST, components_digest
 from components.csv_example_gen.component import CsvExampleGen
 from components.data_gate.component import DataGate
 from components.explainer.component import Explainer
@@ -157,6 +159,17 @@ def eval_config(config: PipelineConfig) -> tfma_config.EvalConfig:
             )
         ],
     )
+
+
+def with_code_digest(components: list, for_kubeflow: bool) -> list:
+    """`components`, with the digest of Glassbox's component code in the execution parameters of those that take it
+    (components/code.py), except on Kubeflow, where the image holds the code."""
+    if not for_kubeflow:
+        digest = components_digest()
+        for component in components:
+            if isinstance(component, BaseComponent) and CODE_DIGEST in component.spec.PARAMETERS:
+                component.exec_properties[CODE_DIGEST] = digest
+    return components
 
 
 def ingest(config: PipelineConfig, input_base: str, output_config: example_gen_pb2.Output,
@@ -305,7 +318,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> Pi
     return Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=kubeflow.pipeline_root if kubeflow else str(config.pipeline_root),
-        components=[
+        components=with_code_digest([
             example_gen,
             *([privacy] if privacy else []),
             statistics_gen,
@@ -318,7 +331,7 @@ def create_pipeline(config: PipelineConfig, *, for_kubeflow: bool = False) -> Pi
             *(node for nodes in challenger_nodes for node in nodes),
             *main_nodes,
             *pushers,
-        ],
+        ], for_kubeflow),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata.connection_config(config),
         beam_pipeline_args=config.beam_pipeline_args_for(data_dir),

@@ -7,6 +7,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ExecutionParameter
 
+from components.code import code_parameter
 from components.example_validator import executor
 
 
@@ -15,6 +16,7 @@ class ExampleValidatorSpec(standard_component_specs.ExampleValidatorSpec):
         **standard_component_specs.ExampleValidatorSpec.PARAMETERS,
         # The schema environment a split is validated in when it fits it (executor.validation_environment).
         "environment": ExecutionParameter(type=str),
+        **code_parameter(),
     }
 
 

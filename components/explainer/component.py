@@ -7,13 +7,14 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import Explanations
+from components.code import code_parameter
 from components.explainer import executor
 from components.explainer.config import ExplainerConfig
 from components.explainer.image.config import ImageExplainerConfig
 
 
 class ExplainerSpec(types.ComponentSpec):
-    PARAMETERS = {"config": ExecutionParameter(type=str)}
+    PARAMETERS = {"config": ExecutionParameter(type=str), **code_parameter()}
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),
         "examples": ChannelParameter(type=standard_artifacts.Examples),

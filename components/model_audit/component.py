@@ -7,6 +7,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import AuditReport, Explanations, PrivacyReport
+from components.code import code_parameter
 from components.model_audit import executor
 from components.model_audit.inputs import read_model_card
 from components.model_audit.policy import load_policy, policy_json
@@ -23,6 +24,7 @@ class ModelAuditSpec(types.ComponentSpec):
         "policy_source": ExecutionParameter(type=str),
         "model_card_source": ExecutionParameter(type=str),
         "decision_threshold": ExecutionParameter(type=float),
+        **code_parameter(),
     }
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),

@@ -6,6 +6,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import Explanations, MonitorReport
+from components.code import code_parameter
 from components.model_audit.policy import load_policy, policy_json
 from components.monitor import executor
 from components.monitor.policy import load_monitor_policy, monitor_policy_json
@@ -22,6 +23,7 @@ class MonitorSpec(types.ComponentSpec):
         "policy_source": ExecutionParameter(type=str),
         "audit_policy_source": ExecutionParameter(type=str),
         "decision_threshold": ExecutionParameter(type=float),
+        **code_parameter(),
     }
     INPUTS = {
         # The watched model and its training-time evidence (the training split's statistics, the explanations).

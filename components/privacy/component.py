@@ -6,6 +6,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.artifacts import PrivacyReport
+from components.code import code_parameter
 from components.privacy import executor
 from components.privacy.policy import check_environment, key_id_if_available, policy_json, read_policy
 
@@ -23,6 +24,7 @@ class PrivacySpec(types.ComponentSpec):
         # Where the data comes from (policy.ENVIRONMENTS): SERVING data, a monitored span, may lack the sensitive
         # label; l-diversity is then skipped with the reason in the report. TRAINING data without it fails closed.
         "environment": ExecutionParameter(type=str),
+        **code_parameter(),
     }
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {

@@ -18,6 +18,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components.code import code_parameter
 from components.schema_import import executor
 from components.validation import read_text
 
@@ -42,6 +43,7 @@ class SchemaImportSpec(types.ComponentSpec):
         # The parsed schema in canonical text format: what the contract says, not where it was read from.
         "contract": ExecutionParameter(type=str),
         "contract_source": ExecutionParameter(type=str),
+        **code_parameter(),
     }
     INPUTS = {}
     OUTPUTS = {"schema": ChannelParameter(type=standard_artifacts.Schema)}

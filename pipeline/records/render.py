@@ -8,6 +8,7 @@ import os
 from datetime import datetime
 from typing import Dict, List, Set, Tuple
 
+from components.code import CODE_DIGEST
 from components.digests import text_digest
 from components.trainer.record import TRAINING_RECORD, describe_devices
 from pipeline.modules import CODE_DIGEST_KEY
@@ -48,6 +49,8 @@ def code_digest(key: str, properties: Dict[str, object]) -> str | None:
     wheel's version), or a function of Glassbox's own modules (run_fn, preprocessing_fn: pipeline.modules.training.
     run_fn, the digest in the custom_config beside it); None for another property."""
     value = str(properties[key])
+    if key == CODE_DIGEST:
+        return f"Glassbox components (digest {value[:16]})"
     if key == "module_path":
         name, _, wheel = value.partition("@")
         version = os.path.basename(wheel).split("-")[1] if wheel.count("-") >= 2 else ""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.code import components_digest
 from pipeline import cli, metadata
 from pipeline.records import mlmd
 from pipeline.serving.store import open_store
@@ -37,6 +38,8 @@ def test_model_lineage_tree_names_data_code_training_and_what_followed(pipeline_
         assert f"{component} execution #" in tree, component
     assert f"raw data: {config.data_dir}" in tree and "input_fingerprint" in tree
     assert re.search(r"code: training \(module digest [0-9a-f]{16}\)", tree)
+    # Glassbox's own steps (the audit among them) name the component code they ran, which TFX's cache key holds
+    assert f"code: Glassbox components (digest {components_digest()[:16]})" in tree
     assert '"train_steps": 600' in tree and "strategy: " in tree
     assert "trained on: CPU:0 (devices: auto)" in tree
     assert "verdict=pass" in tree and "pushed=1" in tree and "k=5" in tree

@@ -18,6 +18,8 @@ import pytest
 from tfx.dsl.compiler import compiler
 from tfx.orchestration.portable import tfx_runner
 
+from components.code import CODE_DIGEST, COMPONENTS_DIR, components_digest
+from pipeline import pipeline as pipeline_builder
 from pipeline.config import REPO_ROOT, MonitorBaseline, load_config
 from pipeline.modules import CODE_DIGEST_KEY, MODULES_DIR, code_digest
 from pipeline.monitor import create_monitor_pipeline
@@ -163,3 +165,27 @@ def test_a_trainer_carries_the_settings_of_its_own_model_kind_only():
     assert trainer_custom_config(edited, kind="scorecard") != trainer_custom_config(config, kind="scorecard")
     assert trainer_custom_config(config, kind="scorecard")["scorecard"]["base_score"] == 600
     assert "rules" not in trainer_custom_config(config, kind="scorecard")
+
+
+def test_an_edit_of_glassbox_s_component_code_reruns_its_own_steps(inputs, tmp_path, monkeypatch):
+    """TFX keys a step on its executor's class name, not its code: each of Glassbox's own steps carries the digest
+    of components/ (components/code.py), so that changed code reruns them, and on their new outputs whatever
+    follows. Python's bytecode caches do not count; a Kubeflow build carries no digest (its image holds the code)."""
+    code = tmp_path / "components"
+    shutil.copytree(COMPONENTS_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    assert components_digest(code) == components_digest()
+    monkeypatch.setattr(pipeline_builder, "components_digest", lambda: components_digest(code))
+    config = _config(inputs, tmp_path)
+    before, monitoring = _training(config), _monitoring(config)
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "audit.cpython-312.pyc").write_bytes(b"bytecode")
+    assert _training(config) == before
+    _edit(code / "model_audit" / "audit.py", '"""', '"""Edited. ')
+    after = _training(config)
+    assert {node for node in before if before[node] != after[node]} == {
+        "Privacy", "ImportSchemaGen", "DataGate", "Explainer", "ModelAudit"}
+    edited = _monitoring(config)
+    assert {node for node in monitoring if monitoring[node] != edited[node]} == {
+        "Privacy", "ExampleValidator", "Explainer", "Monitor"}
+    kubeflow = create_pipeline(load_config(output_dir=tmp_path / "kubeflow"), for_kubeflow=True).components
+    assert not [c.id for c in kubeflow if CODE_DIGEST in c.exec_properties]
