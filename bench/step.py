@@ -9,6 +9,10 @@ recorded ones, its outputs fresh artifacts of the recorded types in a temporary 
 one process, as the direct profile runs small inputs. Each repeat is a fresh process (TensorFlow's start-up and
 graph tracing included, as in a run); it prints each repeat's seconds in `Do` and the median. With --profile the
 first repeat runs under cProfile and leaves its statistics in FILE (read them with `python -m pstats FILE`).
+
+With --executor MODULE:CLASS, once or more, those executors run instead of the component's own, interleaved in each
+repeat, and the medians are compared with the first's: e.g. `--executor components.evaluator.executor:Executor
+--executor tfx.components.evaluator.executor:Executor`, the Evaluator's vectorised pass against TFMA's pipeline.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,16 +45,15 @@ def _last_execution(store, component: str):
     return last, names[last.type_id]
 
 
-def run_step(run_dir: str, component: str, out: str, profile: str = "") -> float:
+def run_step(run_dir: str, component: str, out: str, profile: str = "", executor_path: str = "") -> float:
     """In this process: the executor's `Do` on the recorded inputs (the modules it imports first, as a run has them
-    by then); its seconds. With `profile`, cProfile's statistics of `Do` to that file."""
-    from ml_metadata.proto import metadata_store_pb2
+    by then); its seconds. With `profile`, cProfile's statistics of `Do` to that file; with `executor_path`
+    (MODULE:CLASS), that executor instead of the component's own."""
     from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
-    from tfx.types import artifact_utils
 
     from pipeline.config import load_config
     from pipeline.metadata import MetadataStoreError, open_store
-    from pipeline.records.mlmd import input_artifacts, output_artifacts, plain_properties
+    from pipeline.records.mlmd import executor_call
 
     try:
         store = open_store(load_config(output_dir=run_dir))
@@ -60,22 +62,10 @@ def run_step(run_dir: str, component: str, out: str, profile: str = "") -> float
     execution, type_name = _last_execution(store, component)
     module, _, name = type_name.rpartition(".")
     executor_class = getattr(importlib.import_module(module), name).EXECUTOR_SPEC.executor_class
-    artifact_types = {t.id: t for t in store.get_artifact_types()}
-
-    def tfx_artifacts(by_key, fresh: bool) -> Dict[str, List]:
-        made = {}
-        for key, artifacts in by_key.items():
-            made[key] = []
-            for artifact in artifacts:
-                if fresh:  # an output: the recorded type and properties, a new folder
-                    artifact = metadata_store_pb2.Artifact(type_id=artifact.type_id, uri=os.path.join(out, key),
-                                                           properties=artifact.properties)
-                made[key].append(artifact_utils.deserialize_artifact(artifact_types[artifact.type_id], artifact))
-        return made
-
-    inputs = tfx_artifacts(input_artifacts(store, execution.id), fresh=False)
-    outputs = tfx_artifacts(output_artifacts(store, execution.id), fresh=True)
-    properties = {**plain_properties(execution.custom_properties), **plain_properties(execution.properties)}
+    if executor_path:
+        module, _, name = executor_path.partition(":")
+        executor_class = getattr(importlib.import_module(module), name)
+    inputs, outputs, properties = executor_call(store, execution, out)
     context = BaseBeamExecutor.Context(beam_pipeline_args=[*IN_MEMORY, NOTHING_TO_STAGE],
                                        tmp_dir=os.path.join(out, "tmp"), unique_id="bench")
     executor = executor_class(context)
@@ -100,27 +90,38 @@ def main(argv=None) -> int:
     parser.add_argument("--component", required=True, help="its class name: Explainer, Evaluator, ModelAudit, ...")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", help="cProfile statistics of the first repeat to this file")
-    parser.add_argument("--child", nargs=2, metavar=("OUT", "PROFILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--executor", action="append", metavar="MODULE:CLASS",
+                        help="an executor to run instead of the component's own; repeat to compare several")
+    parser.add_argument("--child", nargs=3, metavar=("OUT", "PROFILE", "EXECUTOR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps({"seconds": run_step(args.run, args.component, *args.child)}))
         return 0
-    seconds = []
+    executors = args.executor or [""]
+    seconds = {executor: [] for executor in executors}
     with tempfile.TemporaryDirectory(prefix="bench-step-") as scratch:
         for repeat in range(args.repeats):
-            profile = os.path.abspath(args.profile) if args.profile and repeat == 0 else ""
-            done = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), "--run", os.path.abspath(args.run), "--component",
-                 args.component, "--child", os.path.join(scratch, str(repeat)), profile],
-                capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.exit(f"{args.component} failed:\n{done.stderr[-3000:]}")
-            seconds.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
-            print(f"  run {repeat + 1}{' (profiled)' if profile else ''}: {seconds[-1]:.1f} s", flush=True)
-    unprofiled = args.profile and len(seconds) > 1  # cProfile slows the run it profiles
-    timed = seconds[1:] if unprofiled else seconds
-    print(f"{args.component} executor Do: median {statistics.median(timed):.1f} s over {len(timed)}"
-          f"{' unprofiled' if unprofiled else ''} run(s)")
+            for number, executor in enumerate(executors):
+                profile = os.path.abspath(f"{args.profile}.{number}" if len(executors) > 1 else args.profile) \
+                    if args.profile and repeat == 0 else ""
+                done = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), "--run", os.path.abspath(args.run), "--component",
+                     args.component, "--child", os.path.join(scratch, f"{repeat}-{number}"), profile, executor],
+                    capture_output=True, text=True)
+                if done.returncode != 0:
+                    sys.exit(f"{args.component} ({executor or 'its own executor'}) failed:\n{done.stderr[-3000:]}")
+                seconds[executor].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+                print(f"  run {repeat + 1}{' (profiled)' if profile else ''} {executor}: {seconds[executor][-1]:.1f} s",
+                      flush=True)
+    unprofiled = args.profile and args.repeats > 1  # cProfile slows the run it profiles
+    first = None
+    for executor, runs in seconds.items():
+        timed = runs[1:] if unprofiled else runs
+        median = statistics.median(timed)
+        first = first or median
+        print(f"{args.component} executor Do{' (' + executor + ')' if executor else ''}: median {median:.1f} s over "
+              f"{len(timed)}{' unprofiled' if unprofiled else ''} run(s)"
+              f"{f', {median / first:.2f}x the first' if len(seconds) > 1 else ''}")
     return 0
 
 

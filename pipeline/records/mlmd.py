@@ -6,8 +6,9 @@ queries, so these helpers keep working on newer ml-metadata releases.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -138,3 +139,27 @@ def output_artifacts(store, execution_id: int) -> Dict[str, List[metadata_store_
 def input_artifacts(store, execution_id: int) -> Dict[str, List[metadata_store_pb2.Artifact]]:
     """Input artifacts of an execution by input key ('examples', 'schema', ...)."""
     return _artifacts_by_key(store, execution_id, _INPUT_EVENTS)
+
+
+def executor_call(store, execution: metadata_store_pb2.Execution, out_dir: str) -> Tuple[Dict, Dict, Dict]:
+    """(inputs, outputs, exec_properties) to call the executor of a recorded `execution` again: its input artifacts
+    as recorded, new output artifacts of the recorded types and properties in `out_dir`/<output key>, and its
+    properties as plain values. TFX is imported here: the lineage commands start without it."""
+    from tfx.types import artifact_utils
+
+    artifact_types = {t.id: t for t in store.get_artifact_types()}
+
+    def tfx_artifacts(by_key, fresh: bool) -> Dict[str, List]:
+        made = {}
+        for key, artifacts in by_key.items():
+            made[key] = []
+            for artifact in artifacts:
+                if fresh:
+                    artifact = metadata_store_pb2.Artifact(type_id=artifact.type_id, uri=os.path.join(out_dir, key),
+                                                           properties=artifact.properties)
+                made[key].append(artifact_utils.deserialize_artifact(artifact_types[artifact.type_id], artifact))
+        return made
+
+    return (tfx_artifacts(input_artifacts(store, execution.id), fresh=False),
+            tfx_artifacts(output_artifacts(store, execution.id), fresh=True),
+            {**plain_properties(execution.custom_properties), **plain_properties(execution.properties)})
