@@ -7,7 +7,7 @@ output. Each of Glassbox's own steps therefore has an execution parameter, CODE_
 set to the digest of every file under components/ (pipeline/pipeline.py, `with_code_digest`): any change to that
 code reruns them, and the steps after them rerun on their new outputs. Not on Kubeflow, where the image, not the
 compiling machine, holds the code (and its tag is in each task's spec); nor in TFX's own CsvExampleGen, whose spec
-is TFX's, with our executor.
+is TFX's, with our executor (the Evaluator, whose executor is ours too, has TFX's spec plus this parameter).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 # (google.cloud.aiplatform), about a quarter of the time `from tfx import v1` takes, in every process that builds
 # or runs the pipeline.
 from tfx.components import (
-    Evaluator,
     ExampleValidator,
     ImportExampleGen,
     Pusher,
@@ -37,6 +36,7 @@ from components.artifacts import AuditReport
 from components.code import CODE_DIGEST, components_digest
 from components.csv_example_gen.component import CsvExampleGen
 from components.data_gate.component import DataGate
+from components.evaluator.component import Evaluator
 from components.explainer.component import Explainer
 from components.model_audit.baseline import LatestAuditStrategy
 from components.model_audit.component import ModelAudit

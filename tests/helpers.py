@@ -3,7 +3,9 @@
 import contextlib
 import csv
 import hashlib
+import json
 import logging
+import math
 import os
 import pwd
 import secrets
@@ -364,3 +366,77 @@ def assert_histograms(model_run: str, layers: set) -> None:
     activations = EventAccumulator(os.path.join(model_run, "activations"), size_guidance={"tensors": 0})
     activations.Reload()
     assert {f"activations/{layer}" for layer in layers} <= set(activations.Tags()["tensors"])
+
+
+def assert_close(ours, theirs, rel: float, path: str = "") -> None:
+    """Equal structure (dicts, lists) and values: floats equal to `rel` relative, anything else exactly."""
+    assert type(ours) is type(theirs), (path, ours, theirs)
+    if isinstance(ours, dict):
+        assert ours.keys() == theirs.keys(), (path, ours.keys() ^ theirs.keys())
+        for key in ours:
+            assert_close(ours[key], theirs[key], rel, f"{path}.{key}")
+    elif isinstance(ours, list):
+        assert len(ours) == len(theirs), path
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            assert_close(a, b, rel, f"{path}[{i}]")
+    elif isinstance(ours, float):
+        assert math.isclose(ours, theirs, rel_tol=rel, abs_tol=rel * 1e-3), (path, ours, theirs)
+    else:
+        assert ours == theirs, (path, ours, theirs)
+
+
+def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None):
+    """TFX's own Evaluator executor (TFMA's Beam pipeline) and Glassbox's, each on the recorded inputs and
+    parameters of `node_id`'s execution in the config's latest run (with `baseline_model`, an MLMD artifact, as the
+    baseline where given), into `out`/tfma and `out`/glassbox; returns each one's outputs, TFX artifacts by key."""
+    from tfx.components.evaluator import executor as tfx_evaluator
+    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+    from tfx.types import artifact_utils
+
+    from components.evaluator import executor
+    from pipeline import metadata
+    from pipeline.records import mlmd
+    from pipeline.runners.beam import IN_MEMORY, NOTHING_TO_STAGE
+
+    store = metadata.open_store(config)
+    execution = next(n.execution for n in mlmd.run_executions(store, config.pipeline_name) if n.node_id == node_id)
+    results = {}
+    for name, executor_class in (("tfma", tfx_evaluator.Executor), ("glassbox", executor.Executor)):
+        inputs, outputs, properties = mlmd.executor_call(store, execution, str(out / name))
+        if baseline_model is not None:
+            artifact_type = next(t for t in store.get_artifact_types() if t.id == baseline_model.type_id)
+            inputs["baseline_model"] = [artifact_utils.deserialize_artifact(artifact_type, baseline_model)]
+        context = BaseBeamExecutor.Context(beam_pipeline_args=[*IN_MEMORY, NOTHING_TO_STAGE],
+                                           tmp_dir=str(out / name / "tmp"), unique_id=name)
+        executor_class(context).Do(inputs, outputs, properties)
+        results[name] = outputs
+    return results
+
+
+def evaluation_records(path: str) -> dict:
+    """An Evaluator output's metrics and plots records as plain dicts, by slice key and kind; each record's keys and
+    values in key order (TFMA writes them in no fixed order)."""
+    from google.protobuf import json_format
+    from tensorflow_model_analysis.writers import metrics_plots_and_validations_writer as writer
+
+    records = {}
+    for kind, protos in (("metrics", writer.load_and_deserialize_metrics(path)),
+                         ("plots", writer.load_and_deserialize_plots(path))):
+        for proto in protos:
+            record = json_format.MessageToDict(proto)
+            slice_key = json.dumps(record.pop("sliceKey", {}), sort_keys=True)
+            for field in ("metricKeysAndValues", "plotKeysAndValues"):
+                record[field] = sorted(record.get(field, []), key=lambda item: json.dumps(item["key"], sort_keys=True))
+            records[(kind, slice_key)] = record
+    return records
+
+
+def assert_same_evaluation(ours: str, theirs: str) -> None:
+    """Two Evaluator outputs hold the same slices, metrics, plots (every model's, and the diffs), validation result
+    and eval config. Sums of scores may differ in the 8th digit: the model's float32 scores change with the batch it is
+    called on, and TFMA's own runs differ as much."""
+    import tensorflow_model_analysis as tfma
+
+    assert_close(evaluation_records(ours), evaluation_records(theirs), rel=1e-6)
+    assert tfma.load_validation_result(ours) == tfma.load_validation_result(theirs)
+    assert Path(ours, "eval_config.json").read_text() == Path(theirs, "eval_config.json").read_text()

@@ -18,12 +18,20 @@ from html import escape
 import pandas as pd
 import pytest
 
+from components.evaluator.executor import EVALUATED_BY, VECTORISED
 from pipeline import metadata
 from pipeline.config import REPO_ROOT
 from pipeline.records.lineage import Lineage
 from pipeline.records.summary import auc_by_slice, summarize_run
 from pipeline.serving.engine import Engine
-from tests.helpers import GERMAN_CREDIT_CSV, SMALL_EXPLAINER, run_from_upstream
+from tests.helpers import (
+    GERMAN_CREDIT_CSV,
+    SMALL_EXPLAINER,
+    assert_same_evaluation,
+    evaluate_with_tfma,
+    evaluation_records,
+    run_from_upstream,
+)
 
 pytestmark = pytest.mark.e2e
 INTEGERS = ("job", "credit_amount", "duration", "age")
@@ -142,6 +150,23 @@ def test_the_service_declines_with_points_lost(preferring_run):
     for d in decisions:  # the attributions still add up to the score
         assert d["attributions"]["base_value"] + sum(d["attributions"]["values"].values()) == pytest.approx(
             d["score"], abs=1e-5)
+
+
+def test_the_network_against_the_scorecard_as_baseline_is_evaluated_as_tfma_does(preferring_run, tmp_path):
+    """A baseline model, as in every run after the first: the Evaluator's vectorised pass and TFMA's pipeline on the
+    network, with the scorecard as its baseline, write the same metrics of both models, their differences, and the
+    change threshold's validation."""
+    scorecard = preferring_run.outputs[("Trainer_scorecard", "model")]
+    results = evaluate_with_tfma(preferring_run.config, "Evaluator", tmp_path, baseline_model=scorecard)
+    ours, theirs = (results[name]["evaluation"][0] for name in ("glassbox", "tfma"))
+    assert ours.get_string_custom_property(EVALUATED_BY) == VECTORISED
+    assert_same_evaluation(ours.uri, theirs.uri)
+    overall = next(record for (kind, key), record in evaluation_records(ours.uri).items()
+                   if kind == "metrics" and key == "{}")
+    models = {item["key"].get("modelName") for item in overall["metricKeysAndValues"]}
+    diffs = [item for item in overall["metricKeysAndValues"] if item["key"].get("isDiff")]
+    assert models == {"candidate", "baseline"} and any(item["key"]["name"] == "auc" for item in diffs), overall
+    assert results["glassbox"]["blessing"][0].get_int_custom_property("baseline_model_id") == scorecard.id
 
 
 def test_a_rule_list_goes_through_the_same_pipeline_and_is_stopped_below_the_bar(rules_run):

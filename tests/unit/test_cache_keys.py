@@ -183,7 +183,7 @@ def test_an_edit_of_glassbox_s_component_code_reruns_its_own_steps(inputs, tmp_p
     _edit(code / "model_audit" / "audit.py", '"""', '"""Edited. ')
     after = _training(config)
     assert {node for node in before if before[node] != after[node]} == {
-        "Privacy", "ImportSchemaGen", "DataGate", "Explainer", "ModelAudit"}
+        "Privacy", "ImportSchemaGen", "DataGate", "Explainer", "Evaluator", "ModelAudit"}
     edited = _monitoring(config)
     assert {node for node in monitoring if monitoring[node] != edited[node]} == {
         "Privacy", "ExampleValidator", "Explainer", "Monitor"}
