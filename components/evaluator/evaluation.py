@@ -12,9 +12,15 @@ The files are those TFMA's writers make, so `tfma.load_eval_result`, `tfma.load_
 
 Whatever the pass does not compute raises `UnsupportedError`, which says what; the executor then runs TFMA's pipeline.
 That is: example weights, confidence intervals, a minimum slice size, cross slices, query keys, slices on values or
-SQL, slices on more than one feature or on a feature no preprocessing function returns, a Keras model (TFMA adds
-its compiled metrics), a combiner not in `ACCUMULATORS` or one configured beyond what it handles (sub keys,
-aggregation, class weights), predictions that are not one score per example, and labels other than 0 and 1.
+SQL, slices on more than one feature or on a raw feature with several values in an example, a label no preprocessing
+function returns, a Keras model (TFMA adds its compiled metrics), a combiner not in `ACCUMULATORS` or one configured
+beyond what it handles (sub keys, aggregation, class weights), predictions that are not one score per example, labels
+other than 0 and 1, and an empty eval split.
+
+The accumulators read the settings of TFMA's combiners from their private attributes, and build TFMA's accumulator
+types, which no public API exposes: both pinned TFMA versions (0.47 on the legacy stack, 0.52 on the current one)
+have them, and tests/unit/test_vectorised_evaluation.py checks every metric against those combiners' own `add_input`
+on each stack, so a TFMA upgrade that changes them fails there first.
 """
 
 from __future__ import annotations
@@ -26,11 +32,12 @@ from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import text_format
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.api import types as tfma_types
 from tensorflow_model_analysis.contrib.aggregates import binary_confusion_matrices as tfma_confusion
 from tensorflow_model_analysis.evaluators import metrics_validator
-from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
+from tensorflow_model_analysis.metrics import calibration_histogram, metric_types, metric_util
 from tensorflow_model_analysis.proto import config_pb2, validation_result_pb2
 from tensorflow_model_analysis.utils import model_util
 from tensorflow_model_analysis.writers import metrics_plots_and_validations_writer as tfma_writer
@@ -76,7 +83,7 @@ def check_config(eval_config: config_pb2.EvalConfig) -> None:
             raise UnsupportedError(f"the several outputs of model {spec.name!r}")
     for spec in eval_config.slicing_specs:
         if spec.feature_values or spec.slice_keys_sql or len(spec.feature_keys) > 1:
-            raise UnsupportedError(f"the slice {spec}".strip())
+            raise UnsupportedError(f"the slice {text_format.MessageToString(spec, as_one_line=True)}")
 
 
 def check_model_type(model_spec: config_pb2.ModelSpec, model_path: str) -> None:
@@ -155,10 +162,12 @@ def score(model_path: str, model_spec: config_pb2.ModelSpec, slice_features: Lis
             slices[name].extend(
                 _one_per_example(transformed[name], len(records), f"slice feature {name}").tolist()
                 if name in transformed else _raw_values(records, name))
-    labels = np.concatenate(labels).astype(np.float64) if labels else np.empty(0)
+    if not labels:
+        raise UnsupportedError("an eval split without examples")
+    labels = np.concatenate(labels).astype(np.float64)
     if not np.isin(labels, (0.0, 1.0)).all():
         raise UnsupportedError("labels other than 0 and 1")
-    return Scored(labels, np.concatenate(predictions).astype(np.float64) if predictions else np.empty(0), slices)
+    return Scored(labels, np.concatenate(predictions).astype(np.float64), slices)
 
 
 def read_batches(split_uris: Iterable[str]) -> Iterator[List[bytes]]:
@@ -211,7 +220,8 @@ def _binary_confusion_matrices(combiner, labels: np.ndarray, predictions: np.nda
         counts = tfma_confusion.Matrix(
             tp=float(np.sum(positive & predicted)), tn=float(np.sum(~positive & ~predicted)),
             fp=float(np.sum(~positive & predicted)), fn=float(np.sum(positive & ~predicted)))
-        accumulator[threshold] = tfma_confusion._ThresholdEntry(counts, [], [], [], [])
+        accumulator[threshold] = tfma_confusion._ThresholdEntry(
+            matrix=counts, tp_examples=[], tn_examples=[], fp_examples=[], fn_examples=[])
     return accumulator
 
 
@@ -230,26 +240,21 @@ def check_combiner(computation: metric_types.MetricComputation) -> None:
     name = type(combiner).__name__
     if name not in ACCUMULATORS:
         raise UnsupportedError(f"the metric computation {name} ({', '.join(k.name for k in computation.keys)})")
-    key = getattr(combiner, "_key", None)
+    key = computation.keys[0]
     settings = {
-        "example weights": getattr(combiner, "_example_weighted", False),
-        "a sub key": key is not None and key.sub_key is not None,
-        "an output name": (key.output_name if key is not None else getattr(combiner, "_output_name", "")),
-        "an aggregation type": getattr(combiner, "_aggregation_type", None) is not None,
-        "class weights": bool(getattr(combiner, "_class_weights", None)),
-        "example ids": bool(getattr(combiner, "_example_id_key", None)),
+        "example weights": key.example_weighted,
+        "a sub key": key.sub_key is not None,
+        "an output name": key.output_name,
+        "an aggregation type": key.aggregation_type is not None,
+        "class weights": getattr(combiner, "_class_weights", None),
+        "example ids": getattr(combiner, "_example_id_key", None),
+        "its own label and prediction extraction": getattr(
+            combiner, "_extract_label_prediction_and_weight", metric_util.to_label_prediction_example_weight
+        ) is not metric_util.to_label_prediction_example_weight,
     }
     asked = [setting for setting, value in settings.items() if value]
     if asked:
         raise UnsupportedError(f"{name} with {', '.join(asked)}")
-    if name == "_BinaryConfusionMatrixCombiner" and (
-            combiner._extract_label_prediction_and_weight.__name__ != "to_label_prediction_example_weight"):
-        raise UnsupportedError(f"{name} with its own label and prediction extraction")
-
-
-def _model_name(computation: metric_types.MetricComputation) -> str:
-    key = computation.keys[0]
-    return key.model_name
 
 
 def separate(computations: metric_types.MetricComputations) -> Tuple[list, list]:
@@ -296,9 +301,12 @@ def slice_metrics(mask: np.ndarray, scored_by_model: Dict[str, Scored], combined
     _ComputeMetricsAndPlots computes them from the combiners' outputs."""
     metrics: Dict = {}
     for computation in combined:
-        scored = scored_by_model[_model_name(computation)]
-        accumulator = ACCUMULATORS[type(computation.combiner).__name__](
-            computation.combiner, scored.labels[mask], scored.predictions[mask])
+        scored = scored_by_model[computation.keys[0].model_name]
+        name = type(computation.combiner).__name__
+        try:
+            accumulator = ACCUMULATORS[name](computation.combiner, scored.labels[mask], scored.predictions[mask])
+        except AttributeError as e:  # a TFMA whose combiner keeps its settings under other names
+            raise UnsupportedError(f"{name} of this TFMA version ({e})") from e
         metrics.update(computation.combiner.extract_output(accumulator))
     for computation in derived:
         metrics.update(computation.result(metrics))

@@ -61,6 +61,7 @@ def _plan(input_dict: Dict[str, List], exec_properties: Dict[str, Any]) -> _Plan
                                                                rubber_stamp=True)
     config_util.verify_eval_config(eval_config)
     evaluation.check_config(eval_config)
+    computations = evaluation.separate(metric_specs.to_computations(eval_config.metrics_specs, eval_config=eval_config))
     models = {}
     for spec in eval_config.model_specs:
         artifact = artifact_utils.get_single_instance(
@@ -76,8 +77,7 @@ def _plan(input_dict: Dict[str, List], exec_properties: Dict[str, Any]) -> _Plan
     return _Plan(
         eval_config=eval_config, models=models,
         split_uris=[uri for split in splits for uri in artifact_utils.get_split_uris(examples, split)],
-        computations=evaluation.separate(metric_specs.to_computations(eval_config.metrics_specs,
-                                                                      eval_config=eval_config)),
+        computations=computations,
         run_validation=bool(metric_specs.metric_thresholds_from_metrics_specs(eval_config.metrics_specs,
                                                                               eval_config=eval_config)))
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from components.evaluator.executor import EVALUATED_BY, NOT_VECTORISED, TFMA_PIPELINE
 from pipeline import metadata
 from pipeline.config import REPO_ROOT, load_config
 from pipeline.records import mlmd
@@ -54,6 +55,11 @@ def test_the_same_components_run_without_privacy_and_ship_a_blessed_audited_mode
     assert summary.accuracy_by_slice["Overall"] >= 0.95
     assert {f"label:{c}" for c in range(10)} <= set(summary.accuracy_by_slice)
     assert summary.blessed and summary.pushed_uri
+    # A ten-class model is past the Evaluator's vectorised pass: TFMA's pipeline evaluated it, and says why.
+    evaluation = outputs["Evaluator"][1]["evaluation"][0]
+    assert _property(evaluation, EVALUATED_BY) == TFMA_PIPELINE
+    assert _property(evaluation, NOT_VECTORISED) == (
+        "the metric computation _CompilableMetricsCombiner (sparse_categorical_accuracy)")
     # The image module records what it trained on, as the tabular one does: the model says so in MLMD.
     model = outputs["Trainer"][1]["model"][0]
     assert _property(model, "trained_on") == "CPU:0" and _property(model, "devices_requested") == "auto"
