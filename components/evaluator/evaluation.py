@@ -14,8 +14,8 @@ Whatever the pass does not compute raises `UnsupportedError`, which says what; t
 That is: example weights, confidence intervals, a minimum slice size, cross slices, query keys, slices on values or
 SQL, slices on more than one feature or on a raw feature with several values in an example, a label no preprocessing
 function returns, a Keras model (TFMA adds its compiled metrics), a combiner not in `ACCUMULATORS` or one configured
-beyond what it handles (sub keys, aggregation, class weights), predictions that are not one score per example, labels
-other than 0 and 1, and an empty eval split.
+beyond what it handles (sub keys, aggregation, class weights), predictions that are not one score per example or
+not a number, labels other than 0 and 1, and an empty eval split.
 
 The accumulators read the settings of TFMA's combiners from their private attributes, and build TFMA's accumulator
 types, which no public API exposes: both pinned TFMA versions (0.47 on the legacy stack, 0.52 on the current one)
@@ -154,8 +154,8 @@ def score(model_path: str, model_spec: config_pb2.ModelSpec, slice_features: Lis
         for function in preprocess:
             transformed.update(function(records))
         if model_spec.label_key not in transformed:
-            raise UnsupportedError(f"the label {model_spec.label_key} from the raw examples (no preprocessing function "
-                              "returns it)")
+            raise UnsupportedError(
+                f"the label {model_spec.label_key} from the raw examples (no preprocessing function returns it)")
         labels.append(_one_per_example(transformed[model_spec.label_key], len(records), "labels"))
         predictions.append(_one_per_example(_prediction(serve(records), model_spec), len(records), "predictions"))
         for name in slice_features:
@@ -167,7 +167,10 @@ def score(model_path: str, model_spec: config_pb2.ModelSpec, slice_features: Lis
     labels = np.concatenate(labels).astype(np.float64)
     if not np.isin(labels, (0.0, 1.0)).all():
         raise UnsupportedError("labels other than 0 and 1")
-    return Scored(labels, np.concatenate(predictions).astype(np.float64), slices)
+    predictions = np.concatenate(predictions).astype(np.float64)
+    if np.isnan(predictions).any():  # TFMA's histogram refuses them with its own message
+        raise UnsupportedError("scores that are not numbers")
+    return Scored(labels, predictions, slices)
 
 
 def read_batches(split_uris: Iterable[str]) -> Iterator[List[bytes]]:
