@@ -5,7 +5,7 @@ whichever method produced them.
 """
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Dict, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -74,7 +74,7 @@ class Faithfulness:
 def deletion_insertion(
     predict_fn: PredictFn,
     x_dense: np.ndarray,
-    attributions: np.ndarray,
+    attributions: Mapping[str, np.ndarray],
     reference_dense: np.ndarray,
     blocks: Blocks,
     *,
@@ -82,46 +82,55 @@ def deletion_insertion(
     seed: int = 0,
     batch_rows: int = 1 << 17,
     steps: int | None = None,
-) -> Faithfulness:
-    """Deletion and insertion curves, features ordered by attribution (most positive first), against
-    `random_orders` random orders.
+) -> Dict[str, Faithfulness]:
+    """Per method, deletion and insertion curves of the examples, features ordered by the method's attributions
+    [N, M] (most positive first), against `random_orders` random orders. The random orders do not depend on the
+    attributions, so every method is compared with the same random curves, taken once: with K methods the model is
+    called for K + R orders, not K (1 + R).
 
     A removed feature takes its block from `reference_dense`: one baseline row [D], or background rows
     [B, D] whose predictions are averaged (the same interventional removal as Shapley's). With `steps` below M
     the curves are taken at `steps` + 1 evenly spaced counts of removed features, 0 and M included (about M/steps
     features per step, as pixel flipping removes regions of large images), which costs steps/M of every count.
     """
+    if not attributions:
+        return {}
     x = np.asarray(x_dense, dtype=np.float32)
-    n, players = np.shape(attributions)
-    if players != len(blocks):
-        raise ValueError(f"attributions have {players} features, the blocks {len(blocks)}")
+    n, players = len(x), len(blocks)
+    for method, values in attributions.items():
+        if np.shape(values) != (n, players):
+            raise ValueError(f"{method}: attributions of shape {np.shape(values)}, not one row per example and one "
+                             f"column per feature ({n}, {players})")
     game = InterventionalGame(predict_fn, reference_dense, blocks, batch_rows=batch_rows)
     # Most positive first: deleting the features that raised the score should lower it fastest, and
     # inserting them first should raise it fastest. (|attribution| order mixes in features that lowered
     # the score, whose removal raises it, so it need not beat a random order even for exact attributions.)
-    by_attribution = np.argsort(-np.asarray(attributions), axis=1, kind="stable")[:, np.newaxis]
+    by_attribution = [np.argsort(-np.asarray(values), axis=1, kind="stable") for values in attributions.values()]
     random = np.argsort(np.random.default_rng(seed).random((n, random_orders, players)), axis=2)
-    orders = np.concatenate([by_attribution, random], axis=1)  # [N, 1 + R, M]
+    orders = np.concatenate([np.stack(by_attribution, axis=1).reshape(n, -1, players), random], axis=1)  # [N, K+R, M]
     positions = np.argsort(orders, axis=2)[:, :, np.newaxis, :]  # when each feature is removed / inserted
     removed = removal_counts(players, steps)
     k = removed[:, np.newaxis]
-    kept_after_deletion = positions >= k  # [N, 1 + R, P, M]
+    kept_after_deletion = positions >= k  # [N, K + R, P, M]
     inserted = positions < k
     coalitions = np.stack([kept_after_deletion, inserted], axis=2).reshape(n, -1, players)
-    curves = game.values(x, coalitions).reshape(n, 1 + random_orders, 2, len(removed)).mean(axis=0)
-    random_curves = curves[1:].mean(axis=0)
+    curves = game.values(x, coalitions).reshape(n, len(orders[0]), 2, len(removed)).mean(axis=0)
+    random_curves = curves[len(attributions):].mean(axis=0)
     share = removed / players
-    return Faithfulness(
-        removed=removed,
-        deletion_curve=curves[0, 0],
-        insertion_curve=curves[0, 1],
-        random_deletion_curve=random_curves[0],
-        random_insertion_curve=random_curves[1],
-        deletion_auc=_area(curves[0, 0], share),
-        insertion_auc=_area(curves[0, 1], share),
-        random_deletion_auc=_area(random_curves[0], share),
-        random_insertion_auc=_area(random_curves[1], share),
-    )
+    return {
+        method: Faithfulness(
+            removed=removed,
+            deletion_curve=curves[i, 0],
+            insertion_curve=curves[i, 1],
+            random_deletion_curve=random_curves[0],
+            random_insertion_curve=random_curves[1],
+            deletion_auc=_area(curves[i, 0], share),
+            insertion_auc=_area(curves[i, 1], share),
+            random_deletion_auc=_area(random_curves[0], share),
+            random_insertion_auc=_area(random_curves[1], share),
+        )
+        for i, method in enumerate(attributions)
+    }
 
 
 def removal_counts(players: int, steps: int | None) -> np.ndarray:

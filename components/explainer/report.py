@@ -69,11 +69,10 @@ def measure_quality(
               for m in config.per_example_methods}
     report: Dict = {"examples": len(records), "completeness_threshold": COMPLETENESS_THRESHOLD, "methods": {}}
     few = dense[:stability_examples]
-    for method, result in sample.items():
+    faithfulness = quality.deletion_insertion(model.predict_fn, dense, {m: r.values for m, r in sample.items()},
+                                              background.dense, model.blocks, seed=config.seed)
+    for method in sample:
         summary = quality.summarize_completeness(completeness_errors[method], COMPLETENESS_THRESHOLD)
-        faithfulness = quality.deletion_insertion(
-            model.predict_fn, dense, result.values, background.dense, model.blocks, seed=config.seed
-        )
         sensitivity = quality.max_sensitivity(
             lambda rows, m=method: attribute(m, model, rows, background, config).values,
             few, model.numeric_columns, seed=config.seed,
@@ -85,7 +84,7 @@ def measure_quality(
                 "median": summary.median, "p90": summary.p90, "max": summary.max,
                 "share_above_threshold": summary.share_above,
             },
-            "faithfulness": faithfulness.summary(),
+            "faithfulness": faithfulness[method].summary(),
             "stability": {
                 "examples": int(len(few)),
                 "noise_scale": 0.05,

@@ -100,13 +100,14 @@ def explain_images(model_dir: str, records: List[bytes], config: ImageExplainerC
     with model.randomized(config.seed):
         randomized = {m: attribute(m, model, images[:r], targets[:r], config)[0] for m in config.methods}
     quality: Dict = {"examples": q, "completeness_threshold": COMPLETENESS_THRESHOLD, "methods": {}}
+    flipping = pixel_flipping(model.probabilities, images[:q], targets[:q], {m: maps[m][:q] for m in config.methods},
+                              model.classes, random_orders=config.random_orders, seed=config.seed,
+                              batch_rows=config.batch_rows, steps=config.flip_steps)
     for method in config.methods:
-        flipping = pixel_flipping(model.probabilities, images[:q], targets[:q], maps[method][:q], model.classes,
-                                  random_orders=config.random_orders, seed=config.seed, batch_rows=config.batch_rows,
-                                  steps=config.flip_steps)
         # Maps with nothing to rank (Grad-CAM where ReLU zeroes every position) make the pixel order arbitrary.
         constant = int((np.ptp(pixel_maps[method].reshape(len(images), -1), axis=1) == 0).sum())
-        entry = {"faithfulness": flipping.summary(), "seconds_per_image": seconds[method], "constant_maps": constant,
+        entry = {"faithfulness": flipping[method].summary(), "seconds_per_image": seconds[method],
+                 "constant_maps": constant,
                  "randomization": summarize_randomization(
                      rank_correlations(maps[method][:r], randomized[method]),
                      int((np.ptp(pixel_map(randomized[method]).reshape(r, -1), axis=1) == 0).sum()))}

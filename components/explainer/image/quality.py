@@ -5,6 +5,8 @@ Completeness is integrated gradients' own error (the tabular summary applies unc
 
 from __future__ import annotations
 
+from typing import Dict, Mapping
+
 import numpy as np
 from scipy import stats
 
@@ -23,17 +25,18 @@ def pixel_flipping(
     scores_fn: ScoresFn,
     images: np.ndarray,
     targets: np.ndarray,
-    attributions: np.ndarray,
+    attributions: Mapping[str, np.ndarray],
     classes: int,
     *,
     random_orders: int = 5,
     seed: int = 0,
     batch_rows: int = 16384,
     steps: int | None = None,
-) -> Faithfulness:
-    """Deletion and insertion curves of the target score as pixels (all channels together) turn black, or are
-    restored onto a black image, most positively attributed first, against random orders (Samek et al., 2017);
-    taken after every pixel, or in `steps` even steps (deletion_insertion).
+) -> Dict[str, Faithfulness]:
+    """Per method, deletion and insertion curves of the target score as pixels (all channels together) turn black,
+    or are restored onto a black image, most positively attributed first by the method's maps [N, H, W, C], against
+    random orders (Samek et al., 2017), the same for every method; taken after every pixel, or in `steps` even steps
+    (deletion_insertion).
 
     The tabular curves apply as they are: each pixel is a block of C columns of the flat row, black is the
     reference row, and the target's one-hot columns belong to no block, so they are never removed.
@@ -44,8 +47,8 @@ def pixel_flipping(
     rows = flat_rows(images, targets, classes)
     return deletion_insertion(
         flat_target_score(scores_fn, images.shape[1:]), rows,
-        pixel_map(attributions).reshape(len(images), pixels), np.zeros(rows.shape[1], dtype=np.float32),
-        [(p * channels, (p + 1) * channels) for p in range(pixels)],
+        {method: pixel_map(maps).reshape(len(images), pixels) for method, maps in attributions.items()},
+        np.zeros(rows.shape[1], dtype=np.float32), [(p * channels, (p + 1) * channels) for p in range(pixels)],
         random_orders=random_orders, seed=seed, batch_rows=batch_rows, steps=steps,
     )
 

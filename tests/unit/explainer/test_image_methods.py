@@ -159,7 +159,7 @@ def test_pixel_flipping_in_attribution_order_beats_random_order():
     images = _images(20)
     targets = np.zeros(len(images), int)
     found = attribute_image_integrated_gradients(_read_one_pixel, images, targets, np.zeros_like(images), 2)
-    curves = pixel_flipping(_read_one_pixel, images, targets, found.attributions, 2, random_orders=5)
+    curves = pixel_flipping(_read_one_pixel, images, targets, {"ig": found.attributions}, 2, random_orders=5)["ig"]
     # Deleting the one pixel read first takes the score to its black value at once.
     np.testing.assert_allclose(curves.deletion_curve[1:], _score(np.zeros((1, 8, 8, 1), np.float32))[0], atol=1e-6)
     assert curves.deletion_auc < curves.random_deletion_auc

@@ -34,7 +34,7 @@ def test_ordering_by_attribution_beats_random_orders_on_a_linear_model():
     attributions = sum_blocks(POSITIVE_WEIGHTS * (x - baseline), BLOCKS)
     assert (attributions > 0).all()
 
-    result = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=4, seed=1)
+    result = deletion_insertion(predict, x, {"m": attributions}, baseline, BLOCKS, random_orders=4, seed=1)["m"]
 
     assert result.deletion_auc < result.random_deletion_auc - 0.02
     assert result.insertion_auc > result.random_insertion_auc + 0.02
@@ -59,9 +59,10 @@ def test_curves_taken_in_steps_are_the_full_curves_at_those_counts():
     x = dense_rows(25, seed=7)
     baseline = np.zeros(WIDTH, dtype=np.float32)
     attributions = sum_blocks(POSITIVE_WEIGHTS * (x - baseline), BLOCKS)
-    full = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=3, seed=4)
+    full = deletion_insertion(predict, x, {"m": attributions}, baseline, BLOCKS, random_orders=3, seed=4)["m"]
     assert len(BLOCKS) == 4
-    stepped = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=3, seed=4, steps=3)
+    stepped = deletion_insertion(predict, x, {"m": attributions}, baseline, BLOCKS, random_orders=3, seed=4,
+                                 steps=3)["m"]
     assert stepped.removed.tolist() == [0, 1, 3, 4]
     for name in ("deletion_curve", "insertion_curve", "random_deletion_curve", "random_insertion_curve"):
         np.testing.assert_allclose(getattr(stepped, name), getattr(full, name)[stepped.removed], rtol=1e-12)
@@ -80,10 +81,36 @@ def test_signed_order_beats_random_when_attributions_have_both_signs():
     attributions = sum_blocks(weights * (x - baseline), BLOCKS)
     assert (attributions > 0).any() and (attributions < 0).any()
 
-    result = deletion_insertion(predict, x, attributions, baseline, BLOCKS, random_orders=4, seed=2)
+    result = deletion_insertion(predict, x, {"m": attributions}, baseline, BLOCKS, random_orders=4, seed=2)["m"]
 
     assert result.deletion_auc < result.random_deletion_auc - 0.02
     assert result.insertion_auc > result.random_insertion_auc + 0.02
+
+
+def test_methods_compared_together_get_the_curves_each_gets_alone():
+    """The random orders are drawn from the seed and the examples alone, so several methods share one set of random
+    curves: each method's curves are those of a call of its own, whatever the other methods are and their order."""
+    weights = np.array([2.0, 1.0, -1.5, 0.5, -2.0, 1.5], dtype=np.float32)
+    predict = tf.function(lambda dense: tf.sigmoid(linear_logit(weights, 0.3)(dense)))
+    x = dense_rows(20, seed=12)
+    baseline = np.zeros(WIDTH, dtype=np.float32)
+    exact = sum_blocks(weights * x, BLOCKS)
+    methods = {"exact": exact, "noisy": exact + np.random.default_rng(3).normal(size=exact.shape),
+               "reversed": -exact}
+    together = deletion_insertion(predict, x, methods, baseline, BLOCKS, random_orders=3, seed=5, steps=3)
+    backwards = deletion_insertion(predict, x, dict(reversed(methods.items())), baseline, BLOCKS, random_orders=3,
+                                   seed=5, steps=3)
+    assert list(together) == list(methods)
+    for method, values in methods.items():
+        alone = deletion_insertion(predict, x, {method: values}, baseline, BLOCKS, random_orders=3, seed=5,
+                                   steps=3)[method]
+        for found in (together[method], backwards[method]):
+            for name in ("deletion_curve", "insertion_curve", "random_deletion_curve", "random_insertion_curve"):
+                np.testing.assert_allclose(getattr(found, name), getattr(alone, name), rtol=1e-6, err_msg=name)
+    assert together["exact"].deletion_auc < together["exact"].random_deletion_auc < together["reversed"].deletion_auc
+    with pytest.raises(ValueError, match=r"short: attributions of shape \(20, 3\)"):
+        deletion_insertion(predict, x, {"exact": exact, "short": exact[:, :3]}, baseline, BLOCKS)
+    assert deletion_insertion(predict, x, {}, baseline, BLOCKS) == {}
 
 
 def test_max_sensitivity_is_zero_for_a_constant_explanation_and_linear_in_the_noise():
