@@ -36,7 +36,7 @@ def digits28_run(tmp_path_factory):
     # The config as shipped, trained and explained less, its explanations' quality measured on fewer images: what is
     # tested is that every step takes 28 x 28 images and every method's maps come out at full size, not how well this
     # network learns or how good its maps are (test_digits_e2e.py judges both).
-    explained = config.image.explainer.model_copy(update={"max_examples": 120, "marker_epochs": 8,
+    explained = config.image.explainer.model_copy(update={"max_examples": 48, "marker_epochs": 8,
                                                           "quality_examples": 30, "randomization_examples": 20})
     config = config.model_copy(update={"training": config.training.model_copy(update={"train_steps": 120}),
                                        "image": config.image.model_copy(update={"explainer": explained})})
@@ -58,11 +58,11 @@ def test_a_28_by_28_run_explains_every_image_with_every_method(digits28_run):
         n = len(arrays["label"])
         for method in config.image.explainer.methods:
             assert arrays[f"attribution.{method}"].shape == (n, 28, 28, 1), method
-    # 120 images explained, every eval image scored: the audit judges accuracy on all of them.
+    # 48 images explained, every eval image scored: the audit judges accuracy on all of them.
     (examples,) = mlmd.output_artifacts(store, nodes["ImportExampleGen"].execution.id)["examples"]
     with np.load(root / "predictions.npz") as arrays:
         assert arrays["probabilities"].shape == (len(split_records(str(Path(examples.uri, "Split-eval")))), 10)
-        assert n == 120 < len(arrays["label"])
+        assert n == 48 < len(arrays["label"])
     quality = json.loads((root / "quality.json").read_text())
     assert quality["ground_truth"]["planted_marker"]["marker"]["share_of_pixels"] == pytest.approx(49 / 784)
     per_image = {m: round(e["seconds_per_image"], 4) for m, e in quality["methods"].items()}
