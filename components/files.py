@@ -3,7 +3,7 @@ readers of examples and statistics that several components share."""
 
 import json
 import os
-from typing import Any, List
+from typing import Any, Iterator, List
 
 from tfx.dsl.io import fileio
 
@@ -26,14 +26,24 @@ def write_json(path: str, value: Any) -> None:
 READ_BATCH = 4096
 
 
-def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:
-    """The serialized examples of one split of an Examples artifact (gzipped TFRecords), in file order."""
+def record_batches(split_uri: str, limit: int | None = None) -> Iterator[List[bytes]]:
+    """The serialized examples of one split of an Examples artifact, in file order, READ_BATCH at a time (at most
+    `limit` in all): its TFRecord files, gzipped where named .gz as ExampleGen names them."""
     import tensorflow as tf  # only the readers of examples pay for TensorFlow's import
 
-    files = sorted(fileio.glob(os.path.join(split_uri, "*")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    dataset = dataset.take(limit) if limit is not None else dataset
-    return [record for records in dataset.batch(READ_BATCH).as_numpy_iterator() for record in records]
+    left = limit
+    for path in sorted(fileio.glob(os.path.join(split_uri, "*"))):
+        if left == 0:
+            return
+        dataset = tf.data.TFRecordDataset(path, compression_type="GZIP" if path.endswith(".gz") else "")
+        for records in (dataset if left is None else dataset.take(left)).batch(READ_BATCH).as_numpy_iterator():
+            left = None if left is None else left - len(records)
+            yield list(records)
+
+
+def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:
+    """The serialized examples of one split of an Examples artifact, in file order (at most `limit`)."""
+    return [record for records in record_batches(split_uri, limit) for record in records]
 
 
 def sample_records(split_uri: str, size: int, seed: int) -> List[bytes]:
@@ -41,16 +51,14 @@ def sample_records(split_uri: str, size: int, seed: int) -> List[bytes]:
     that holds only the sample and one batch: each record draws a random key and the `size` smallest keys are kept
     (bottom-k sampling), so the same split and seed always give the same sample."""
     import numpy as np
-    import tensorflow as tf
 
-    files = sorted(fileio.glob(os.path.join(split_uri, "*")))
     rng = np.random.default_rng(seed)
     keys, positions, kept = np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
     seen = 0
-    for records in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH).as_numpy_iterator():
+    for records in record_batches(split_uri):
         keys = np.concatenate([keys, rng.random(len(records))])
         positions = np.concatenate([positions, np.arange(seen, seen + len(records))])
-        kept = np.concatenate([kept, records])
+        kept = np.concatenate([kept, np.array(records, dtype=object)])
         seen += len(records)
         if len(keys) > size:
             smallest = np.argpartition(keys, size)[:size]

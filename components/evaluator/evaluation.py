@@ -42,8 +42,6 @@ from tensorflow_model_analysis.proto import config_pb2, validation_result_pb2
 from tensorflow_model_analysis.utils import model_util
 from tensorflow_model_analysis.writers import metrics_plots_and_validations_writer as tfma_writer
 
-from components.files import READ_BATCH
-
 # The keys TFMA looks for in a dict of outputs when the model spec names none (metric_util.prepare_labels_and_
 # predictions), in its order.
 COMMON_PREDICTION_KEYS = ("scores", "outputs", "predictions", "logistic", "probabilities", "logits")
@@ -140,46 +138,60 @@ def _raw_values(records: Sequence[bytes], name: str) -> list:
     return [next(values) if length else None for length in lengths]
 
 
-def score(model_path: str, model_spec: config_pb2.ModelSpec, slice_features: List[str],
-          batches: Iterable[Sequence[bytes]]) -> Scored:
-    """Labels, scores and slice values of one model on the eval examples, as TFMA's extractors get them: the label
-    from the preprocessing functions' outputs, the score from the serving signature, and a slice feature from the
-    preprocessing functions' outputs where they return it, else from the raw example."""
-    loaded = tf.saved_model.load(model_path)
-    serve = _signature(loaded, model_spec.signature_name or "serving_default", model_path)
-    preprocess = [_signature(loaded, name, model_path) for name in model_spec.preprocessing_function_names]
-    labels, predictions, slices = [], [], {name: [] for name in slice_features}
-    for records in batches:
+class _Scorer:
+    """One model's signatures, and what they gave for the batches seen so far."""
+
+    def __init__(self, model_path: str, model_spec: config_pb2.ModelSpec):
+        loaded = tf.saved_model.load(model_path)
+        self.spec = model_spec
+        self.serve = _signature(loaded, model_spec.signature_name or "serving_default", model_path)
+        self.preprocess = [_signature(loaded, name, model_path) for name in model_spec.preprocessing_function_names]
+        self.labels, self.predictions, self.slices = [], [], {}
+
+    def add(self, records: Sequence[bytes], slice_features: List[str], raw: Dict[str, list]) -> None:
+        """Scores a batch; a slice feature no preprocessing function returns comes from `raw` (the batch's raw
+        values, parsed for the first model that needs them and kept there for the others)."""
         transformed = {}
-        for function in preprocess:
+        for function in self.preprocess:
             transformed.update(function(records))
-        if model_spec.label_key not in transformed:
+        if self.spec.label_key not in transformed:
             raise UnsupportedError(
-                f"the label {model_spec.label_key} from the raw examples (no preprocessing function returns it)")
-        labels.append(_one_per_example(transformed[model_spec.label_key], len(records), "labels"))
-        predictions.append(_one_per_example(_prediction(serve(records), model_spec), len(records), "predictions"))
+                f"the label {self.spec.label_key} from the raw examples (no preprocessing function returns it)")
+        self.labels.append(_one_per_example(transformed[self.spec.label_key], len(records), "labels"))
+        self.predictions.append(_one_per_example(_prediction(self.serve(records), self.spec), len(records),
+                                                 "predictions"))
         for name in slice_features:
-            slices[name].extend(
-                _one_per_example(transformed[name], len(records), f"slice feature {name}").tolist()
-                if name in transformed else _raw_values(records, name))
-    if not labels:
-        raise UnsupportedError("an eval split without examples")
-    labels = np.concatenate(labels).astype(np.float64)
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise UnsupportedError("labels other than 0 and 1")
-    predictions = np.concatenate(predictions).astype(np.float64)
-    if np.isnan(predictions).any():  # TFMA's histogram refuses them with its own message
-        raise UnsupportedError("scores that are not numbers")
-    return Scored(labels, predictions, slices)
+            if name in transformed:
+                values = _one_per_example(transformed[name], len(records), f"slice feature {name}").tolist()
+            else:
+                values = raw[name] if name in raw else raw.setdefault(name, _raw_values(records, name))
+            self.slices.setdefault(name, []).extend(values)
+
+    def scored(self) -> Scored:
+        if not self.labels:
+            raise UnsupportedError("an eval split without examples")
+        labels = np.concatenate(self.labels).astype(np.float64)
+        if not np.isin(labels, (0.0, 1.0)).all():
+            raise UnsupportedError("labels other than 0 and 1")
+        predictions = np.concatenate(self.predictions).astype(np.float64)
+        if np.isnan(predictions).any():  # TFMA's histogram refuses them with its own message
+            raise UnsupportedError("scores that are not numbers")
+        return Scored(labels, predictions, self.slices)
 
 
-def read_batches(split_uris: Iterable[str]) -> Iterator[List[bytes]]:
-    """The serialized examples of the splits' TFRecord files (gzipped where named .gz), READ_BATCH at a time."""
-    for uri in split_uris:
-        for path in sorted(tf.io.gfile.glob(os.path.join(uri, "*"))):
-            compression = "GZIP" if path.endswith(".gz") else ""
-            for records in tf.data.TFRecordDataset(path, compression_type=compression).batch(READ_BATCH):
-                yield records.numpy().tolist()
+def score(models: Dict[str, Tuple[str, config_pb2.ModelSpec]], slice_features: List[str],
+          batches: Iterable[Sequence[bytes]]) -> Dict[str, Scored]:
+    """Labels, scores and slice values of each model (name -> its path and spec) on the eval examples, as TFMA's
+    extractors get them: the label from the preprocessing functions' outputs, the score from the serving signature,
+    and a slice feature from the preprocessing functions' outputs where they return it, else from the raw example.
+    Each batch is read once and scored by every model (the candidate and its baseline), its raw slice values parsed
+    once for all of them."""
+    scorers = {name: _Scorer(path, spec) for name, (path, spec) in models.items()}
+    for records in batches:
+        raw: Dict[str, list] = {}
+        for scorer in scorers.values():
+            scorer.add(records, slice_features, raw)
+    return {name: scorer.scored() for name, scorer in scorers.items()}
 
 
 # Each combiner's accumulator over the examples selected by a mask: what the combiner's own add_input would have

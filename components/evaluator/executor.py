@@ -25,6 +25,7 @@ from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components.artifacts import set_properties
 from components.evaluator import evaluation
+from components.files import record_batches
 
 # TFMA's name for the evaluated data when a pipeline hands it a PCollection, as TFX's executor does.
 DATA_LOCATION = "<user provided PCollection>"
@@ -91,8 +92,8 @@ class Executor(tfx_evaluator.Executor):
         started = time.monotonic()
         try:
             plan = _plan(input_dict, exec_properties)
-            scored = {name: evaluation.score(path, spec, plan.slice_features, evaluation.read_batches(plan.split_uris))
-                      for name, (path, spec) in plan.models.items()}
+            scored = evaluation.score(plan.models, plan.slice_features,
+                                      (batch for uri in plan.split_uris for batch in record_batches(uri)))
             metrics, plots, validation = evaluation.evaluate(plan.eval_config, scored, *plan.computations)
         except evaluation.UnsupportedError as reason:
             logging.info("Evaluator: TFMA's pipeline evaluates this model; the vectorised pass does not compute %s.",
