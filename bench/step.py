@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.runners.beam import IN_MEMORY, NOTHING_TO_STAGE  # noqa: E402
+from pipeline.runners.beam import in_memory_context  # noqa: E402
 
 
 def _last_execution(store, component: str):
@@ -49,8 +49,6 @@ def run_step(run_dir: str, component: str, out: str, profile: str = "", executor
     """In this process: the executor's `Do` on the recorded inputs (the modules it imports first, as a run has them
     by then); its seconds. With `profile`, cProfile's statistics of `Do` to that file; with `executor_path`
     (MODULE:CLASS), that executor instead of the component's own."""
-    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
-
     from pipeline.config import load_config
     from pipeline.metadata import MetadataStoreError, open_store
     from pipeline.records.mlmd import executor_call
@@ -66,9 +64,7 @@ def run_step(run_dir: str, component: str, out: str, profile: str = "", executor
         module, _, name = executor_path.partition(":")
         executor_class = getattr(importlib.import_module(module), name)
     inputs, outputs, properties = executor_call(store, execution, out)
-    context = BaseBeamExecutor.Context(beam_pipeline_args=[*IN_MEMORY, NOTHING_TO_STAGE],
-                                       tmp_dir=os.path.join(out, "tmp"), unique_id="bench")
-    executor = executor_class(context)
+    executor = executor_class(in_memory_context(os.path.join(out, "tmp"), "bench"))
     profiler = None
     if profile:
         import cProfile

@@ -390,13 +390,12 @@ def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None):
     parameters of `node_id`'s execution in the config's latest run (with `baseline_model`, an MLMD artifact, as the
     baseline where given), into `out`/tfma and `out`/glassbox; returns each one's outputs, TFX artifacts by key."""
     from tfx.components.evaluator import executor as tfx_evaluator
-    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
     from tfx.types import artifact_utils
 
     from components.evaluator import executor
     from pipeline import metadata
     from pipeline.records import mlmd
-    from pipeline.runners.beam import IN_MEMORY, NOTHING_TO_STAGE
+    from pipeline.runners.beam import in_memory_context
 
     store = metadata.open_store(config)
     execution = next(n.execution for n in mlmd.run_executions(store, config.pipeline_name) if n.node_id == node_id)
@@ -406,9 +405,7 @@ def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None):
         if baseline_model is not None:
             artifact_type = next(t for t in store.get_artifact_types() if t.id == baseline_model.type_id)
             inputs["baseline_model"] = [artifact_utils.deserialize_artifact(artifact_type, baseline_model)]
-        context = BaseBeamExecutor.Context(beam_pipeline_args=[*IN_MEMORY, NOTHING_TO_STAGE],
-                                           tmp_dir=str(out / name / "tmp"), unique_id=name)
-        executor_class(context).Do(inputs, outputs, properties)
+        executor_class(in_memory_context(str(out / name / "tmp"), name)).Do(inputs, outputs, properties)
         results[name] = outputs
     return results
 

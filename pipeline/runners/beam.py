@@ -46,6 +46,15 @@ SMALL_INPUT_BYTES = 8 * 2**20
 IN_MEMORY = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
 
+def in_memory_context(tmp_dir: str, unique_id: str):
+    """A Beam executor's context that runs its pipeline in this process and stages nothing: an executor called by
+    hand on a recorded step's inputs (bench/step.py, the tests), as a run executes a step on small data."""
+    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+
+    return BaseBeamExecutor.Context(beam_pipeline_args=[*IN_MEMORY, NOTHING_TO_STAGE], tmp_dir=tmp_dir,
+                                    unique_id=unique_id)
+
+
 class BeamArgsError(ValueError):
     """Beam arguments that the profile's runner would reject or lacks."""
 
