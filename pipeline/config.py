@@ -392,6 +392,18 @@ def input_bytes(data_dir: str | Path | None) -> int | None:
     return sum(p.stat().st_size for p in Path(data_dir).rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+# The settings that name a file or folder: relative ones are taken from the config file's folder, or from the current
+# folder for a command's flags.
+PATH_KEYS = ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card",
+             "transform_module", "trainer_module")
+
+
+def _anchored(value, base: Path) -> str:
+    """A relative local path joined to `base`; an absolute path or a URL (the decision record's database) as it is."""
+    text = str(value)
+    return text if "://" in text or Path(text).is_absolute() else str(base / text)
+
+
 def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **overrides) -> PipelineConfig:
     """Reads a YAML config (optional), applies non-None keyword overrides on top, then appends `extra_beam_args`."""
     values: dict = {}
@@ -408,23 +420,22 @@ def load_config(path: Path | None = None, extra_beam_args: List[str] = (), **ove
         if not isinstance(values, dict):
             raise ConfigError(f"Config file {path} must hold a mapping at the top level.")
         base = path.resolve().parent
-        for key in ("data_dir", "schema_file", "output_dir", "privacy_policy", "audit_policy", "model_card",
-                    "transform_module", "trainer_module"):
-            if values.get(key) and not Path(values[key]).is_absolute():
-                values[key] = str(base / values[key])
+        for key in PATH_KEYS:
+            if values.get(key):
+                values[key] = _anchored(values[key], base)
         store = values.get("metadata")
         monitor = values.get("monitor")
-        if isinstance(monitor, dict) and monitor.get("policy") and not Path(monitor["policy"]).is_absolute():
-            values["monitor"] = {**monitor, "policy": str(base / monitor["policy"])}
-        if isinstance(store, dict) and store.get("sqlite_path") and not Path(store["sqlite_path"]).is_absolute():
-            values["metadata"] = {**store, "sqlite_path": str(base / store["sqlite_path"])}
+        if isinstance(monitor, dict) and monitor.get("policy"):
+            values["monitor"] = {**monitor, "policy": _anchored(monitor["policy"], base)}
+        if isinstance(store, dict) and store.get("sqlite_path"):
+            values["metadata"] = {**store, "sqlite_path": _anchored(store["sqlite_path"], base)}
         serving = values.get("serving")
-        if isinstance(serving, dict) and isinstance(serving.get("decisions"), str) and "://" not in serving[
-                "decisions"] and not Path(serving["decisions"]).is_absolute():
-            values["serving"] = serving = {**serving, "decisions": str(base / serving["decisions"])}
-        if isinstance(serving, dict) and isinstance(serving.get("token_file"), str) and not Path(
-                serving["token_file"]).is_absolute():
-            values["serving"] = {**serving, "token_file": str(base / serving["token_file"])}
+        for key in ("decisions", "token_file"):
+            if isinstance(serving, dict) and isinstance(serving.get(key), str):
+                values["serving"] = serving = {**serving, key: _anchored(serving[key], base)}
+    # A command's path flags from the folder it runs in: the run records absolute paths (artifact URIs, the input
+    # folder), which other commands, run from elsewhere, read, and which decide TFX's cache.
+    overrides = {k: _anchored(v, Path.cwd()) if k in PATH_KEYS and v is not None else v for k, v in overrides.items()}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if extra_beam_args:
         values["beam_args"] = [*values.get("beam_args", []), *extra_beam_args]

@@ -29,6 +29,21 @@ def test_yaml_paths_are_relative_to_the_file_and_overrides_win(tmp_path):
     assert config.output_dir == tmp_path / "out"
 
 
+def test_relative_path_flags_are_taken_from_the_current_folder_and_a_database_url_is_kept(tmp_path, monkeypatch):
+    """`glassbox run --output out --data in` records absolute paths (artifact URIs, the input folder): another
+    command run from elsewhere finds them, and the same folders named by a config file give the same cache keys."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "project").mkdir()
+    path = tmp_path / "project" / "run.yaml"
+    path.write_text("data_dir: ../data\noutput_dir: ../out\nserving:\n  decisions: postgresql://glassbox@db/records\n")
+    from_flags = load_config(data_dir="data", output_dir="out", schema_file="schemas/schema.pbtxt")
+    from_file = load_config(path)
+    assert from_flags.output_dir == tmp_path / "out" and from_flags.schema_file == tmp_path / "schemas/schema.pbtxt"
+    assert str(from_flags.data_dir) == str(tmp_path / "data")
+    assert from_file.output_dir.resolve() == from_flags.output_dir and from_file.data_dir.resolve() == tmp_path / "data"
+    assert from_file.serving.decisions == "postgresql://glassbox@db/records"
+
+
 def test_custom_modules_replace_the_schema_driven_ones(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("transform_module: my_transform.py\n")
