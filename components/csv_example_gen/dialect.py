@@ -133,7 +133,10 @@ def read_csv(path: str) -> CsvFile:
         raise CsvFormatError(f"{path}: line 1 is blank; it must name the columns")
     for index, name in enumerate(names):
         if not name:
-            raise CsvFormatError(f"{path}: line 1: column {index + 1} has no name; every column needs one")
+            # R's write.csv writes each row's name in a first column whose header is "".
+            hint = " (R's write.csv puts row names there: write.csv(x, row.names = FALSE) leaves them out)" if (
+                index == 0) else ""
+            raise CsvFormatError(f"{path}: line 1: column {index + 1} has no name; every column needs one{hint}")
         if name in names[:index]:
             raise CsvFormatError(f"{path}: line 1: columns {names.index(name) + 1} and {index + 1} are both named "
                                  f"{name!r}; column names must be unique")

@@ -172,6 +172,8 @@ BAD_FILES = {
     "not UTF-8": (b"a,b\n1,2\n3,\xe9t\xe9\n", "line 3 is not UTF-8 (byte 0xe9 at offset 10); save the file as UTF-8"),
     "a name twice": ("a,b,a\n1,2,3\n", "line 1: columns 1 and 3 are both named 'a'; column names must be unique"),
     "a column without a name": ("a,b,\n1,2,\n", "line 1: column 3 has no name; every column needs one"),
+    "R's row names": ('"","a","b"\n"1",1,"x"\n', "line 1: column 1 has no name; every column needs one (R's "
+                      "write.csv puts row names there: write.csv(x, row.names = FALSE) leaves them out)"),
     "an unclear delimiter": ("a;b,c\n1;2\n", "line 1 splits into 2 names on ',' and on ';' alike, so the delimiter "
                                              "is unclear; quote the names that hold one of them"),
     "no header": ("", "the file is empty; it needs a header line naming the columns"),
