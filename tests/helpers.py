@@ -385,10 +385,13 @@ def assert_close(ours, theirs, rel: float, path: str = "") -> None:
         assert ours == theirs, (path, ours, theirs)
 
 
-def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None):
+def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None, edit_eval_config=None):
     """TFX's own Evaluator executor (TFMA's Beam pipeline) and Glassbox's, each on the recorded inputs and
     parameters of `node_id`'s execution in the config's latest run (with `baseline_model`, an MLMD artifact, as the
-    baseline where given), into `out`/tfma and `out`/glassbox; returns each one's outputs, TFX artifacts by key."""
+    baseline where given; with `edit_eval_config`, a function that changes the recorded EvalConfig in place, on that
+    EvalConfig), into `out`/tfma and `out`/glassbox; returns each one's outputs, TFX artifacts by key."""
+    from google.protobuf import json_format
+    from tensorflow_model_analysis.proto import config_pb2
     from tfx.components.evaluator import executor as tfx_evaluator
     from tfx.types import artifact_utils
 
@@ -405,6 +408,10 @@ def evaluate_with_tfma(config, node_id: str, out: Path, baseline_model=None):
         if baseline_model is not None:
             artifact_type = next(t for t in store.get_artifact_types() if t.id == baseline_model.type_id)
             inputs["baseline_model"] = [artifact_utils.deserialize_artifact(artifact_type, baseline_model)]
+        if edit_eval_config is not None:
+            eval_config = json_format.Parse(properties["eval_config"], config_pb2.EvalConfig())
+            edit_eval_config(eval_config)
+            properties["eval_config"] = json_format.MessageToJson(eval_config)
         executor_class(in_memory_context(str(out / name / "tmp"), name)).Do(inputs, outputs, properties)
         results[name] = outputs
     return results

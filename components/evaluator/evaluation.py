@@ -122,9 +122,18 @@ def _one_per_example(values: np.ndarray, count: int, what: str) -> np.ndarray:
     return values.reshape(-1)
 
 
+def _slice_values(values: np.ndarray, name: str) -> list:
+    """Slice values as TFMA's slicer keys them (SingleSliceSpec.generate_slices): text decoded from UTF-8, numbers as
+    Python numbers. A threshold's slice (`feature_values {sex: "female"}`) matches them as TFMA's pipeline matches its
+    own; bytes (b"female") would match none, and validation would call the slice missing."""
+    try:
+        return [value.decode("utf-8") if isinstance(value, bytes) else value for value in values.tolist()]
+    except UnicodeDecodeError:
+        raise UnsupportedError(f"slices on {name}, which has a value that is not UTF-8 text") from None
+
+
 def _raw_values(records: Sequence[bytes], name: str) -> list:
-    """Each example's value of the raw feature `name` as TFMA's slicer reads it (bytes, int or float), None where it
-    has none."""
+    """Each example's value of the raw feature `name` as TFMA's slicer keys it, None where it has none."""
     kinds = (tf.train.Example.FromString(record).features.feature[name].WhichOneof("kind") for record in records)
     kind = next((kind for kind in kinds if kind), None)
     if kind is None:
@@ -134,7 +143,7 @@ def _raw_values(records: Sequence[bytes], name: str) -> list:
     lengths = parsed.row_lengths().numpy()
     if (lengths > 1).any():
         raise UnsupportedError(f"slices on {name}, which has several values in an example")
-    values = iter(parsed.flat_values.numpy().tolist())
+    values = iter(_slice_values(parsed.flat_values.numpy(), name))
     return [next(values) if length else None for length in lengths]
 
 
@@ -162,7 +171,8 @@ class _Scorer:
                                                  "predictions"))
         for name in slice_features:
             if name in transformed:
-                values = _one_per_example(transformed[name], len(records), f"slice feature {name}").tolist()
+                values = _slice_values(_one_per_example(transformed[name], len(records), f"slice feature {name}"),
+                                       name)
             else:
                 values = raw[name] if name in raw else raw.setdefault(name, _raw_values(records, name))
             self.slices.setdefault(name, []).extend(values)
@@ -292,7 +302,7 @@ def separate(computations: metric_types.MetricComputations) -> Tuple[list, list]
 
 def slice_masks(eval_config: config_pb2.EvalConfig, scored: Scored) -> Iterator[Tuple[tuple, np.ndarray]]:
     """(TFMA slice key, mask of its examples) for every slice with examples: the overall slice as (), a feature's
-    slices as ((feature, value),), values as TFMA's slicer keeps them (bytes for text)."""
+    slices as ((feature, value),), values as TFMA's slicer keys them (`_slice_values`: text for text)."""
     count = scored.labels.size
     for spec in eval_config.slicing_specs:
         if not spec.feature_keys:

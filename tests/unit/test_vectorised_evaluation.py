@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 from tensorflow_model_analysis.proto import config_pb2
+from tensorflow_model_analysis.slicer import slicer_lib
 from tensorflow_model_analysis.utils import config_util
 from tensorflow_model_analysis.writers import metrics_plots_and_validations_writer as tfma_writer
 
@@ -97,10 +98,28 @@ def test_a_candidate_and_its_baseline_each_get_their_own_scores_and_the_diffs_ar
 def test_slices_group_examples_by_value_and_an_example_without_the_feature_is_in_none():
     config = _eval_config(has_baseline=False)
     scored = evaluation.Scored(np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.9, 0.2, 0.4, 0.6]),
-                               {"sex": [b"female", b"male", None, b"female"], "age_band": [b"<25"] * 4})
+                               {"sex": ["female", "male", None, "female"], "age_band": ["<25"] * 4})
     slices = {key: mask.tolist() for key, mask in evaluation.slice_masks(config, scored)}
-    assert slices == {(): [True] * 4, (("sex", b"female"),): [True, False, False, True],
-                      (("sex", b"male"),): [False, True, False, False], (("age_band", b"<25"),): [True] * 4}
+    assert slices == {(): [True] * 4, (("sex", "female"),): [True, False, False, True],
+                      (("sex", "male"),): [False, True, False, False], (("age_band", "<25"),): [True] * 4}
+
+
+def test_slice_values_are_keyed_as_tfmas_slicer_keys_them():
+    """Text decoded, numbers as Python numbers: the keys TFMA's SingleSliceSpec generates from the same arrays, so that
+    a threshold's slice spec (`feature_values`) applies to them as it does in TFMA's pipeline."""
+    arrays = {"sex": np.array([b"female", b"male", "Gr\u00fcn".encode()], dtype=object),
+              "job": np.array([2, 0, 3], dtype=np.int64), "rate": np.array([0.1, 2.5, 0.1], dtype=np.float32)}
+    for name, values in arrays.items():
+        theirs = [key[0][1] for value in values for key in slicer_lib.get_slices_for_features_dicts(
+            [], {name: np.array([value], dtype=values.dtype)}, [slicer_lib.SingleSliceSpec(columns=[name])])]
+        ours = evaluation._slice_values(values, name)
+        assert ours == theirs and [type(v) for v in ours] == [type(v) for v in theirs], name
+    female = slicer_lib.SingleSliceSpec(spec=config_pb2.SlicingSpec(feature_values={"sex": "female"}))
+    assert female.is_slice_applicable((("sex", evaluation._slice_values(arrays["sex"], "sex")[0]),))
+    job = slicer_lib.SingleSliceSpec(spec=config_pb2.SlicingSpec(feature_values={"job": "2"}))
+    assert job.is_slice_applicable((("job", evaluation._slice_values(arrays["job"], "job")[0]),))
+    with pytest.raises(evaluation.UnsupportedError, match="sex, which has a value that is not UTF-8"):
+        evaluation._slice_values(np.array([b"\xff"], dtype=object), "sex")
 
 
 def _with(change) -> config_pb2.EvalConfig:
