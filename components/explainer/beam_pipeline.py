@@ -3,6 +3,7 @@ collecting the examples on one machine."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 from typing import Dict, Iterable, List, Tuple
@@ -23,6 +24,7 @@ from components.explainer.explain import (
     prediction_rows,
 )
 from components.explainer.model import ExplainedModel
+from components.tfrecords import ReadRecordBatches
 
 OVERALL = ("overall", "")
 # The train examples the ground truth's challenger is fitted on, in the work folder (summary.py reads them).
@@ -119,12 +121,20 @@ def _slice_keys(row: Dict, slice_names: List[str]) -> Iterable[Tuple[Tuple[str, 
         yield (row["method"], name, row[f"{SLICE_PREFIX}{name}"]), row
 
 
-def _deterministic_subset(examples, size: int, label: str):
-    """The `size` examples with the smallest content digests: the same subset on any runner."""
+def _digested(batches, label: str):
+    """Each batch's examples as (content digest, example) pairs: the digest taken once for every subset drawn."""
+    return batches | f"{label}Digests" >> beam.Map(lambda batch: [(example_digest(record), record) for record in batch])
+
+
+def _deterministic_subset(digested, size: int, label: str):
+    """The `size` examples with the smallest content digests, from `_digested` batches: the same subset on any
+    runner. Each batch offers only its own `size` smallest, so the global top ranks a few per batch, not every
+    example."""
     return (
-        examples
-        | f"{label}Smallest" >> beam.combiners.Top.Smallest(size, key=example_digest)
-        | f"{label}Flatten" >> beam.FlatMap(lambda rows: rows)
+        digested
+        | f"{label}SmallestOfBatch" >> beam.FlatMap(lambda pairs: heapq.nsmallest(size, pairs))
+        | f"{label}Smallest" >> beam.combiners.Top.Smallest(size)
+        | f"{label}Records" >> beam.FlatMap(lambda pairs: [record for _, record in pairs])
     )
 
 
@@ -151,28 +161,30 @@ def build_explain_pipeline(
     if loaded_model is not None:
         # Beam's shared map keeps the last object acquired alive, and this graph acquires no other.
         shared_model.acquire(lambda: _SharedModel(loaded_model))
-    examples = pipeline | "ReadExamples" >> beam.io.ReadFromTFRecord(examples_pattern)
+    batches = (pipeline
+               | "ReadExamples" >> ReadRecordBatches({config.split: examples_pattern}, config.batch_size, "Explainer")
+               | "ExampleBatches" >> beam.Values())
     _ = (
-        examples
-        | "BatchScored" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
+        batches
         | "Score" >> beam.ParDo(_ScoreBatch(model_dir, config.model_dump_json(), shared_model))
         | "WritePredictions" >> beam.io.WriteToParquet(
             os.path.join(output_dir, PREDICTIONS_DIR, "predictions"),
             _example_schema(slice_names, bool(config.key_feature), []), file_name_suffix=".parquet")
     )
+    digested, explained = _digested(batches, "Examples"), batches
     if config.max_examples:
-        examples = _deterministic_subset(examples, config.max_examples, "Examples")
+        explained = _deterministic_subset(digested, config.max_examples, "Examples") | "Batch" >> beam.BatchElements(
+            min_batch_size=config.batch_size, max_batch_size=config.batch_size)
     if background_records is not None:
         background, train = pipeline | "KeptBackground" >> beam.Create(background_records), None
     else:
-        train = pipeline | "ReadBackground" >> beam.io.ReadFromTFRecord(background_pattern)
+        train = _digested(pipeline
+                          | "ReadBackground" >> ReadRecordBatches({config.background_split: background_pattern},
+                                                                  config.batch_size, "Explainer")
+                          | "BackgroundBatches" >> beam.Values(), "Background")
         background = _deterministic_subset(train, config.background_size, "Background")
-    rows = (
-        examples
-        | "Batch" >> beam.BatchElements(min_batch_size=config.batch_size, max_batch_size=config.batch_size)
-        | "Explain" >> beam.ParDo(_ExplainBatch(model_dir, config.model_dump_json(), shared_model),
-                                  background=beam.pvalue.AsList(background))
-    )
+    rows = explained | "Explain" >> beam.ParDo(_ExplainBatch(model_dir, config.model_dump_json(), shared_model),
+                                               background=beam.pvalue.AsList(background))
     _ = rows | "WriteParquet" >> beam.io.WriteToParquet(
         os.path.join(output_dir, "attributions", "attributions"),
         parquet_schema(feature_names, slice_names, bool(config.key_feature)),
@@ -201,8 +213,10 @@ def build_explain_pipeline(
             os.path.join(output_dir, "reason_codes", "reason_codes"), file_name_suffix=".jsonl"
         )
     )
-    # Small deterministic samples for the quality measures computed after the pipeline.
-    _ = _deterministic_subset(examples, config.quality_examples, "Quality") | "WriteQualitySample" >> (
+    # Small deterministic samples for the quality measures computed after the pipeline: of the explained examples,
+    # which are the eval examples with the smallest digests.
+    quality_examples = min(config.quality_examples, config.max_examples or config.quality_examples)
+    _ = _deterministic_subset(digested, quality_examples, "Quality") | "WriteQualitySample" >> (
         beam.io.WriteToTFRecord(os.path.join(work_dir, "quality_sample"), num_shards=1, shard_name_template="")
     )
     # The ground truth's train examples; with kept background rows there is no train split to draw them from.

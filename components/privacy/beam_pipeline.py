@@ -7,8 +7,9 @@ will be written, in the work folder (staging.py). Between the passes the aggrega
 move the staged files into the outputs, leaving out the rows of those classes by the class index staged beside them:
 no example is decoded or de-identified twice. The work folder lies in the report artifact, is cleared before pass 1
 and removed after pass 2 or any failure, so a run that fails its checks leaves nothing where an artifact or a
-downstream step could read it. Pass 1 reads each input file a batch at a time (tfrecords.py) and streams the batches
-through tfx_bsl's C++ coders and pandas (frames.py); memory in either pass depends on the batch, not on the data.
+downstream step could read it. Pass 1 reads each input file a batch at a time (components/tfrecords.py) and streams the
+batches through tfx_bsl's C++ coders and pandas (frames.py); memory in either pass depends on the batch, not on the
+data.
 
 Pass 2 is file IO and gzip only, so it runs in the executor's process instead of a second Beam pipeline, which on
 DirectRunner cost more to start (worker processes, imports) than the release itself. On a distributed runner the work
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -50,7 +51,7 @@ from components.privacy.frames import (
 from components.privacy.policy import PrivacyPolicy, load_key, pseudonymizes
 from components.privacy.report import check_aggregates
 from components.privacy.staging import STAGED_DIR, StagedFile, release_staged, remove_folder
-from components.privacy.tfrecords import read_batches
+from components.tfrecords import ReadRecordBatches
 
 CLASSES_FILE = "classes.jsonl"
 COLUMNS_FILE = "columns.jsonl"
@@ -60,31 +61,6 @@ STAGED = "staged"  # the tag of pass 1's manifest lines
 # Examples per batch: enough that the per-batch costs of Arrow and pandas vanish (both passes take 10-15% less
 # time per row than with 1,000), few enough to stay small: about 2 MiB of records and 3.5 MiB per frame here.
 BATCH_SIZE = 4000
-
-
-def _input_files(inputs: Dict[str, str]) -> List[Tuple[str, str]]:
-    """(split, path) of every file the splits' patterns match; a pattern that matches none fails, as ReadFromTFRecord
-    fails on it."""
-    files = []
-    for split, pattern in sorted(inputs.items()):
-        found = sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
-        if not found:
-            raise ValueError(f"Privacy: no file matches {pattern}, the input of split '{split}'")
-        files += [(split, path) for path in found]
-    return files
-
-
-def _read_batches(pipeline: beam.Pipeline, inputs: Dict[str, str]) -> beam.PCollection:
-    """(split, BATCH_SIZE serialized examples) from every input file, the files spread over the workers. A file is
-    read whole by one worker, as Beam reads a gzipped one; `tfrecords.read_batches` reads and batches in one step,
-    where ReadFromTFRecord and BatchElements spent more time than decoding the examples."""
-    return (
-        pipeline
-        | "InputFiles" >> beam.Create(_input_files(inputs))
-        | "SpreadFiles" >> beam.Reshuffle()
-        | "ReadBatches" >> beam.FlatMapTuple(
-            lambda split, path: ((split, records) for records in read_batches(path, BATCH_SIZE)))
-    )
 
 
 class _Deidentify(beam.DoFn):
@@ -177,7 +153,8 @@ def build_measure_pipeline(pipeline: beam.Pipeline, *, inputs: Dict[str, str], p
     """Pass 1. `inputs`: split name -> file pattern (gzipped TFRecords); writes the aggregates of all splits, and the
     released batches with the manifest that names them (staging.py)."""
     measured, staged = (
-        _read_batches(pipeline, inputs)
+        pipeline
+        | "Read" >> ReadRecordBatches(inputs, BATCH_SIZE, "Privacy")
         | "Measure" >> beam.ParDo(_Measure(policy, FileSystems.join(work_dir, STAGED_DIR))).with_outputs(
             STAGED, main="measured")
     )

@@ -25,7 +25,7 @@ from typing import Dict, List, Set
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from components.privacy.tfrecords import framed, open_records, record_ends
+from components.tfrecords import framed, open_records, record_ends
 
 STAGED_DIR = "staged"
 FILTERED_DIR = "filtered"

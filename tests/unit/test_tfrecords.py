@@ -2,11 +2,12 @@
 damaged file refused rather than read."""
 
 import gzip
+import re
 
 import pytest
 import tensorflow as tf
 
-from components.privacy.tfrecords import framed, read_batches, record_ends
+from components.tfrecords import framed, read_batches, record_ends
 
 RECORDS = [b"", b"x", bytes(range(256)) * 40, "Zoë".encode()] * 3  # empty, short, 10 KiB, UTF-8
 
@@ -46,3 +47,28 @@ def test_a_damaged_file_is_refused(tmp_path, damage, message):
     path.write_bytes(damage(framed(RECORDS)))
     with pytest.raises(ValueError, match=f"^{path}: not a valid TFRecord file \\({message}\\)$"):
         list(read_batches(str(path), 100))
+
+
+def test_beam_reads_every_matched_file_in_batches_under_its_split_and_refuses_a_pattern_that_matches_none(tmp_path):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from components.tfrecords import ReadRecordBatches
+    from pipeline.runners.beam import IN_MEMORY
+
+    for name in ("a.gz", "b.gz"):
+        (tmp_path / name).write_bytes(gzip.compress(framed(RECORDS)))
+    (tmp_path / "other").write_bytes(framed(RECORDS[:2]))
+    patterns = {"eval": str(tmp_path / "*.gz"), "train": str(tmp_path / "other")}
+    with beam.Pipeline(options=PipelineOptions(IN_MEMORY)) as pipeline:
+        batches = pipeline | ReadRecordBatches(patterns, 5, "Explainer")
+        assert_that(batches | beam.MapTuple(lambda split, batch: (split, len(batch))),
+                    equal_to([("eval", 5), ("eval", 5), ("eval", 2)] * 2 + [("train", 2)]), label="sizes")
+        assert_that(batches | beam.FlatMapTuple(lambda split, batch: [(split, r) for r in batch]),
+                    equal_to([("eval", r) for r in RECORDS * 2] + [("train", r) for r in RECORDS[:2]]),
+                    label="records")
+    missing = str(tmp_path / "none-*")
+    message = f"^Explainer: no file matches {re.escape(missing)}, the input of split 'eval'$"
+    with pytest.raises(ValueError, match=message):
+        ReadRecordBatches({"eval": missing}, 5, "Explainer")

@@ -1,18 +1,19 @@
 """TFRecord framing, as TensorFlow and Beam write it: each record is its length (8 bytes, little-endian), the masked
 CRC-32C of the length (4), the data, and the masked CRC-32C of the data (4).
 
-Pass 1 reads its input with it a batch at a time (`read_batches`) and frames its staged examples with it (`framed`);
-pass 2 finds the records of a staged batch by their lengths (`record_ends`) to copy the ones it keeps. The CRCs are
-google-crc32c's (hardware CRC-32C, 0.2 µs for a German-credit record): Beam's reader and writer compute them with
-crcmod's table in C, 1.4 µs, and spend about 10 µs per record in all, where `read_batches` spends 3 (half of it
-gunzip).
+The Privacy step's pass 1 and the Explainer read their inputs with it a batch at a time in Beam (`ReadRecordBatches`),
+Privacy frames its staged examples with it (`framed`), and its pass 2 finds the records of a staged batch by their
+lengths (`record_ends`) to copy the ones it keeps. The CRCs are google-crc32c's (hardware CRC-32C, 0.2 µs for a
+German-credit record): Beam's reader and writer compute them with crcmod's table in C, 1.4 µs, and spend about 10 µs
+per record in all, where `read_batches` spends 3 (half of it gunzip), and hands Beam a batch, not each record.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Iterator, List
+from typing import BinaryIO, Dict, Iterator, List, Tuple
 
+import apache_beam as beam
 import google_crc32c
 from apache_beam.io.filesystem import CompressedFile, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -86,3 +87,35 @@ def read_batches(path: str, size: int) -> Iterator[List[bytes]]:
         raise ValueError(f"{path}: not a valid TFRecord file (it ends inside a record)")
     if batch:
         yield batch
+
+
+def input_files(patterns: Dict[str, str], step: str) -> List[Tuple[str, str]]:
+    """(key, path) of every file each pattern matches, keys in order; a pattern that matches none fails, as
+    ReadFromTFRecord fails on it, naming the `step` and the split (the key) it was the input of."""
+    files = []
+    for key, pattern in sorted(patterns.items()):
+        found = sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+        if not found:
+            raise ValueError(f"{step}: no file matches {pattern}, the input of split '{key}'")
+        files += [(key, path) for path in found]
+    return files
+
+
+class ReadRecordBatches(beam.PTransform):
+    """(key, up to `size` serialized records) from every file the patterns (key -> file pattern) match, the files
+    spread over the workers. A file is read whole by one worker, as Beam reads a gzipped one; `read_batches` reads and
+    batches in one step, where ReadFromTFRecord and BatchElements spent more time than decoding the records."""
+
+    def __init__(self, patterns: Dict[str, str], size: int, step: str):
+        super().__init__()
+        self._files, self._size = input_files(patterns, step), size
+
+    def expand(self, pipeline):
+        size = self._size
+        return (
+            pipeline
+            | "InputFiles" >> beam.Create(self._files)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadBatches" >> beam.FlatMapTuple(
+                lambda key, path: ((key, records) for records in read_batches(path, size)))
+        )
