@@ -28,17 +28,18 @@ READ_BATCH = 4096
 
 def record_batches(split_uri: str, limit: int | None = None) -> Iterator[List[bytes]]:
     """The serialized examples of one split of an Examples artifact, in file order, READ_BATCH at a time (at most
-    `limit` in all): its TFRecord files, gzipped where named .gz as ExampleGen names them."""
-    import tensorflow as tf  # only the readers of examples pay for TensorFlow's import
+    `limit` in all): its TFRecord files, gzipped where named .gz as ExampleGen names them, read by the reader the
+    Beam steps use (`components.tfrecords.read_batches`, each record checked against its CRCs)."""
+    from components.tfrecords import read_batches  # only the readers of examples pay for Beam's file systems
 
     left = limit
     for path in sorted(fileio.glob(os.path.join(split_uri, "*"))):
-        if left == 0:
-            return
-        dataset = tf.data.TFRecordDataset(path, compression_type="GZIP" if path.endswith(".gz") else "")
-        for records in (dataset if left is None else dataset.take(left)).batch(READ_BATCH).as_numpy_iterator():
-            left = None if left is None else left - len(records)
-            yield list(records)
+        for records in read_batches(path, READ_BATCH):
+            if left is not None:
+                if left == 0:
+                    return
+                records, left = records[:left], left - min(left, len(records))
+            yield records
 
 
 def split_records(split_uri: str, limit: int | None = None) -> List[bytes]:

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from components.files import sample_records, split_records
+from components.files import READ_BATCH, record_batches, sample_records, split_records
 
 
 def _write_split(root, records, shards=3):
@@ -29,3 +29,17 @@ def test_a_smaller_sample_is_seeded_distinct_and_spread_over_the_split(tmp_path)
     order = {r: i for i, r in enumerate(split_records(str(tmp_path)))}
     thirds = [sum(1 for r in sample if k * 1000 <= order[r] < (k + 1) * 1000) for k in range(3)]
     assert all(70 <= count <= 130 for count in thirds), thirds
+
+
+def test_a_split_is_read_in_batches_in_file_order_up_to_a_limit_gzipped_or_not(tmp_path):
+    records = [f"row-{i}".encode() for i in range(READ_BATCH + 10)]
+    with tf.io.TFRecordWriter(str(tmp_path / "data_tfrecord-00000-of-00002.gz"), "GZIP") as f:
+        for record in records[:READ_BATCH + 5]:
+            f.write(record)
+    with tf.io.TFRecordWriter(str(tmp_path / "data_tfrecord-00001-of-00002")) as f:
+        for record in records[READ_BATCH + 5:]:
+            f.write(record)
+    assert [len(batch) for batch in record_batches(str(tmp_path))] == [READ_BATCH, 5, 5]
+    assert split_records(str(tmp_path)) == records
+    for limit in (0, 3, READ_BATCH, READ_BATCH + 7, 10 * READ_BATCH):
+        assert split_records(str(tmp_path), limit) == records[:limit]
