@@ -120,6 +120,11 @@ class CsvFile:
             pass
 
 
+# R's write.csv writes each row's name, and pandas' to_csv its index, in a first column without a name.
+ROW_NAMES_HINT = (" (R's write.csv puts row names there and pandas' to_csv its index: write.csv(x, row.names = FALSE) "
+                  "or df.to_csv(path, index=False) leaves them out)")
+
+
 def read_csv(path: str) -> CsvFile:
     """The file's dialect and header names, checked: the header must name every column, each once."""
     with FileSystems.open(path) as f:
@@ -133,9 +138,7 @@ def read_csv(path: str) -> CsvFile:
         raise CsvFormatError(f"{path}: line 1 is blank; it must name the columns")
     for index, name in enumerate(names):
         if not name:
-            # R's write.csv writes each row's name in a first column whose header is "".
-            hint = " (R's write.csv puts row names there: write.csv(x, row.names = FALSE) leaves them out)" if (
-                index == 0) else ""
+            hint = ROW_NAMES_HINT if index == 0 else ""
             raise CsvFormatError(f"{path}: line 1: column {index + 1} has no name; every column needs one{hint}")
         if name in names[:index]:
             raise CsvFormatError(f"{path}: line 1: columns {names.index(name) + 1} and {index + 1} are both named "

@@ -161,6 +161,8 @@ def test_the_files_of_one_split_may_differ_in_dialect(plain_examples, tmp_path):
     assert transform_examples(tmp_path / "in", tmp_path) == plain_examples
 
 
+ROW_NAMES = ("line 1: column 1 has no name; every column needs one (R's write.csv puts row names there and pandas' "
+             "to_csv its index: write.csv(x, row.names = FALSE) or df.to_csv(path, index=False) leaves them out)")
 BAD_FILES = {
     "a row a field short": ("a,b\n1,2\n3\n", "line 3: 1 fields where the header names 2"),
     "a row a field long": ("a,b\n1,2,3\n", "line 2: 3 fields where the header names 2"),
@@ -172,8 +174,8 @@ BAD_FILES = {
     "not UTF-8": (b"a,b\n1,2\n3,\xe9t\xe9\n", "line 3 is not UTF-8 (byte 0xe9 at offset 10); save the file as UTF-8"),
     "a name twice": ("a,b,a\n1,2,3\n", "line 1: columns 1 and 3 are both named 'a'; column names must be unique"),
     "a column without a name": ("a,b,\n1,2,\n", "line 1: column 3 has no name; every column needs one"),
-    "R's row names": ('"","a","b"\n"1",1,"x"\n', "line 1: column 1 has no name; every column needs one (R's "
-                      "write.csv puts row names there: write.csv(x, row.names = FALSE) leaves them out)"),
+    "R's row names": ('"","a","b"\n"1",1,"x"\n', ROW_NAMES),
+    "pandas' index": (',a,b\n0,1,x\n', ROW_NAMES),
     "an unclear delimiter": ("a;b,c\n1;2\n", "line 1 splits into 2 names on ',' and on ';' alike, so the delimiter "
                                              "is unclear; quote the names that hold one of them"),
     "no header": ("", "the file is empty; it needs a header line naming the columns"),
